@@ -1,0 +1,22 @@
+"""e2llm_lab: interpretable EEG emotion analysis with a large language model (the E^2-LLM recipe).
+
+The pipeline, one module per step: ``data`` (synthetic cohorts, readers, FeatureSet) -> ``preprocess``
+(filtering, DE features) -> encoder -> projector -> Qwen LLM -> ``interpret`` (figures, attributions).
+"""
+from .channels import REGION_NAMES, REGIONS, SEED_CH_NAMES, make_info, make_montage
+from .config import DEFAULT_BANDS, DataConfig, SyntheticConfig
+from .data import (FeatureSet, LeakageError, check_no_leakage, kfold_by_subject, leave_one_subject_out, load_sample,
+                   load_sample_raw, make_cohort, read_raw, read_seed7_features, trial_split)
+from .emotions import AROUSAL, EMOTIONS, VALENCE, normalize_emotion
+from .preprocess import EEGDataError, differential_entropy, extract_features, lds_smooth, preprocess_raw
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__", "SEED_CH_NAMES", "REGIONS", "REGION_NAMES", "make_info", "make_montage",
+    "DEFAULT_BANDS", "DataConfig", "SyntheticConfig",
+    "FeatureSet", "LeakageError", "check_no_leakage", "kfold_by_subject", "leave_one_subject_out", "trial_split",
+    "load_sample", "load_sample_raw", "make_cohort", "read_raw", "read_seed7_features",
+    "EMOTIONS", "VALENCE", "AROUSAL", "normalize_emotion",
+    "EEGDataError", "differential_entropy", "extract_features", "lds_smooth", "preprocess_raw",
+]

@@ -1,0 +1,290 @@
+"""FeatureSet: DE feature samples with their metadata, saving/loading, a torch Dataset, and leak-proof splits.
+
+Leakage is the field's classic error: overlapping windows of one trial on both sides of a split make
+accuracy look far better than it is. Every split function here checks its own output with
+:func:`check_no_leakage` before returning it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._atomic import atomic_path
+from ..emotions import EMOTIONS
+
+__all__ = [
+    "REQUIRED_META",
+    "FeatureSet",
+    "LeakageError",
+    "check_no_leakage",
+    "leave_one_subject_out",
+    "kfold_by_subject",
+    "trial_split",
+    "subject_holdout",
+]
+
+REQUIRED_META = ("subject", "session", "trial", "start_window", "emotion", "valence", "arousal")
+TRIAL_KEY = ["subject", "session", "trial"]
+
+
+class LeakageError(ValueError):
+    """A split puts the same trial (or, across subjects, the same subject) on both sides."""
+
+
+@dataclass
+class FeatureSet:
+    """Band features of EEG samples.
+
+    Parameters
+    ----------
+    X : np.ndarray, shape (n_samples, n_steps, n_chans, n_bands), float32
+        ``n_steps`` consecutive feature windows per sample.
+    meta : pd.DataFrame
+        One row per sample with at least ``subject, session, trial, start_window, emotion, valence,
+        arousal``; ``start_window`` is the index of the sample's first window within its trial.
+    ch_names : tuple of str
+    bands : tuple of (name, low, high)
+    feature : str
+        What X holds, e.g. ``"de_gaussian_lds"``.
+    """
+
+    X: np.ndarray
+    meta: pd.DataFrame
+    ch_names: tuple
+    bands: tuple
+    feature: str = "de"
+
+    def __post_init__(self):
+        self.X = np.asarray(self.X, dtype=np.float32)
+        self.ch_names = tuple(self.ch_names)
+        self.bands = tuple((str(b[0]), float(b[1]), float(b[2])) for b in self.bands)
+        if self.X.ndim != 4:
+            raise ValueError(f"FeatureSet.X must be (n_samples, n_steps, n_chans, n_bands), got shape {self.X.shape}")
+        n, _, c, f = self.X.shape
+        if c != len(self.ch_names) or f != len(self.bands):
+            raise ValueError(f"X has {c} channels x {f} bands but ch_names has {len(self.ch_names)} and bands "
+                             f"{len(self.bands)}")
+        if len(self.meta) != n:
+            raise ValueError(f"meta has {len(self.meta)} rows for {n} samples")
+        missing = [k for k in REQUIRED_META if k not in self.meta.columns]
+        if missing:
+            raise ValueError(f"meta lacks columns {missing}; required: {REQUIRED_META}")
+        unknown = sorted(set(self.meta.emotion) - set(EMOTIONS))
+        if unknown:
+            raise ValueError(f"meta names unknown emotions {unknown}; allowed: {EMOTIONS}")
+        self.meta = self.meta.reset_index(drop=True)
+
+    # -- shape ---------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_steps(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_chans(self) -> int:
+        return self.X.shape[2]
+
+    @property
+    def n_bands(self) -> int:
+        return self.X.shape[3]
+
+    @property
+    def band_names(self) -> tuple[str, ...]:
+        return tuple(b[0] for b in self.bands)
+
+    def __repr__(self) -> str:
+        return (f"FeatureSet({self.feature}: {len(self)} samples x {self.n_steps} steps x {self.n_chans} chans x "
+                f"{self.n_bands} bands; {self.meta.subject.nunique()} subjects, "
+                f"{self.meta[TRIAL_KEY].drop_duplicates().shape[0]} trials)")
+
+    def subset(self, idx) -> FeatureSet:
+        """Samples at integer positions (or a boolean mask) ``idx``."""
+        idx = np.flatnonzero(idx) if np.asarray(idx).dtype == bool else np.asarray(idx, dtype=np.int64)
+        return FeatureSet(self.X[idx], self.meta.iloc[idx].reset_index(drop=True), self.ch_names, self.bands,
+                          self.feature)
+
+    def labels(self, target: str = "emotion") -> np.ndarray:
+        """Integer labels: emotion index in EMOTIONS, or any integer-coded meta column."""
+        if target == "emotion":
+            return self.meta.emotion.map(EMOTIONS.index).to_numpy(np.int64)
+        if target not in self.meta.columns:
+            raise ValueError(f"target={target!r} is not a meta column; columns: {list(self.meta.columns)}")
+        return self.meta[target].to_numpy()
+
+    # -- sequences -----------------------------------------------------------------------------------
+    def with_steps(self, n_steps: int, stride: int = 1) -> FeatureSet:
+        """Group consecutive single windows of each trial into samples of ``n_steps`` windows.
+
+        Only windows of the same trial are joined; a trial shorter than ``n_steps`` windows gives none.
+
+        Returns
+        -------
+        FeatureSet with X of shape (n_samples, n_steps, n_chans, n_bands)
+        """
+        if self.n_steps != 1:
+            raise ValueError(f"with_steps needs a window-level FeatureSet (n_steps == 1), this one has {self.n_steps}")
+        if n_steps < 1 or stride < 1:
+            raise ValueError(f"n_steps={n_steps} and stride={stride} must be >= 1")
+        chunks, rows = [], []
+        for _, g in self.meta.groupby(TRIAL_KEY, sort=True):
+            g = g.sort_values("start_window")
+            idx = g.index.to_numpy()
+            if len(idx) < n_steps:
+                continue
+            starts = np.arange(0, len(idx) - n_steps + 1, stride)
+            take = idx[starts[:, None] + np.arange(n_steps)[None]]   # (n_new, n_steps)
+            chunks.append(self.X[take, 0])                           # (n_new, n_steps, C, F)
+            rows.append(g.iloc[starts])
+        if not chunks:
+            raise ValueError(f"no trial has {n_steps} windows; use a smaller n_steps")
+        return FeatureSet(np.concatenate(chunks), pd.concat(rows, ignore_index=True), self.ch_names, self.bands,
+                          self.feature)
+
+    # -- torch ---------------------------------------------------------------------------------------
+    def torch_dataset(self, target: str = "emotion"):
+        """A ``torch.utils.data.Dataset`` yielding ``(x, y)``: x float32 ``(n_steps, n_chans, n_bands)``, y int64."""
+        import torch
+
+        return torch.utils.data.TensorDataset(torch.from_numpy(self.X), torch.from_numpy(self.labels(target)))
+
+    # -- files ---------------------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Save as one ``.npz`` (X, channel and band tables, and every meta column); written atomically."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        arrays = {
+            "X": self.X,
+            "ch_names": np.array(self.ch_names, dtype=str),
+            "band_names": np.array([b[0] for b in self.bands], dtype=str),
+            "band_edges": np.array([b[1:] for b in self.bands], dtype=np.float64),
+            "feature": np.array(self.feature),
+        }
+        for col in self.meta.columns:
+            values = self.meta[col].to_numpy()
+            arrays[f"meta__{col}"] = values.astype(str) if values.dtype == object or values.dtype.kind in "OUST" else values
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path) -> FeatureSet:
+        """Load a FeatureSet saved by :meth:`save` (no pickle is ever loaded)."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no FeatureSet at {path}")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = pd.DataFrame({k[len("meta__"):]: z[k] for k in z.files if k.startswith("meta__")})
+                bands = tuple((str(n), *map(float, e)) for n, e in zip(z["band_names"], z["band_edges"]))
+                return cls(z["X"], meta, tuple(map(str, z["ch_names"])), bands, str(z["feature"]))
+        except (KeyError, ValueError, OSError) as err:
+            raise ValueError(f"{path} is not a valid FeatureSet file ({err}); re-create it with FeatureSet.save") from err
+
+
+# -- splits ---------------------------------------------------------------------------------------------
+
+def _keys(meta: pd.DataFrame, idx, cols) -> set:
+    return set(map(tuple, meta.iloc[np.asarray(idx)][cols].to_numpy().tolist()))
+
+
+def check_no_leakage(meta: pd.DataFrame, train_idx, test_idx, *, level: str = "trial") -> None:
+    """Raise :class:`LeakageError` if a trial (``level="trial"``) or a subject (``level="subject"``) is on both sides.
+
+    Parameters
+    ----------
+    meta : pd.DataFrame
+        FeatureSet meta.
+    train_idx, test_idx : array of int
+    level : {"trial", "subject"}
+        ``"subject"`` is the cross-subject guarantee: the test subject is never seen in training.
+    """
+    if level not in ("trial", "subject"):
+        raise ValueError(f"level={level!r}; allowed: 'trial', 'subject'")
+    cols = TRIAL_KEY if level == "trial" else ["subject"]
+    both = _keys(meta, train_idx, cols) & _keys(meta, test_idx, cols)
+    if both:
+        shown = sorted(both)[:5]
+        raise LeakageError(f"{len(both)} {level}(s) sit on both sides of the split, e.g. {shown} "
+                           f"({', '.join(cols)}); split by {level} so that every window of one stays on one side")
+
+
+def leave_one_subject_out(meta: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-subject folds: each subject is the test set once.
+
+    Returns
+    -------
+    list of (train_idx, test_idx)
+    """
+    subjects = meta.subject.to_numpy()
+    folds = []
+    for s in np.unique(subjects):
+        tr, te = np.flatnonzero(subjects != s), np.flatnonzero(subjects == s)
+        check_no_leakage(meta, tr, te, level="subject")
+        folds.append((tr, te))
+    return folds
+
+
+def kfold_by_subject(meta: pd.DataFrame, n_splits: int = 5, *, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cross-subject k-fold: subjects shuffled (by ``seed``) into ``n_splits`` disjoint groups."""
+    uniq = np.unique(meta.subject.to_numpy())
+    if not 2 <= n_splits <= len(uniq):
+        raise ValueError(f"n_splits={n_splits} must be between 2 and the number of subjects ({len(uniq)})")
+    groups = np.array_split(np.random.default_rng(seed).permutation(uniq), n_splits)
+    subjects = meta.subject.to_numpy()
+    folds = []
+    for g in groups:
+        te_mask = np.isin(subjects, g)
+        tr, te = np.flatnonzero(~te_mask), np.flatnonzero(te_mask)
+        check_no_leakage(meta, tr, te, level="subject")
+        folds.append((tr, te))
+    return folds
+
+
+def trial_split(meta: pd.DataFrame, *, test_trials_per_emotion: int = 1, seed: int = 0
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Subject-dependent, trial-disjoint split: per subject and emotion, hold out whole trials.
+
+    Every subject appears on both sides, but no trial does.
+
+    Parameters
+    ----------
+    test_trials_per_emotion : int
+        Trials of each emotion per subject that go to the test side; each (subject, emotion) needs more.
+    """
+    rng = np.random.default_rng(seed)
+    trials = meta[TRIAL_KEY + ["emotion"]].drop_duplicates()
+    test_keys = set()
+    for (s, e), g in trials.groupby(["subject", "emotion"], sort=True):
+        if len(g) <= test_trials_per_emotion:
+            raise ValueError(f"subject {s} has {len(g)} trial(s) of {e}; a trial-disjoint split holding out "
+                             f"{test_trials_per_emotion} needs more (lower test_trials_per_emotion)")
+        pick = rng.choice(len(g), test_trials_per_emotion, replace=False)
+        test_keys |= set(map(tuple, g.iloc[pick][TRIAL_KEY].to_numpy().tolist()))
+    is_test = np.array([k in test_keys for k in map(tuple, meta[TRIAL_KEY].to_numpy().tolist())])
+    tr, te = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    check_no_leakage(meta, tr, te, level="trial")
+    return tr, te
+
+
+def subject_holdout(meta: pd.DataFrame, idx, *, n_val_subjects: int = 1, seed: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``idx`` (a training set) into train/validation by whole subjects, for early stopping.
+
+    The validation subjects come from ``idx`` alone, so the test subject never guides training.
+    """
+    idx = np.asarray(idx)
+    subjects = meta.subject.to_numpy()[idx]
+    uniq = np.unique(subjects)
+    if len(uniq) <= n_val_subjects:
+        raise ValueError(f"{len(uniq)} training subject(s) cannot give {n_val_subjects} validation subject(s)")
+    val_subj = np.random.default_rng(seed).choice(uniq, n_val_subjects, replace=False)
+    is_val = np.isin(subjects, val_subj)
+    tr, va = idx[~is_val], idx[is_val]
+    check_no_leakage(meta, tr, va, level="subject")
+    return tr, va

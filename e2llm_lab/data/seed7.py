@@ -1,0 +1,201 @@
+"""Reader for the SEED-VII dataset in its official layout (the data need a licence from BCMI, SJTU).
+
+Layout::
+
+    <root>/EEG_preprocessed/<subject>.mat   keys '1'..'80': float arrays (62, n_times), 200 Hz, microvolts
+    <root>/EEG_features/<subject>.mat       keys de_k, de_LDS_k, psd_k (k = 1..80): arrays (n_windows, 5, 62)
+                                            over 4-s windows, bands delta, theta, alpha, beta, gamma
+
+The clip-to-emotion mapping comes from a CSV you write from the dataset's label sheet:
+
+.. code-block:: text
+
+    clip,emotion
+    1,happiness
+    2,neutral
+    ...
+
+``clip`` is 1..80; ``emotion`` one of the seven SEED-VII emotions (case and common synonyms such as
+"happy" accepted). An optional ``subject`` column restricts a row to one subject, for per-subject orders.
+Clips 1-20 are session 1, 21-40 session 2, and so on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import mne
+import numpy as np
+import pandas as pd
+import scipy.io
+
+from ..channels import SEED_CH_NAMES, make_info
+from ..config import DEFAULT_BANDS, DataConfig
+from ..emotions import AROUSAL, EMOTIONS, VALENCE, normalize_emotion
+from ..preprocess import EEGDataError, normalize_per_subject
+from .featureset import FeatureSet
+
+__all__ = ["N_CLIPS", "FEATURE_KINDS", "read_seed7_labels", "list_subjects", "iter_seed7_eeg",
+           "read_seed7_features"]
+
+N_CLIPS = 80
+CLIPS_PER_SESSION = 20
+SFREQ = 200.0
+FEATURE_KINDS = ("de", "de_LDS", "psd")
+
+
+def read_seed7_labels(path) -> pd.DataFrame:
+    """Read the clip-to-emotion CSV (format in the module docstring).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns clip, emotion (canonical names), and subject if the file has it.
+    """
+    path = Path(path)
+    try:
+        table = pd.read_csv(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"label CSV not found: {path}") from None
+    table.columns = [c.strip().lower() for c in table.columns]
+    missing = {"clip", "emotion"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}: label CSV lacks column(s) {sorted(missing)}; expected header 'clip,emotion' "
+                         f"(optionally 'subject'), got {list(table.columns)}")
+    bad_emotion, emotions = [], []
+    for i, word in enumerate(table.emotion):
+        try:
+            emotions.append(normalize_emotion(word))
+        except ValueError:
+            bad_emotion.append((i + 2, word))          # +2: header line and 1-based lines
+            emotions.append(None)
+    if bad_emotion:
+        raise ValueError(f"{path}: unknown emotion(s) at (line, value) {bad_emotion[:5]}; allowed: {EMOTIONS}")
+    clips = pd.to_numeric(table.clip, errors="coerce")
+    bad_clip = [(i + 2, v) for i, (v, c) in enumerate(zip(table.clip, clips)) if not (1 <= c <= N_CLIPS)]
+    if bad_clip:
+        raise ValueError(f"{path}: clip numbers must be 1..{N_CLIPS}; bad (line, value): {bad_clip[:5]}")
+    table = table.assign(clip=clips.astype(int), emotion=emotions)
+    dup = table.duplicated([c for c in ("subject", "clip") if c in table.columns])
+    if dup.any():
+        raise ValueError(f"{path}: clip(s) listed twice: {sorted(table.clip[dup].unique().tolist())[:10]}")
+    return table
+
+
+def _emotion_of(labels: pd.DataFrame, subject, clip: int) -> str | None:
+    rows = labels[labels.clip == clip]
+    if "subject" in labels.columns:
+        own = rows[rows.subject.astype(str) == str(subject)]
+        rows = own if len(own) else rows[rows.subject.isna()]
+    return rows.emotion.iloc[0] if len(rows) else None
+
+
+def _subject_id(stem: str):
+    return int(stem) if stem.isdigit() else stem
+
+
+def list_subjects(root, folder: str = "EEG_features") -> list:
+    """Subject ids found under ``root/folder`` (file stems, as ints where numeric)."""
+    d = Path(root) / folder
+    if not d.is_dir():
+        raise FileNotFoundError(f"{d} not found; expected the SEED-VII layout {root}/EEG_preprocessed and "
+                                f"{root}/EEG_features")
+    return sorted((_subject_id(p.stem) for p in d.glob("*.mat")), key=lambda s: (isinstance(s, str), s))
+
+
+def _loadmat(path: Path) -> dict:
+    try:
+        return scipy.io.loadmat(path)
+    except NotImplementedError as err:     # MATLAB v7.3 (HDF5) files
+        raise EEGDataError(f"{path} is a MATLAB v7.3 (HDF5) file; re-save it in MATLAB with save(..., '-v7') "
+                           f"or convert it with h5py") from err
+    except (ValueError, OSError) as err:
+        raise EEGDataError(f"{path} is not a readable .mat file ({err})") from err
+
+
+def iter_seed7_eeg(root, labels, *, subjects=None):
+    """Yield ``(raw, row)`` for every labelled clip of SEED-VII's preprocessed EEG, one at a time.
+
+    Parameters
+    ----------
+    root : path
+        Dataset folder holding ``EEG_preprocessed/``.
+    labels : pd.DataFrame or path
+        Clip-to-emotion table (:func:`read_seed7_labels`).
+    subjects : list, optional
+        Subject ids; default all files found.
+
+    Yields
+    ------
+    raw : mne.io.RawArray
+        62 channels in volts, SEED montage.
+    row : dict
+        subject, session, trial (= clip), emotion, valence, arousal, source.
+    """
+    labels = labels if isinstance(labels, pd.DataFrame) else read_seed7_labels(labels)
+    subjects = list_subjects(root, "EEG_preprocessed") if subjects is None else subjects
+    info = make_info(SEED_CH_NAMES, SFREQ)
+    for s in subjects:
+        path = Path(root) / "EEG_preprocessed" / f"{s}.mat"
+        mat = _loadmat(path)
+        for clip in range(1, N_CLIPS + 1):
+            emotion = _emotion_of(labels, s, clip)
+            if emotion is None or str(clip) not in mat:
+                continue
+            data = np.asarray(mat[str(clip)], dtype=np.float64)
+            if data.ndim != 2 or data.shape[0] != len(SEED_CH_NAMES):
+                raise EEGDataError(f"{path} key '{clip}': expected (62, n_times) EEG, got shape {data.shape}")
+            raw = mne.io.RawArray(data * 1e-6, info.copy(), verbose="error")    # microvolts -> volts
+            yield raw, {"subject": s, "session": (clip - 1) // CLIPS_PER_SESSION + 1, "trial": clip,
+                        "emotion": emotion, "valence": VALENCE[emotion], "arousal": AROUSAL[emotion],
+                        "source": f"{path} clip {clip}"}
+
+
+def read_seed7_features(root, labels, *, subjects=None, kind: str = "de_LDS",
+                        normalize: str | None = "subject") -> FeatureSet:
+    """SEED-VII's precomputed features as a window-level FeatureSet (``n_steps = 1``).
+
+    Parameters
+    ----------
+    root : path
+        Dataset folder holding ``EEG_features/``.
+    labels : pd.DataFrame or path
+    subjects : list, optional
+    kind : {"de", "de_LDS", "psd"}
+    normalize : {"subject", None}
+        Per-subject z-scoring (see :func:`e2llm_lab.preprocess.normalize_per_subject`).
+
+    Returns
+    -------
+    FeatureSet
+        X of shape (n_windows_total, 1, 62, 5); use ``.with_steps(n)`` for sequences.
+    """
+    if kind not in FEATURE_KINDS:
+        raise ValueError(f"kind={kind!r}; allowed: {FEATURE_KINDS}")
+    labels = labels if isinstance(labels, pd.DataFrame) else read_seed7_labels(labels)
+    subjects = list_subjects(root) if subjects is None else subjects
+    feats, rows = [], []
+    for s in subjects:
+        path = Path(root) / "EEG_features" / f"{s}.mat"
+        mat = _loadmat(path)
+        for clip in range(1, N_CLIPS + 1):
+            key, emotion = f"{kind}_{clip}", _emotion_of(labels, s, clip)
+            if emotion is None or key not in mat:
+                continue
+            a = np.asarray(mat[key], dtype=np.float32)
+            if a.ndim != 3 or a.shape[1:] != (len(DEFAULT_BANDS), len(SEED_CH_NAMES)):
+                raise EEGDataError(f"{path} key '{key}': expected (n_windows, 5, 62), got shape {a.shape}")
+            if not np.isfinite(a).all():
+                raise EEGDataError(f"{path} key '{key}' holds NaN/Inf values; re-extract that clip's features")
+            feats.append(a.transpose(0, 2, 1))                  # (n_windows, 5, 62) -> (n_windows, 62, 5)
+            rows += [{"subject": s, "session": (clip - 1) // CLIPS_PER_SESSION + 1, "trial": clip,
+                      "start_window": w, "emotion": emotion, "valence": VALENCE[emotion],
+                      "arousal": AROUSAL[emotion]} for w in range(a.shape[0])]
+    if not feats:
+        raise ValueError(f"no labelled {kind} features found under {root}/EEG_features for subjects {subjects}")
+    X = np.concatenate(feats)[:, None]                          # (N, C, F) -> (N, 1, C, F)
+    meta = pd.DataFrame(rows)
+    if normalize == "subject":
+        X = normalize_per_subject(X, meta.subject.to_numpy())
+    elif normalize is not None:
+        raise ValueError(f"normalize={normalize!r}; allowed: 'subject', None")
+    return FeatureSet(X, meta, SEED_CH_NAMES, DataConfig().bands, feature=f"seed7_{kind}")

@@ -1,0 +1,325 @@
+"""Preprocessing and band features: filtering with MNE, windowing, differential entropy, LDS smoothing.
+
+Differential entropy (DE) comes in two forms, both vectorised over channels and windows:
+
+``"gaussian"``
+    Band-pass the signal (zero-phase Butterworth), then in each window
+    ``DE = 0.5 * log(2 * pi * e * var)`` -- the entropy of a Gaussian with that variance
+    (Duan, Zhu & Lu 2013, "Differential entropy feature for EEG-based emotion classification", NER).
+``"fft"``
+    SEED's official extractor: Hann-window each segment, FFT, average ``|X|^2`` over the band's bins
+    (``E``), ``DE = log2(100 * E)``. It is what SEED/SEED-VII ship as ``de_*`` features.
+
+Features are computed on data in microvolts, as SEED-VII stores its EEG.
+"""
+from __future__ import annotations
+
+import mne
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.signal import butter, sosfiltfilt
+from tqdm.auto import tqdm
+
+from .config import DataConfig
+
+__all__ = [
+    "EEGDataError",
+    "validate_eeg",
+    "detect_bad_channels",
+    "preprocess_raw",
+    "window_view",
+    "differential_entropy",
+    "lds_smooth",
+    "normalize_per_subject",
+    "extract_features",
+    "featureset_from_recordings",
+]
+
+
+class EEGDataError(ValueError):
+    """Bad EEG input: the message names the file or recording, channel, value, and what to do."""
+
+
+def _where(source) -> str:
+    return f" in {source}" if source else ""
+
+
+def validate_eeg(data: np.ndarray, sfreq: float, ch_names, *, bands=DataConfig().bands, window_s: float = 4.0,
+                 source=None) -> None:
+    """Check a recording before feature extraction; raise :class:`EEGDataError` naming what is wrong.
+
+    Parameters
+    ----------
+    data : np.ndarray, shape (n_chans, n_times)
+    sfreq : float
+    ch_names : sequence of str, length n_chans
+    bands : tuple of (name, low, high)
+    window_s : float
+        Feature window; the recording must hold at least one.
+    source : str, optional
+        File or recording name used in messages.
+    """
+    if data.ndim != 2 or data.shape[0] != len(ch_names):
+        raise EEGDataError(f"expected EEG of shape (n_chans={len(ch_names)}, n_times){_where(source)}, "
+                           f"got {data.shape}; pass channels first, time second")
+    finite = np.isfinite(data)
+    if not finite.all():
+        c, t = np.argwhere(~finite)[0]
+        raise EEGDataError(f"channel {ch_names[c]!r}{_where(source)} has a non-finite value ({data[c, t]}) at "
+                           f"sample {t} (t = {t / sfreq:.2f} s); repair or drop that stretch, or mark the channel "
+                           f"bad and interpolate it")
+    top = max(b[2] for b in bands)
+    if sfreq / 2 <= top:
+        raise EEGDataError(f"sampling rate {sfreq} Hz{_where(source)} has Nyquist {sfreq / 2} Hz, not above the top "
+                           f"band edge {top} Hz; record faster or drop/lower the top band")
+    n_win = int(round(window_s * sfreq))
+    if data.shape[1] < n_win:
+        raise EEGDataError(f"recording{_where(source)} is {data.shape[1] / sfreq:.2f} s long, shorter than one "
+                           f"{window_s} s feature window; use a longer recording or a shorter window_s")
+    flat = np.flatnonzero(data.std(axis=1) < 1e-3 * max(np.median(data.std(axis=1)), 1e-30))
+    if flat.size:
+        names = [ch_names[i] for i in flat]
+        raise EEGDataError(f"flat channel(s) {names}{_where(source)} (no signal: disconnected electrode?); mark them "
+                           f"in raw.info['bads'] so they are interpolated, or drop them")
+
+
+def detect_bad_channels(raw: mne.io.BaseRaw, *, threshold: float = 5.0) -> list[str]:
+    """Channels whose log-amplitude is an outlier (robust z-score above ``threshold``).
+
+    A loose electrode shows as a channel far noisier than the rest; the median and MAD of log standard
+    deviations across channels are robust to a few such channels.
+    """
+    picks = mne.pick_types(raw.info, eeg=True, exclude="bads")
+    log_sd = np.log(raw.get_data(picks=picks).std(axis=1) + 1e-30)
+    mad = np.median(np.abs(log_sd - np.median(log_sd))) * 1.4826 + 1e-12
+    z = (log_sd - np.median(log_sd)) / mad
+    return [raw.ch_names[picks[i]] for i in np.flatnonzero(z > threshold)]
+
+
+def preprocess_raw(raw: mne.io.BaseRaw, cfg: DataConfig = DataConfig(), *, source=None) -> mne.io.BaseRaw:
+    """Notch, band-pass, interpolate bad channels, resample and re-reference a copy of ``raw`` (MNE).
+
+    Channels listed in ``raw.info['bads']`` (and, with ``cfg.bad_channels="interpolate"``, noisy ones found
+    by :func:`detect_bad_channels`) are interpolated with spherical splines before the average reference,
+    so one loose electrode cannot leak into every channel.
+    """
+    if cfg.bad_channels not in ("interpolate", "keep"):
+        raise ValueError(f"bad_channels={cfg.bad_channels!r}; allowed: 'interpolate', 'keep'")
+    raw = raw.copy().load_data(verbose="error").pick("eeg", exclude=())
+    good = [c for c in raw.ch_names if c not in raw.info["bads"]]
+    validate_eeg(raw.get_data(picks=good), raw.info["sfreq"], good, bands=cfg.bands, window_s=cfg.window_s,
+                 source=source)
+    if cfg.sfreq / 2 <= max(b[2] for b in cfg.bands):
+        raise EEGDataError(f"target sfreq {cfg.sfreq} Hz cannot carry the top band edge {max(b[2] for b in cfg.bands)} Hz")
+    nyq = raw.info["sfreq"] / 2
+    if cfg.notch_freq is not None and cfg.notch_freq < nyq:
+        raw.notch_filter(cfg.notch_freq, verbose="error")
+    h_freq = min(cfg.h_freq, 0.9 * min(nyq, cfg.sfreq / 2))
+    raw.filter(cfg.l_freq, h_freq, verbose="error")
+    if cfg.bad_channels == "interpolate":
+        raw.info["bads"] = sorted(set(raw.info["bads"]) | set(detect_bad_channels(raw)))
+        if raw.info["bads"]:
+            raw.interpolate_bads(reset_bads=True, verbose="error")
+    if raw.info["sfreq"] != cfg.sfreq:
+        raw.resample(cfg.sfreq, verbose="error")
+    if cfg.reference == "average":
+        raw.set_eeg_reference("average", projection=False, verbose="error")
+    else:
+        raw.set_eeg_reference([cfg.reference], verbose="error")
+    return raw
+
+
+def window_view(data: np.ndarray, sfreq: float, window_s: float, stride_s: float) -> np.ndarray:
+    """Windows of a recording as a strided view (no copy).
+
+    Parameters
+    ----------
+    data : np.ndarray, shape (n_chans, n_times)
+
+    Returns
+    -------
+    windows : np.ndarray, shape (n_windows, n_chans, n_win)
+        ``n_win = round(window_s * sfreq)``; the tail that does not fill a window is dropped.
+    """
+    n_win, hop = int(round(window_s * sfreq)), int(round(stride_s * sfreq))
+    if n_win < 1 or hop < 1:
+        raise ValueError(f"window_s={window_s} and stride_s={stride_s} must each span at least one sample")
+    if data.shape[-1] < n_win:
+        raise EEGDataError(f"recording of {data.shape[-1]} samples is shorter than one window of {n_win} samples")
+    view = sliding_window_view(data, n_win, axis=-1)[:, ::hop]   # (C, n_windows, n_win)
+    return view.transpose(1, 0, 2)                                  # -> (n_windows, C, n_win)
+
+
+def _seed_hann(n: int) -> np.ndarray:
+    # SEED's extractor uses 0.5 - 0.5 cos(2 pi k / (n + 1)), k = 1..n (no zero end-points)
+    k = np.arange(1, n + 1)
+    return 0.5 - 0.5 * np.cos(2 * np.pi * k / (n + 1))
+
+
+def _fft_band_bins(band: tuple, sfreq: float, nfft: int) -> slice:
+    # SEED's bin convention: from int(lo/fs*N) to int(hi/fs*N), both 1-based and inclusive
+    return slice(int(band[1] / sfreq * nfft) - 1, int(band[2] / sfreq * nfft))
+
+
+def differential_entropy(data: np.ndarray, sfreq: float, *, bands=DataConfig().bands, window_s: float = 4.0,
+                         stride_s: float | None = None, method: str = "gaussian", nfft: int | None = None,
+                         return_power: bool = False):
+    """Differential entropy per window, channel and band.
+
+    Parameters
+    ----------
+    data : np.ndarray, shape (n_chans, n_times)
+        EEG (microvolts for SEED-comparable values).
+    sfreq : float
+    bands : tuple of (name, low, high)
+    window_s, stride_s : float
+        Window and hop in seconds (``stride_s`` defaults to ``window_s``).
+    method : {"gaussian", "fft"}
+    nfft : int, optional
+        FFT length for ``"fft"`` (default: next power of two >= window length).
+    return_power : bool
+        Also return band power (variance of the band-passed signal, or SEED's mean ``|X|^2``).
+
+    Returns
+    -------
+    de : np.ndarray, shape (n_windows, n_chans, n_bands)
+    power : np.ndarray, same shape (only with ``return_power=True``)
+    """
+    stride_s = window_s if stride_s is None else stride_s
+    data = np.asarray(data, dtype=np.float64)
+    if method == "gaussian":
+        power = []
+        for _, lo, hi in bands:                   # 5 bands; every channel and window at once
+            sos = butter(4, [lo, hi], btype="bandpass", fs=sfreq, output="sos")
+            band = sosfiltfilt(sos, data, axis=-1)
+            power.append(window_view(band, sfreq, window_s, stride_s).var(axis=-1))  # (n_windows, C)
+        power = np.stack(power, axis=-1)          # (n_windows, C, F)
+        de = 0.5 * np.log(2 * np.pi * np.e * power)
+    elif method == "fft":
+        win = window_view(data, sfreq, window_s, stride_s)          # (n_windows, C, n_win)
+        n_win = win.shape[-1]
+        nfft = nfft or int(2 ** np.ceil(np.log2(n_win)))
+        mag2 = np.abs(np.fft.rfft(win * _seed_hann(n_win), n=nfft, axis=-1)) ** 2  # (n_windows, C, nfft//2+1)
+        power = np.stack([mag2[..., _fft_band_bins(b, sfreq, nfft)].mean(axis=-1) for b in bands], axis=-1)
+        de = np.log2(100 * power)
+    else:
+        raise ValueError(f"method={method!r}; allowed: 'gaussian', 'fft'")
+    return (de, power) if return_power else de
+
+
+def lds_smooth(x: np.ndarray, *, q: float = 0.01, r: float = 0.04) -> np.ndarray:
+    """Smooth feature sequences with a linear dynamical system (random-walk Kalman filter + RTS smoother).
+
+    The state follows ``s_t = s_{t-1} + N(0, q)``, observed as ``y_t = s_t + N(0, r)``; the prior on
+    ``s_0`` is ``N(y_0, r)``. SEED's ``de_LDS`` features use this kind of smoothing (Shi & Lu 2010).
+    Every feature shares ``q`` and ``r``, so the gains are scalars per step and the filter runs over all
+    features at once; only time is looped.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (n_windows, ...)
+        Time first.
+
+    Returns
+    -------
+    np.ndarray, same shape
+        Posterior means.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    m, p = np.empty_like(x), np.empty(n)
+    m_prev, p_prev = x[0], r - q              # so that the first prediction has variance r
+    for t in range(n):
+        p_pred = p_prev + q
+        k = p_pred / (p_pred + r)
+        m[t] = m_prev + k * (x[t] - m_prev)
+        p[t] = (1 - k) * p_pred
+        m_prev, p_prev = m[t], p[t]
+    s = m.copy()
+    for t in range(n - 2, -1, -1):
+        j = p[t] / (p[t] + q)
+        s[t] = m[t] + j * (s[t + 1] - m[t])
+    return s
+
+
+def normalize_per_subject(X: np.ndarray, subjects) -> np.ndarray:
+    """Z-score every channel x band feature with its own subject's mean and SD.
+
+    Uses only the subject's own unlabelled features, so it is allowed for a held-out test subject too
+    (as in SEED's cross-subject protocols); no label and no other subject enters.
+
+    Parameters
+    ----------
+    X : np.ndarray, shape (n_samples, n_steps, n_chans, n_bands)
+    subjects : array-like, shape (n_samples,)
+    """
+    X = np.asarray(X, dtype=np.float32).copy()
+    subjects = np.asarray(subjects)
+    for s in np.unique(subjects):
+        sel = subjects == s
+        flat = X[sel].reshape(-1, *X.shape[2:])        # (n*T, C, F)
+        X[sel] = (X[sel] - flat.mean(0)) / (flat.std(0) + 1e-6)
+    return X
+
+
+def extract_features(raw: mne.io.BaseRaw, cfg: DataConfig = DataConfig(), *, preprocess: bool = True,
+                     source=None) -> np.ndarray:
+    """DE features of one recording: (optionally) preprocess, DE per window, (optionally) LDS.
+
+    Returns
+    -------
+    de : np.ndarray, shape (n_windows, n_chans, n_bands), float32
+    """
+    if preprocess:
+        raw = preprocess_raw(raw, cfg, source=source)
+    data = raw.get_data(picks="eeg") * 1e6                  # volts -> microvolts, as SEED stores EEG
+    if not preprocess:
+        validate_eeg(data, raw.info["sfreq"], raw.ch_names, bands=cfg.bands, window_s=cfg.window_s, source=source)
+    de = differential_entropy(data, raw.info["sfreq"], bands=cfg.bands, window_s=cfg.window_s,
+                              stride_s=cfg.stride_s, method=cfg.de_method)
+    if cfg.lds:
+        de = lds_smooth(de, q=cfg.lds_q, r=cfg.lds_r)
+    return de.astype(np.float32)
+
+
+def featureset_from_recordings(recordings, cfg: DataConfig = DataConfig(), *, preprocess: bool = True,
+                               total: int | None = None, progress: bool = True):
+    """Build a window-level :class:`~e2llm_lab.data.featureset.FeatureSet` from a stream of recordings.
+
+    Recordings are processed one at a time (memory does not grow with their number); each window becomes
+    one sample with ``n_steps = 1``. Per-subject normalisation (``cfg.normalize``) is applied at the end;
+    use ``FeatureSet.with_steps(cfg.n_steps)`` to make encoder samples.
+
+    Parameters
+    ----------
+    recordings : iterable of (mne.io.BaseRaw, dict)
+        Each dict holds at least subject, session, trial, emotion (valence/arousal filled from the emotion
+        if absent).
+    """
+    from .data.featureset import FeatureSet
+    from .emotions import AROUSAL, VALENCE, normalize_emotion
+
+    feats, rows, ch_names = [], [], None
+    for raw, row in tqdm(recordings, total=total, desc="DE features", disable=not progress):
+        src = row.get("source") or f"subject {row['subject']} trial {row['trial']}"
+        de = extract_features(raw, cfg, preprocess=preprocess, source=src)
+        if ch_names is None:
+            ch_names = tuple(raw.copy().pick("eeg").ch_names)
+        emotion = normalize_emotion(row["emotion"])
+        for w in range(de.shape[0]):
+            rows.append({"subject": row["subject"], "session": row.get("session", 1), "trial": row["trial"],
+                         "start_window": w, "emotion": emotion,
+                         "valence": row.get("valence", VALENCE[emotion]), "arousal": row.get("arousal", AROUSAL[emotion])})
+        feats.append(de)
+    if not feats:
+        raise ValueError("no recordings were given")
+    X = np.concatenate(feats)[:, None]                      # (N, C, F) -> (N, 1, C, F)
+    meta = pd.DataFrame(rows)
+    if cfg.normalize == "subject":
+        X = normalize_per_subject(X, meta.subject.to_numpy())
+    elif cfg.normalize is not None:
+        raise ValueError(f"normalize={cfg.normalize!r}; allowed: 'subject', None")
+    return FeatureSet(X=X, meta=meta, ch_names=ch_names, bands=tuple(cfg.bands),
+                      feature=f"de_{cfg.de_method}" + ("_lds" if cfg.lds else ""))
+
