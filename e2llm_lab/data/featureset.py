@@ -150,7 +150,7 @@ class FeatureSet:
         """A ``torch.utils.data.Dataset`` yielding ``(x, y)``: x float32 ``(n_steps, n_chans, n_bands)``, y int64."""
         import torch
 
-        return torch.utils.data.TensorDataset(torch.from_numpy(self.X), torch.from_numpy(self.labels(target)))
+        return torch.utils.data.TensorDataset(torch.tensor(self.X), torch.tensor(np.array(self.labels(target))))
 
     # -- files ---------------------------------------------------------------------------------------
     def save(self, path) -> Path:

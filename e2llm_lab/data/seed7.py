@@ -62,7 +62,7 @@ def read_seed7_labels(path) -> pd.DataFrame:
         raise ValueError(f"{path}: label CSV lacks column(s) {sorted(missing)}; expected header 'clip,emotion' "
                          f"(optionally 'subject'), got {list(table.columns)}")
     bad_emotion, emotions = [], []
-    for i, word in enumerate(table.emotion):
+    for i, word in enumerate(table["emotion"]):
         try:
             emotions.append(normalize_emotion(word))
         except ValueError:
@@ -70,23 +70,23 @@ def read_seed7_labels(path) -> pd.DataFrame:
             emotions.append(None)
     if bad_emotion:
         raise ValueError(f"{path}: unknown emotion(s) at (line, value) {bad_emotion[:5]}; allowed: {EMOTIONS}")
-    clips = pd.to_numeric(table.clip, errors="coerce")
-    bad_clip = [(i + 2, v) for i, (v, c) in enumerate(zip(table.clip, clips)) if not (1 <= c <= N_CLIPS)]
+    clips = pd.to_numeric(table["clip"], errors="coerce")
+    bad_clip = [(i + 2, v) for i, (v, c) in enumerate(zip(table["clip"], clips)) if not (1 <= c <= N_CLIPS)]
     if bad_clip:
         raise ValueError(f"{path}: clip numbers must be 1..{N_CLIPS}; bad (line, value): {bad_clip[:5]}")
     table = table.assign(clip=clips.astype(int), emotion=emotions)
     dup = table.duplicated([c for c in ("subject", "clip") if c in table.columns])
     if dup.any():
-        raise ValueError(f"{path}: clip(s) listed twice: {sorted(table.clip[dup].unique().tolist())[:10]}")
+        raise ValueError(f"{path}: clip(s) listed twice: {sorted(table['clip'][dup].unique().tolist())[:10]}")
     return table
 
 
 def _emotion_of(labels: pd.DataFrame, subject, clip: int) -> str | None:
-    rows = labels[labels.clip == clip]
+    rows = labels[labels["clip"] == clip]
     if "subject" in labels.columns:
-        own = rows[rows.subject.astype(str) == str(subject)]
-        rows = own if len(own) else rows[rows.subject.isna()]
-    return rows.emotion.iloc[0] if len(rows) else None
+        own = rows[rows["subject"].astype(str) == str(subject)]
+        rows = own if len(own) else rows[rows["subject"].isna()]
+    return rows["emotion"].iloc[0] if len(rows) else None
 
 
 def _subject_id(stem: str):

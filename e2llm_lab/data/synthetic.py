@@ -178,7 +178,8 @@ def simulate_trial(emotion: str, *, subject: _Subject, rng: np.random.Generator,
 
     t = np.arange(n_times) / cfg.sfreq
     eyes = xyz[[SEED_CH_NAMES.index("FP1"), SEED_CH_NAMES.index("FP2")]].mean(0) + np.array([0, 0.02, -0.02])
-    w_eye = np.exp(-np.linalg.norm(xyz - eyes, axis=1) / 0.03)
+    d_eye = np.linalg.norm(xyz - eyes, axis=1)
+    w_eye = np.exp(-(d_eye - d_eye.min()) / 0.03)                 # 1 at FP1/FP2, falling off backwards
     for t0 in np.cumsum(rng.exponential(1 / cfg.blink_rate_hz, size=int(cfg.trial_s * cfg.blink_rate_hz * 3) + 3)):
         if t0 >= cfg.trial_s:
             break

@@ -1,0 +1,28 @@
+import scipy.io
+import numpy as np
+
+from e2llm_lab.cli import main
+from e2llm_lab.data.featureset import FeatureSet
+
+
+def test_quickstart_writes_report(tmp_path, capsys):
+    assert main(["quickstart", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "leave-one-subject-out: 6 folds" in out
+    html = (tmp_path / "quickstart.html").read_text()
+    assert html.count("plotly") > 2 and "SEED 62-channel cap" in html
+
+
+def test_prepare_from_seed7_features(tmp_path, capsys):
+    (tmp_path / "EEG_features").mkdir()
+    scipy.io.savemat(tmp_path / "EEG_features" / "1.mat",
+                     {f"de_LDS_{k}": np.random.default_rng(k).normal(size=(3, 5, 62)) for k in range(1, 81)})
+    (tmp_path / "labels.csv").write_text("clip,emotion\n" + "".join(f"{k},neutral\n" for k in range(1, 81)))
+    assert main(["prepare", str(tmp_path), "--labels", str(tmp_path / "labels.csv"), "--from-features",
+                 "--out", str(tmp_path / "fs.npz")]) == 0
+    assert FeatureSet.load(tmp_path / "fs.npz").X.shape == (240, 1, 62, 5)
+
+
+def test_cli_reports_bad_input_without_traceback(tmp_path, capsys):
+    assert main(["prepare", str(tmp_path), "--labels", "none.csv", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "error:" in capsys.readouterr().err
