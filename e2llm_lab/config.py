@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 
-__all__ = ["DEFAULT_BANDS", "DataConfig", "SyntheticConfig", "band_names", "config_from_dict"]
+__all__ = ["DEFAULT_BANDS", "DataConfig", "SyntheticConfig", "EncoderConfig", "PretrainConfig", "ENCODER_PRESETS",
+           "ProjectorConfig", "LLMConfig", "TrainConfig", "E2LLMConfig", "PRESETS", "band_names", "config_from_dict"]
 
 #: Canonical EEG bands (name, low Hz, high Hz), SEED's convention.
 DEFAULT_BANDS: tuple[tuple[str, float, float], ...] = (
@@ -137,3 +138,172 @@ def config_from_dict(cls, d: dict):
     if unknown:
         raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; allowed: {[f.name for f in fields(cls)]}")
     return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Sizes of :class:`~e2llm_lab.encoder.EEGEncoder`.
+
+    Parameters
+    ----------
+    n_chans, n_bands, n_steps : int
+        Input layout ``(n_steps, n_chans, n_bands)``; ``n_steps`` is the largest T the window embedding covers.
+    d_model, n_heads, n_layers : int
+        Token width, attention heads, interlinked spatial-temporal blocks.
+    mlp_ratio : int
+        Feed-forward width as a multiple of ``d_model``.
+    dropout : float
+    n_classes : int
+        Emotion classes of the classification head.
+    """
+
+    n_chans: int = 62
+    n_bands: int = 5
+    n_steps: int = 4
+    d_model: int = 32
+    n_heads: int = 4
+    n_layers: int = 2
+    mlp_ratio: int = 2
+    dropout: float = 0.1
+    n_classes: int = 7
+
+
+#: Named encoder sizes: "cpu-tiny" trains in about a minute on 2 cores; "colab-t4" and "a100" are larger.
+ENCODER_PRESETS: dict[str, EncoderConfig] = {
+    "cpu-tiny": EncoderConfig(),
+    "colab-t4": EncoderConfig(d_model=128, n_heads=8, n_layers=4, mlp_ratio=4),
+    "a100": EncoderConfig(d_model=256, n_heads=8, n_layers=6, mlp_ratio=4),
+}
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Stage 1: emotion-discriminative encoder pretraining.
+
+    Parameters
+    ----------
+    selfsup_epochs : int
+        Epochs of masked DE-token modelling alone (labels unused) before the supervised phase.
+    epochs : int
+        Maximum epochs of the supervised phase (masked + contrastive + cross-entropy).
+    batch_size, lr, weight_decay : training settings (AdamW).
+    mask_ratio : float
+        Fraction of (window, electrode) tokens masked for reconstruction in the masked-only phase.
+    sup_mask_ratio : float
+        Fraction masked in the supervised phase, where the same masked pass feeds all three losses.
+    w_mask, w_supcon, w_ce : float
+        Loss weights of masked modelling, supervised contrastive and cross-entropy.
+    temperature : float
+        Supervised contrastive temperature.
+    channel_dropout : float
+        Probability of zeroing a whole electrode during training (augmentation against electrode idiosyncrasy).
+    patience : int
+        Early-stopping patience in epochs, on the validation loss of held-out *training* subjects.
+    n_val_subjects : int
+        Training subjects set aside for early stopping (0 disables early stopping).
+    seed : int
+    device : str
+        "cpu", "cuda" or "auto".
+    """
+
+    selfsup_epochs: int = 3
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    mask_ratio: float = 0.5
+    sup_mask_ratio: float = 0.15
+    w_mask: float = 0.5
+    w_supcon: float = 0.3
+    w_ce: float = 1.0
+    temperature: float = 0.2
+    channel_dropout: float = 0.1
+    patience: int = 8
+    n_val_subjects: int = 1
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class ProjectorConfig:
+    """Projector from encoder tokens to the LLM (:func:`~e2llm_lab.projector.build_projector`)."""
+
+    kind: str = "mlp2x_gelu"
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Which causal LM and how it is adapted.
+
+    Parameters
+    ----------
+    name_or_path : str or None
+        Hub id (``"Qwen/Qwen3-0.6B"``) or local folder; None means the tiny offline model in data_samples/.
+    dtype : str
+        "auto" (bf16 on CUDA with compute capability >= 8, else fp32), "float32" or "bfloat16".
+    lora_r, lora_alpha, lora_dropout : LoRA settings (peft, all linear layers).
+    gradient_checkpointing : bool
+    max_length : int
+        Longest tokenised example; longer ones raise.
+    """
+
+    name_or_path: str | None = None
+    dtype: str = "auto"
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    gradient_checkpointing: bool = False
+    max_length: int = 512
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One stage of the shared training loop (alignment or instruction tuning).
+
+    Parameters
+    ----------
+    epochs, batch_size, grad_accum, lr, weight_decay, warmup_frac : optimisation settings.
+    unfreeze_encoder : bool
+        Instruction tuning trains LoRA + projector; set True to train the encoder too.
+    checkpoint_every : int
+        Save the training state every N optimizer steps (0: only at the end).
+    seed : int
+    """
+
+    epochs: int = 1
+    batch_size: int = 16
+    grad_accum: int = 1
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    warmup_frac: float = 0.05
+    unfreeze_encoder: bool = False
+    checkpoint_every: int = 0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class E2LLMConfig:
+    """Everything of an E2LLM model and its training, nested like a Hugging Face composite config."""
+
+    data: DataConfig = DataConfig()
+    encoder: EncoderConfig = EncoderConfig()
+    pretrain: PretrainConfig = PretrainConfig()
+    projector: ProjectorConfig = ProjectorConfig()
+    llm: LLMConfig = LLMConfig()
+    align: TrainConfig = TrainConfig(epochs=1, lr=3e-3)
+    instruct: TrainConfig = TrainConfig(epochs=2, lr=2e-3)
+
+
+#: Named presets. "cpu-tiny": the shipped tiny LLM, minutes on a laptop CPU; "colab-t4": Qwen3-0.6B on a 15 GB
+#: T4 (fp32 there, see LLMConfig.dtype); "a100": Qwen3-0.6B in bf16 with a larger encoder.
+PRESETS: dict[str, E2LLMConfig] = {
+    "cpu-tiny": E2LLMConfig(),
+    "colab-t4": E2LLMConfig(encoder=EncoderConfig(d_model=64, n_heads=4, n_layers=2),
+                            llm=LLMConfig(name_or_path="Qwen/Qwen3-0.6B", lora_r=16, gradient_checkpointing=True),
+                            align=TrainConfig(epochs=1, batch_size=8, grad_accum=2, lr=1e-3),
+                            instruct=TrainConfig(epochs=2, batch_size=4, grad_accum=4, lr=2e-4)),
+    "a100": E2LLMConfig(encoder=EncoderConfig(d_model=128, n_heads=8, n_layers=4, mlp_ratio=4),
+                        llm=LLMConfig(name_or_path="Qwen/Qwen3-0.6B", lora_r=32, lora_alpha=64),
+                        align=TrainConfig(epochs=1, batch_size=32, lr=1e-3),
+                        instruct=TrainConfig(epochs=3, batch_size=16, lr=2e-4)),
+}
