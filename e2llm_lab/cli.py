@@ -1,9 +1,8 @@
-"""The ``e2llm-lab`` command: quickstart, build-samples, prepare."""
+"""The ``e2llm-lab`` command: quickstart, build-samples, build-tiny-llm, prepare."""
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 __all__ = ["main"]
@@ -11,30 +10,11 @@ __all__ = ["main"]
 
 def _quickstart(args) -> int:
     from . import __version__
-    from .data.featureset import leave_one_subject_out
-    from .data.samples import load_sample, load_sample_raw, sample_dir
-    from .interpret.plots import plot_cap, plot_emotion_topomaps
-    from .preprocess import extract_features
-    from .report import write_html_report
+    from .data.samples import sample_dir
+    from .quickstart import run_quickstart
 
-    t0 = time.perf_counter()
     print(f"e2llm_lab {__version__} quickstart on the sample data in {sample_dir()}")
-    raw = load_sample_raw()
-    de = extract_features(raw)
-    print(f"1. read a recording: {len(raw.ch_names)} channels x {raw.n_times} samples at {raw.info['sfreq']:.0f} Hz "
-          f"-> DE features {de.shape} (windows, channels, bands)")
-    fs = load_sample(n_steps=4)
-    print(f"2. sample cohort: {fs}")
-    folds = leave_one_subject_out(fs.meta)
-    print(f"3. leave-one-subject-out: {len(folds)} folds, leakage guard passed on each")
-    figures = {"The SEED 62-channel cap": plot_cap(fs.ch_names),
-               "Emotion contrasts per band (z-scored DE)": plot_emotion_topomaps(load_sample())}
-    out = write_html_report(Path(args.out) / "quickstart.html", title="e2llm_lab quickstart", figures=figures,
-                            text=[str(fs)])
-    print(f"4. report written to {out}")
-    print("Still to come: stage 1 (encoder pretraining), stages 2-3 (alignment and chain-of-thought tuning of "
-          "the Qwen model), evaluation and attributions.")
-    print(f"done in {time.perf_counter() - t0:.1f} s")
+    run_quickstart(llm=args.llm, preset=args.preset, out=args.out, device=args.device, fast=args.fast)
     return 0
 
 
@@ -43,6 +23,13 @@ def _build_samples(args) -> int:
 
     out = build_samples(args.out)
     print(f"sample data written to {out}")
+    return 0
+
+
+def _build_tiny_llm(args) -> int:
+    from .llm import build_tiny_llm
+
+    print(f"tiny LLM written to {build_tiny_llm(args.out, seed=args.seed)}")
     return 0
 
 
@@ -65,8 +52,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="e2llm-lab", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     q = sub.add_parser("quickstart", help="run the pipeline on the shipped sample data")
-    q.add_argument("--out", default="reports", help="folder for the HTML report (default: reports/)")
+    q.add_argument("--out", default="reports", help="folder for the HTML report and model (default: reports/)")
+    q.add_argument("--llm", default=None, help="hub id or folder of a Qwen causal LM (default: the tiny offline model)")
+    q.add_argument("--preset", default=None, help="cpu-tiny, colab-t4 or a100 (default: by --llm)")
+    q.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    q.add_argument("--fast", action="store_true", help="shrink every stage (a smoke test; results not meaningful)")
     q.set_defaults(func=_quickstart)
+    t = sub.add_parser("build-tiny-llm", help="rebuild the tiny offline Qwen3 model deterministically")
+    t.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data_samples" / "tiny_qwen3"))
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=_build_tiny_llm)
     b = sub.add_parser("build-samples", help="rebuild the synthetic sample data deterministically")
     b.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data_samples"))
     b.set_defaults(func=_build_samples)

@@ -1,6 +1,6 @@
 """Evaluation protocols and metrics.
 
-Protocols (each split checks itself for leakage before any model sees it):
+Stage 1 protocols (each split checks itself for leakage before any model sees it):
 
 - ``"loso"``: cross-subject, leave one subject out;
 - ``"kfold"``: cross-subject, k folds of whole subjects;
@@ -8,6 +8,9 @@ Protocols (each split checks itself for leakage before any model sees it):
 
 A *model* here is a function ``fit_predict(train: FeatureSet, test: FeatureSet) -> y_pred`` (or a dict of
 named predictions, so one trained encoder can report its head and its linear probe side by side).
+
+For the LLM, :func:`evaluate_generation` asks held-out subjects' samples each task, parses the answers without
+guessing, and checks every rationale claim against the sample's measured features (faithfulness).
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from .data.featureset import FeatureSet, check_no_leakage, kfold_by_subject, lea
 from .emotions import EMOTIONS
 
 __all__ = ["PROTOCOLS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
-           "summarize", "logistic_regression", "mlp", "chance", "encoder_models"]
+           "summarize", "logistic_regression", "mlp", "chance", "encoder_models", "CHANCE", "evaluate_generation",
+           "generation_summary"]
 
 PROTOCOLS = ("loso", "kfold", "trial")
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "kappa")
@@ -151,3 +155,89 @@ def encoder_models(cfg: PretrainConfig = PretrainConfig(), encoder_cfg: EncoderC
         return {"encoder": head, "linear_probe": probe.predict(encoder.embed(test.X))}
 
     return fit_predict
+
+
+# -- the LLM's answers --------------------------------------------------------------------------------------
+
+#: Chance level of each task's answer (uniform guessing over its answer set).
+CHANCE = {"emotion": 1 / 7, "valence_arousal": 1 / 6, "compare": 1 / 2, "rank": 1 / 6, "scenario": 1 / 4}
+
+
+def _correct(task: str, parsed: dict, truth: dict):
+    if task == "emotion":
+        return parsed["emotion"] == truth["emotion"]
+    if task == "valence_arousal":
+        return parsed["valence"] == truth["valence"] and parsed["arousal"] == truth["arousal"]
+    if task == "compare":
+        return parsed["choice"] == truth["choice"]
+    if task == "rank":
+        return parsed["ranking"] == truth["ranking"]
+    if task == "scenario":
+        choice = parsed["choice"]
+        if choice is None and parsed["emotion"] in truth["options"]:
+            # zero-shot answers may name the emotion instead of the letter; that names one option exactly
+            choice = chr(97 + truth["options"].index(parsed["emotion"]))
+        return choice == truth["choice"]
+    return None
+
+
+def evaluate_generation(model, fs: FeatureSet, idx, *, tasks=("emotion", "valence_arousal", "compare", "rank"),
+                        n_per_task: int = 40, held_out: bool = False, seed: int = 0, max_new_tokens: int = 160,
+                        emotion_all_rows: bool = True) -> pd.DataFrame:
+    """Generate answers for rows ``idx`` (held-out subjects) and score them.
+
+    Parameters
+    ----------
+    model : E2LLM
+    tasks : task families (``"scenario"`` is the zero-shot family; ``held_out=True`` uses held-out templates)
+    emotion_all_rows : bool
+        Ask the basic-emotion question once for every row of ``idx`` (else ``n_per_task`` draws).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per answer: task, template, subject, truth, text, parsed (bool), correct (bool; unparseable
+        answers count as wrong), n_claims / n_supported (rationale claims checked against the first segment's
+        measured features).
+    """
+    from .instructions import check_claims, make_example, make_examples, parse_answer, region_band_z
+
+    rng = np.random.default_rng(seed)
+    examples = []
+    for task in tasks:
+        if task == "emotion" and emotion_all_rows:
+            examples += [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, held_out=held_out)
+                         for r in idx]
+        else:
+            examples += make_examples(fs, idx, tasks=(task,), n_per_task=n_per_task, n_eeg_tokens=model.n_eeg_tokens,
+                                      seed=seed, held_out=held_out or task == "scenario")
+    texts = model.generate([e.prompt for e in examples], [fs.X[e.eeg_rows] for e in examples],
+                           max_new_tokens=max_new_tokens)
+    rows = []
+    for ex, text in zip(examples, texts):
+        parsed = parse_answer(text)
+        z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
+        claims = check_claims(parsed["think"] or text, z) if len(ex.eeg_rows) == 1 else {"n_claims": 0, "n_supported": 0}
+        correct = _correct(ex.task, parsed, ex.truth)
+        rows.append({"task": ex.task, "template": ex.template, "subject": fs.meta.subject.iloc[ex.eeg_rows[0]],
+                     "truth": ex.truth.get("emotion") or ex.truth.get("choice") or ex.truth.get("ranking")
+                     or f"{ex.truth.get('valence')}/{ex.truth.get('arousal')}",
+                     "emotion_true": ex.truth["emotions"][0], "emotion_pred": parsed["emotion"],
+                     "text": text, "parsed": parsed["parsed"], "correct": bool(correct) if correct is not None else None,
+                     "n_claims": claims["n_claims"], "n_supported": claims["n_supported"]})
+    return pd.DataFrame(rows)
+
+
+def generation_summary(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per task: answers, parse rate, accuracy (unparseable = wrong), chance, and the share of supported claims."""
+    out = []
+    for task, g in answers.groupby("task", sort=False):
+        row = {"task": task, "n": len(g), "parse_rate": g.parsed.mean(),
+               "accuracy": g.correct.astype(float).mean() if g.correct.notna().any() else np.nan,
+               "chance": CHANCE.get(task, np.nan),
+               "claims_supported": g.n_supported.sum() / max(g.n_claims.sum(), 1) if g.n_claims.sum() else np.nan}
+        if task == "emotion":
+            pred = g.emotion_pred.map(lambda e: EMOTIONS.index(e) if isinstance(e, str) else -1)
+            row["balanced_accuracy"] = balanced_accuracy_score(g.emotion_true.map(EMOTIONS.index), pred)
+        out.append(row)
+    return pd.DataFrame(out).set_index("task")

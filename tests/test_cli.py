@@ -1,16 +1,21 @@
-import scipy.io
 import numpy as np
+import pytest
+import scipy.io
 
 from e2llm_lab.cli import main
 from e2llm_lab.data.featureset import FeatureSet
 
 
-def test_quickstart_writes_report(tmp_path, capsys):
-    assert main(["quickstart", "--out", str(tmp_path)]) == 0
+@pytest.mark.slow
+def test_quickstart_runs_every_stage_and_writes_report(tmp_path, capsys):
+    assert main(["quickstart", "--out", str(tmp_path), "--fast", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "leave-one-subject-out: 6 folds" in out
+    for stage in ("stage 1 (encoder)", "stage 2 (alignment", "stage 3 (instruction tuning", "held-out subjects"):
+        assert stage in out
+    assert "truth:" in out and "Emotion:" in out
     html = (tmp_path / "quickstart.html").read_text()
-    assert html.count("plotly") > 2 and "SEED 62-channel cap" in html
+    assert html.count("plotly") > 2 and "Accuracy on held-out subjects" in html
+    assert (tmp_path / "model" / "e2llm_config.json").exists()
 
 
 def test_prepare_from_seed7_features(tmp_path, capsys):

@@ -1,0 +1,172 @@
+"""E2LLM: EEG encoder -> projector -> EEG tokens spliced into a Qwen causal LM's input embeddings.
+
+Each EEG segment becomes ``n_regions + 1`` LLM tokens (one per brain region, plus the global embedding),
+written where the prompt holds ``<|eeg|>`` placeholders. Each region token carries the encoder's region
+embedding *and* the region's measured band profile (mean z-scored DE over its electrodes and windows): the
+rationales the LLM writes are about those measured values, so they must reach it. A prompt may hold several segments (comparison and
+ranking tasks); they fill the placeholders in reading order.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ._atomic import atomic_path, write_text_atomic
+from .config import E2LLMConfig, config_from_dict
+from .encoder import EEGEncoder
+from .instructions import EEG_TOKEN
+from .llm import chat_prompt, load_llm
+from .projector import build_projector
+
+__all__ = ["splice_eeg", "E2LLM"]
+
+
+def splice_eeg(inputs_embeds: torch.Tensor, input_ids: torch.Tensor, eeg_embeds: torch.Tensor,
+               eeg_token_id: int) -> torch.Tensor:
+    """Write EEG token embeddings over the ``<|eeg|>`` placeholder positions.
+
+    Parameters
+    ----------
+    inputs_embeds : torch.Tensor, shape (B, L, H)
+    input_ids : torch.Tensor, shape (B, L)
+    eeg_embeds : torch.Tensor, shape (n_placeholders, H)
+        In reading order: example by example, segment by segment, token by token.
+    eeg_token_id : int
+
+    Returns
+    -------
+    torch.Tensor, shape (B, L, H)
+        A new tensor; gradients flow into ``eeg_embeds``.
+    """
+    where = input_ids == eeg_token_id                                   # (B, L)
+    if int(where.sum()) != eeg_embeds.shape[0]:
+        raise ValueError(f"the prompts hold {int(where.sum())} <|eeg|> placeholders but {eeg_embeds.shape[0]} EEG "
+                         f"token embeddings were given; each segment needs exactly n_regions + 1 placeholders")
+    return inputs_embeds.masked_scatter(where[..., None], eeg_embeds.to(inputs_embeds.dtype))
+
+
+class E2LLM(nn.Module):
+    """The E^2-LLM model: encoder, projector, causal LM and tokenizer.
+
+    Parameters
+    ----------
+    encoder : EEGEncoder
+    projector : torch.nn.Module
+        (..., d_model) -> (..., hidden_size)
+    llm : transformers.PreTrainedModel (or a peft model around one)
+    tokenizer : the LLM's tokenizer, with the EEG tokens added
+    cfg : E2LLMConfig
+    """
+
+    def __init__(self, encoder: EEGEncoder, projector: nn.Module, llm, tokenizer, cfg: E2LLMConfig = E2LLMConfig()):
+        super().__init__()
+        self.encoder, self.projector, self.llm, self.tokenizer, self.cfg = encoder, projector, llm, tokenizer, cfg
+        self.eeg_token_id = tokenizer.convert_tokens_to_ids(EEG_TOKEN)
+
+    @classmethod
+    def build(cls, encoder: EEGEncoder, cfg: E2LLMConfig = E2LLMConfig(), *, device: str = "auto") -> E2LLM:
+        """Load ``cfg.llm`` and join it to ``encoder`` with a fresh projector."""
+        llm, tok = load_llm(cfg.llm.name_or_path, device=device, dtype=cfg.llm.dtype)
+        dev = llm.device
+        in_dim = encoder.cfg.d_model + encoder.cfg.n_bands
+        proj = build_projector(cfg.projector.kind, in_dim, llm.config.hidden_size).to(dev)
+        return cls(encoder.to(dev), proj, llm, tok, cfg)
+
+    @property
+    def n_eeg_tokens(self) -> int:
+        """LLM tokens per EEG segment: one per region, plus the global token."""
+        return self.encoder.n_regions + 1
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.projector.parameters()).device
+
+    def eeg_embeds(self, eeg: torch.Tensor) -> torch.Tensor:
+        """EEG segments ``(S, T, C, F)`` -> LLM input embeddings ``(S, n_regions + 1, hidden_size)``."""
+        eeg = eeg.to(self.device, torch.float32)
+        out = self.encoder(eeg)
+        tokens = torch.cat([out.region_tokens, out.global_embedding[:, None]], dim=1)   # (S, R+1, d)
+        # differs from E^2-LLM: region tokens also carry their measured band profile, so evidence is grounded
+        profile = torch.einsum("rc,stcf->srf", self.encoder.pool, eeg) / eeg.shape[1]  # (S, T, C, F) -> (S, R, F)
+        profile = torch.cat([profile, profile.new_zeros(len(eeg), 1, eeg.shape[-1])], dim=1)   # global: none
+        return self.projector(torch.cat([tokens, profile], dim=-1))                     # (S, R+1, d+F) -> (S, R+1, H)
+
+    def embed_inputs(self, input_ids: torch.Tensor, eeg: torch.Tensor) -> torch.Tensor:
+        """Token embeddings of ``input_ids`` with the EEG segments spliced in."""
+        emb = self.llm.get_input_embeddings()(input_ids)
+        eeg_e = self.eeg_embeds(eeg).flatten(0, 1)                                      # (S, R+1, H) -> (S*(R+1), H)
+        return splice_eeg(emb, input_ids, eeg_e, self.eeg_token_id)
+
+    def forward(self, input_ids, attention_mask, eeg, labels=None):
+        """Causal-LM forward; ``labels`` hold -100 on prompt and padding tokens."""
+        return self.llm(inputs_embeds=self.embed_inputs(input_ids, eeg), attention_mask=attention_mask, labels=labels)
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], eeg: list[np.ndarray], *, max_new_tokens: int = 160,
+                 batch_size: int = 32) -> list[str]:
+        """Greedy answers to user prompts, each with its EEG segments.
+
+        Parameters
+        ----------
+        prompts : list of str
+            User messages holding ``n_eeg_tokens`` placeholders per segment (see ``instructions.eeg_placeholder``).
+        eeg : list of np.ndarray, each (n_segments, T, C, F)
+
+        Returns
+        -------
+        list of str
+            The assistant's text up to its end-of-turn token.
+        """
+        self.eval()
+        tok = self.tokenizer
+        texts = []
+        for i in range(0, len(prompts), batch_size):
+            chats = [chat_prompt(tok, p) for p in prompts[i:i + batch_size]]
+            ids = [tok(c, add_special_tokens=False)["input_ids"] for c in chats]
+            width = max(map(len, ids))
+            pad = tok.pad_token_id
+            input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)   # left-pad
+            mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
+            segs = torch.as_tensor(np.concatenate(eeg[i:i + batch_size]), device=self.device)
+            out = self.llm.generate(inputs_embeds=self.embed_inputs(input_ids, segs), attention_mask=mask,
+                                    max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
+                                    eos_token_id=tok.eos_token_id)
+            for row in out:
+                text = tok.decode(row, skip_special_tokens=False)
+                texts.append(text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip())
+        return texts
+
+    # -- save / load: safetensors + JSON, the LoRA adapter through peft ----------------------------------------
+    def save_pretrained(self, folder) -> Path:
+        """Save encoder, projector, LoRA adapter (if any), tokenizer and config into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.encoder.save_pretrained(folder / "encoder")
+        with atomic_path(folder / "projector.safetensors") as tmp:
+            save_file({k: v.detach().contiguous().cpu() for k, v in self.projector.state_dict().items()}, str(tmp))
+        if hasattr(self.llm, "peft_config"):
+            self.llm.save_pretrained(folder / "adapter")
+        self.tokenizer.save_pretrained(folder / "tokenizer")
+        write_text_atomic(folder / "e2llm_config.json", json.dumps(asdict(self.cfg), indent=1))
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder, *, device: str = "auto") -> E2LLM:
+        """Load a model saved by :meth:`save_pretrained` (the base LLM comes from ``cfg.llm.name_or_path``)."""
+        from peft import PeftModel
+
+        folder = Path(folder)
+        if not (folder / "e2llm_config.json").exists():
+            raise FileNotFoundError(f"no E2LLM checkpoint in {folder} (expected e2llm_config.json)")
+        cfg = config_from_dict(E2LLMConfig, json.loads((folder / "e2llm_config.json").read_text()))
+        model = cls.build(EEGEncoder.from_pretrained(folder / "encoder"), cfg, device=device)
+        if (folder / "adapter").exists():
+            model.llm = PeftModel.from_pretrained(model.llm, folder / "adapter")
+        model.projector.load_state_dict(load_file(str(folder / "projector.safetensors"), device=str(model.device)))
+        return model.eval()

@@ -1,0 +1,177 @@
+"""Stages 2 and 3: one training loop for cross-modal alignment and chain-of-thought instruction tuning.
+
+- ``"align"`` (stage 2): encoder and LLM frozen; only the projector learns, on feature-description captions.
+- ``"instruct"`` (stage 3): LoRA adapters + projector learn on mixed tasks; the encoder stays frozen unless
+  ``TrainConfig.unfreeze_encoder``.
+
+The loop runs on ``accelerate.Accelerator``, so ``accelerate launch`` spreads it over GPUs; prompt and padding
+tokens are masked with -100 so only answers are learned.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoint import load_training_state, save_training_state
+from .config import TrainConfig
+from .instructions import Example
+from .llm import chat_prompt
+
+__all__ = ["STAGES", "InstructionDataset", "collate", "set_trainable", "train_stage"]
+
+STAGES = ("align", "instruct")
+
+
+class InstructionDataset(torch.utils.data.Dataset):
+    """Tokenised examples: ``input_ids`` (prompt + answer + end-of-turn), ``labels`` (-100 on the prompt), EEG."""
+
+    def __init__(self, examples: list[Example], fs, tokenizer, *, max_length: int = 512):
+        self.items = []
+        for ex in examples:
+            prompt = tokenizer(chat_prompt(tokenizer, ex.prompt), add_special_tokens=False)["input_ids"]
+            answer = tokenizer(ex.answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+            if len(prompt) + len(answer) > max_length:
+                raise ValueError(f"a {ex.task} example is {len(prompt) + len(answer)} tokens, over max_length="
+                                 f"{max_length}; raise LLMConfig.max_length")
+            self.items.append((prompt + answer, [-100] * len(prompt) + answer, fs.X[ex.eeg_rows]))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+
+def collate(batch, pad_token_id: int) -> dict:
+    """Right-pad a batch; EEG segments of all examples are concatenated in order."""
+    width = max(len(ids) for ids, _, _ in batch)
+    input_ids = torch.tensor([ids + [pad_token_id] * (width - len(ids)) for ids, _, _ in batch])
+    labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab, _ in batch])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _, _ in batch])
+    eeg = torch.as_tensor(np.concatenate([e for _, _, e in batch]))
+    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels, "eeg": eeg}
+
+
+def set_trainable(model, stage: str, *, unfreeze_encoder: bool = False) -> list[str]:
+    """Freeze everything, then unfreeze what ``stage`` trains; returns the trainable parameter names."""
+    if stage not in STAGES:
+        raise ValueError(f"stage={stage!r}; allowed: {STAGES}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in model.projector.parameters():
+        p.requires_grad_(True)
+    if stage == "instruct":
+        for n, p in model.llm.named_parameters():
+            if "lora_" in n:
+                p.requires_grad_(True)
+        if unfreeze_encoder:
+            for p in model.encoder.parameters():
+                p.requires_grad_(True)
+    for p in model.parameters():            # trainable parts stay fp32 even when the LLM runs in bf16
+        if p.requires_grad and p.dtype != torch.float32:
+            p.data = p.data.float()
+    return [n for n, p in model.named_parameters() if p.requires_grad]
+
+
+def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConfig(), *, stage: str,
+                checkpoint_dir=None, resume: bool = False, progress: bool = True) -> pd.DataFrame:
+    """Train one stage of :class:`~e2llm_lab.model.E2LLM` on instruction examples.
+
+    Parameters
+    ----------
+    model : E2LLM
+        For ``"instruct"`` its LLM must already carry LoRA adapters (:func:`~e2llm_lab.llm.add_lora`).
+    examples : list of Example
+    fs : FeatureSet
+        Rows referenced by the examples.
+    cfg : TrainConfig
+    stage : {"align", "instruct"}
+    checkpoint_dir : path, optional
+        Training state every ``cfg.checkpoint_every`` optimizer steps and at the end.
+    resume : bool
+        Continue from ``checkpoint_dir``, skipping the batches already done.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per optimizer step: stage, epoch, step, loss, lr.
+    """
+    from accelerate import Accelerator
+    from transformers import get_linear_schedule_with_warmup
+
+    names = set(set_trainable(model, stage, unfreeze_encoder=cfg.unfreeze_encoder))
+    if stage == "instruct" and not any("lora_" in n for n in names):
+        raise ValueError("stage 'instruct' trains LoRA adapters: wrap model.llm with e2llm_lab.llm.add_lora first")
+    accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=model.device.type == "cpu")
+    ds = InstructionDataset(examples, fs, model.tokenizer, max_length=model.cfg.llm.max_length)
+    pad = model.tokenizer.pad_token_id
+    params = [p for n, p in model.named_parameters() if n in names]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = -(-len(ds) // (cfg.batch_size * cfg.grad_accum))
+    total = steps_per_epoch * cfg.epochs
+    sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_frac * total), total)
+    model_p, opt, sched = accelerator.prepare(model, opt, sched)
+
+    step, rows = 0, []
+    ckpt = Path(checkpoint_dir) / f"{stage}_state" if checkpoint_dir is not None else None
+    if resume:
+        if ckpt is None:
+            raise ValueError("resume=True needs checkpoint_dir")
+        groups, opt_state, meta = load_training_state(ckpt, device=str(model.device))
+        model.load_state_dict(groups["trainable"], strict=False)
+        opt.load_state_dict(opt_state)
+        sched.load_state_dict(meta["scheduler"])
+        step, rows = meta["step"], meta["history"]
+
+    def save():
+        if ckpt is not None:
+            trainable = {n: p for n, p in model.named_parameters() if n in names}
+            save_training_state(ckpt, tensors={"trainable": trainable}, optimizer=opt,
+                                meta={"step": step, "history": rows, "scheduler": sched.state_dict(),
+                                      "stage": stage, "train_config": asdict(cfg)})
+
+    bar = tqdm(total=total, initial=step, desc=f"stage {'2: align' if stage == 'align' else '3: instruct'}",
+               disable=not progress)
+    model_p.train()
+    if not cfg.unfreeze_encoder:
+        model.encoder.eval()                 # frozen: no dropout noise in the EEG tokens either
+    for epoch in range(cfg.epochs):
+        gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)   # same order after a resume
+        loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
+                                             collate_fn=lambda b: collate(b, pad))
+        loader = accelerator.prepare(loader)
+        done_here = max(0, step - epoch * steps_per_epoch) * cfg.grad_accum
+        if done_here >= len(loader):
+            continue
+        if done_here:
+            loader = accelerator.skip_first_batches(loader, done_here)
+        torch.manual_seed(cfg.seed * 1000 + epoch + step)              # LoRA dropout
+        running = []
+        for batch in loader:
+            with accelerator.accumulate(model_p):
+                loss = model_p(**batch).loss
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(params, 1.0)
+                opt.step()
+                sched.step()
+                opt.zero_grad(set_to_none=True)
+            running.append(loss.item())
+            if accelerator.sync_gradients:
+                step += 1
+                rows.append({"stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(running)),
+                             "lr": sched.get_last_lr()[0]})
+                running = []
+                bar.update(1)
+                bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
+                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                    save()
+    bar.close()
+    save()
+    model.eval()
+    return pd.DataFrame(rows)

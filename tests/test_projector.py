@@ -1,0 +1,23 @@
+import pytest
+import torch
+
+from e2llm_lab.projector import PROJECTOR_KINDS, build_projector
+
+
+@pytest.mark.parametrize("kind", PROJECTOR_KINDS)
+def test_projector_shapes(kind):
+    p = build_projector(kind, 37, 64)
+    assert p(torch.randn(3, 12, 37)).shape == (3, 12, 64)
+
+
+def test_mlp_is_nonlinear_linear_is_not():
+    torch.manual_seed(0)
+    x = torch.randn(5, 8)
+    lin, mlp = build_projector("linear", 8, 16), build_projector("mlp2x_gelu", 8, 16)
+    torch.testing.assert_close(lin(2 * x) - lin.bias, 2 * (lin(x) - lin.bias))
+    assert not torch.allclose(mlp(2 * x) - mlp(0 * x), 2 * (mlp(x) - mlp(0 * x)))
+
+
+def test_unknown_kind_raises():
+    with pytest.raises(ValueError, match="allowed.*linear.*mlp2x_gelu"):
+        build_projector("qformer", 8, 16)
