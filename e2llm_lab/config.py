@@ -293,7 +293,7 @@ class E2LLMConfig:
     # The tiny model needs high learning rates to learn to read EEG tokens within CPU minutes (2e-2 diverged);
     # the GPU presets below use rates suited to a real 0.6B model.
     align: TrainConfig = TrainConfig(epochs=1, lr=1e-2)
-    instruct: TrainConfig = TrainConfig(epochs=3, lr=1e-2)
+    instruct: TrainConfig = TrainConfig(epochs=4, lr=1e-2)
 
 
 #: Named presets. "cpu-tiny": the shipped tiny LLM, minutes on a laptop CPU; "colab-t4": Qwen3-0.6B on a 15 GB

@@ -87,8 +87,8 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
                              n_eeg_tokens=n, seed=1)
     hist2 = train_stage(model, captions, fs, cfg.align, stage="align", progress=progress)
     t2 = time.perf_counter()
-    say(f"stage 2 (alignment, projector only): loss {hist2.loss.iloc[0]:.3f} -> {hist2.loss.iloc[-1]:.3f} "
-        f"({t2 - t1:.0f} s)")
+    say(f"stage 2 (alignment, projector only): loss {hist2.loss.iloc[:5].mean():.3f} -> "
+        f"{hist2.loss.iloc[-5:].mean():.3f} (means of 5 steps; {t2 - t1:.0f} s)")
 
     model.llm = add_lora(model.llm, cfg.llm)
     mix = {k: max(8, int(v * scale)) for k, v in N_INSTRUCT.items()}
