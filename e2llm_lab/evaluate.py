@@ -182,7 +182,7 @@ def _correct(task: str, parsed: dict, truth: dict):
 
 
 def evaluate_generation(model, fs: FeatureSet, idx, *, tasks=("emotion", "valence_arousal", "compare", "rank"),
-                        n_per_task: int = 40, held_out: bool = False, seed: int = 0, max_new_tokens: int = 160,
+                        n_per_task: int = 40, held_out: bool = False, seed: int = 0, max_new_tokens: int = 256,
                         emotion_all_rows: bool = True) -> pd.DataFrame:
     """Generate answers for rows ``idx`` (held-out subjects) and score them.
 

@@ -76,3 +76,54 @@ def test_encoder_and_probe_beat_chance_cross_subject(fs):
     res = cross_validate(fs, {"encoder": model}, protocol="kfold", n_splits=2, progress=False)
     s = res["summary"]["balanced_accuracy_mean"]
     assert s["encoder"] > 1 / 7 + 0.1 and s["linear_probe"] > 1 / 7 + 0.1
+
+
+class _Canned:
+    """Stands in for E2LLM: answers from a function of the prompt."""
+
+    n_eeg_tokens = 12
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def generate(self, prompts, eeg, *, max_new_tokens=256):
+        assert len(prompts) == len(eeg) and all(e.ndim == 4 for e in eeg)
+        return [self.answer(p) for p in prompts]
+
+
+def test_generation_scoring_counts_unparseable_as_wrong(fs):
+    from e2llm_lab.evaluate import evaluate_generation, generation_summary
+
+    idx = np.flatnonzero((fs.meta.subject == 6).to_numpy())[:14]
+    truth = fs.meta.emotion.iloc[idx].tolist()
+    answers = iter(["<think> x </think>\nEmotion: " + (t if i % 2 == 0 else "??") for i, t in enumerate(truth)])
+    res = evaluate_generation(_Canned(lambda p: next(answers)), fs, idx, tasks=("emotion",))
+    s = generation_summary(res)
+    assert s.loc["emotion", "n"] == 14 and s.loc["emotion", "parse_rate"] == pytest.approx(0.5)
+    assert s.loc["emotion", "accuracy"] == pytest.approx(0.5)
+
+
+def test_scenario_accepts_the_option_letter_or_the_emotion_it_names(fs):
+    from e2llm_lab.evaluate import _correct
+
+    truth = {"choice": "b", "options": ["fear", "sadness", "anger", "neutral"]}
+    assert _correct("scenario", {"choice": "b", "emotion": None}, truth)
+    assert _correct("scenario", {"choice": None, "emotion": "sadness"}, truth)
+    assert not _correct("scenario", {"choice": None, "emotion": "happiness"}, truth)   # not an option
+    assert not _correct("scenario", {"choice": "A", "emotion": None}, truth)           # the compare format
+
+
+def test_faithfulness_counts_supported_claims(fs):
+    from e2llm_lab.evaluate import evaluate_generation
+    from e2llm_lab.instructions import rationale, region_band_z
+
+    idx = np.flatnonzero((fs.meta.subject == 5).to_numpy())[:6]
+    texts = {}
+
+    def answer(prompt):
+        r = idx[len(texts)]
+        texts[r] = "<think> " + rationale(region_band_z(fs.X[r], fs.ch_names)) + " </think>\nEmotion: fear"
+        return texts[r]
+
+    res = evaluate_generation(_Canned(answer), fs, idx, tasks=("emotion",))
+    assert res.n_claims.sum() > 0 and (res.n_supported == res.n_claims).all()   # rationales of the truth hold
