@@ -210,14 +210,14 @@ class PretrainConfig:
     epochs: int = 40
     batch_size: int = 64
     lr: float = 2e-3
-    weight_decay: float = 0.05
+    weight_decay: float = 0.1
     mask_ratio: float = 0.5
     sup_mask_ratio: float = 0.15
     w_mask: float = 0.5
     w_supcon: float = 0.3
     w_ce: float = 1.0
     temperature: float = 0.2
-    channel_dropout: float = 0.1
+    channel_dropout: float = 0.2
     patience: int = 8
     n_val_subjects: int = 1
     seed: int = 0
