@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 
-from .config import PRESETS, E2LLMConfig, LLMConfig
+from .config import PRESETS, E2LLMConfig
 from .data.featureset import check_no_leakage
 from .data.samples import load_sample
 from .evaluate import classification_metrics, evaluate_generation, generation_summary
