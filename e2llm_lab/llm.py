@@ -18,7 +18,7 @@ from .config import LLMConfig
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
 
 __all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "tiny_llm_path", "choose_dtype", "load_llm", "add_eeg_tokens",
-           "add_lora", "chat_prompt", "build_tiny_llm"]
+           "add_lora", "chat_prompt", "save_tokenizer", "build_tiny_llm"]
 
 EEG_TOKENS = (EEG_START, EEG_TOKEN, EEG_END)
 # ChatML, as Qwen uses; the assistant's reasoning sits inline in a <think> ... </think> block.
@@ -115,6 +115,29 @@ def chat_prompt(tokenizer, user: str, *, system: str = SYSTEM_PROMPT) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
+def save_tokenizer(tokenizer, folder) -> Path:
+    """Save a tokenizer so that transformers 4.51 through 5.x can all load it.
+
+    transformers 5 names a plain fast tokenizer's class ``TokenizersBackend`` (unknown before 5.0) and writes
+    the chat template to ``chat_template.jinja`` only; older versions read ``tokenizer_config.json``.
+    """
+    from ._atomic import write_text_atomic
+
+    folder = Path(folder)
+    tokenizer.save_pretrained(folder)
+    path = folder / "tokenizer_config.json"
+    cfg = json.loads(path.read_text())
+    if cfg.get("tokenizer_class") == "TokenizersBackend":
+        cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+        cfg["model_input_names"] = ["input_ids", "attention_mask"]    # 4.x would add token_type_ids
+    for key in ("is_local", "local_files_only"):                       # load-time state 5.x writes back
+        cfg.pop(key, None)
+    if "chat_template" not in cfg and tokenizer.chat_template:
+        cfg["chat_template"] = tokenizer.chat_template
+    write_text_atomic(path, json.dumps(cfg, indent=2))
+    return folder
+
+
 # -- the tiny offline model ------------------------------------------------------------------------------
 
 def _train_tokenizer(texts: list[str], vocab_size: int):
@@ -181,7 +204,7 @@ def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 1024, hidden_siz
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
-    tok.save_pretrained(out)
+    save_tokenizer(tok, out)
     (out / "warmup.json").write_text(json.dumps({"seed": seed, "steps": steps, "batch_size": batch_size,
                                                  "final_loss": float(loss.detach()), "n_texts": len(texts)}, indent=1))
     return out

@@ -21,7 +21,7 @@ from ._atomic import atomic_path, write_text_atomic
 from .config import E2LLMConfig, config_from_dict
 from .encoder import EEGEncoder
 from .instructions import EEG_TOKEN
-from .llm import chat_prompt, load_llm
+from .llm import chat_prompt, load_llm, save_tokenizer
 from .projector import build_projector
 
 __all__ = ["splice_eeg", "E2LLM"]
@@ -152,7 +152,7 @@ class E2LLM(nn.Module):
             save_file({k: v.detach().contiguous().cpu() for k, v in self.projector.state_dict().items()}, str(tmp))
         if hasattr(self.llm, "peft_config"):
             self.llm.save_pretrained(folder / "adapter")
-        self.tokenizer.save_pretrained(folder / "tokenizer")
+        save_tokenizer(self.tokenizer, folder / "tokenizer")
         write_text_atomic(folder / "e2llm_config.json", json.dumps(asdict(self.cfg), indent=1))
         return folder
 

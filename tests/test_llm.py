@@ -80,3 +80,24 @@ def test_lora_trains_only_adapters_on_all_linear_layers(tmp_path, tiny):
     for proj in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"):
         assert any(proj in n for n in trainable), proj
     assert not any("lm_head" in n for n in trainable)
+
+
+def _assert_portable(folder):
+    import json
+
+    cfg = json.loads((folder / "tokenizer_config.json").read_text())
+    assert cfg["tokenizer_class"] != "TokenizersBackend"          # unknown to transformers < 5
+    assert "chat_template" in cfg                                  # where 4.x looks for it
+    assert "token_type_ids" not in cfg.get("model_input_names", ["input_ids"])
+
+
+def test_saved_tokenizers_load_in_transformers_4_51_too(tmp_path, tiny):
+    """Checked by hand with transformers 4.51.3 in a venv; CI runs 5.x, so the files are checked here."""
+    from e2llm_lab.llm import save_tokenizer
+
+    _assert_portable(tiny_llm_path())
+    save_tokenizer(tiny[1], tmp_path)
+    _assert_portable(tmp_path)
+    back = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    assert back("<|eeg|> hello")["input_ids"] == tiny[1]("<|eeg|> hello")["input_ids"]
+    assert set(back("hi")) == {"input_ids", "attention_mask"}
