@@ -101,11 +101,10 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
 
     te_eval = te if not fast else te[::8]
     answers = pd.concat([
-        evaluate_generation(model, fs, te_eval, n_per_task=8 if fast else 40),
+        evaluate_generation(model, fs, te_eval, n_per_task=8 if fast else 40).assign(held_out=False),
         evaluate_generation(model, fs, te_eval, tasks=("emotion", "scenario"), n_per_task=8 if fast else 40,
                             held_out=True, emotion_all_rows=False).assign(held_out=True),
     ], ignore_index=True)
-    answers["held_out"] = answers.get("held_out", pd.Series(False, index=answers.index)).fillna(False).astype(bool)
     summary = pd.concat([generation_summary(answers[~answers.held_out]),
                          generation_summary(answers[answers.held_out]).rename(index=lambda t: f"{t} (zero-shot)")])
     llm_bacc = summary.loc["emotion", "balanced_accuracy"]
