@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -148,7 +147,7 @@ def encoder_models(cfg: PretrainConfig = PretrainConfig(), encoder_cfg: EncoderC
     from .pretrain import pretrain_encoder
 
     def fit_predict(train: FeatureSet, test: FeatureSet) -> dict[str, np.ndarray]:
-        encoder, _ = pretrain_encoder(train, replace(cfg), encoder_cfg=encoder_cfg, progress=progress)
+        encoder, _ = pretrain_encoder(train, cfg, encoder_cfg=encoder_cfg, progress=progress)
         head = encoder.embed(test.X, kind="logits").argmax(1)
         probe = make_pipeline(StandardScaler(), LogisticRegression(C=probe_C, max_iter=2000))
         probe.fit(encoder.embed(train.X), train.labels())
