@@ -22,3 +22,25 @@ def tiny_cohort(tiny_synth_cfg):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return make_cohort(tiny_synth_cfg)
+
+
+@pytest.fixture
+def crash_after_saves(monkeypatch):
+    """Make ``module.save_training_state`` raise KeyboardInterrupt right after its n-th save (a simulated crash).
+
+    Returns a function ``arm(module, n)``; the patch is undone when the test ends or by ``arm.undo()``.
+    """
+    def arm(module, n):
+        real = module.save_training_state
+        calls = {"n": 0}
+
+        def save_then_crash(*args, **kwargs):
+            real(*args, **kwargs)
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise KeyboardInterrupt(f"simulated crash after save {n}")
+
+        monkeypatch.setattr(module, "save_training_state", save_then_crash)
+        arm.undo = lambda: monkeypatch.setattr(module, "save_training_state", real)
+
+    return arm

@@ -96,7 +96,7 @@ def test_short_training_run_loss_falls_and_round_trip_generates_identically(fs, 
     assert all(t.startswith("<think>") for t in first)
 
 
-def test_resume_continues_the_same_run(fs, tmp_path):
+def test_resume_continues_the_same_run(fs, tmp_path, crash_after_saves):
     exs = make_examples(fs, np.arange(len(fs)), tasks=("describe",), n_per_task=32, n_eeg_tokens=12)
     cfg = TrainConfig(epochs=2, batch_size=8, lr=5e-3, checkpoint_every=2)
     a = _model(fs)
@@ -104,21 +104,10 @@ def test_resume_continues_the_same_run(fs, tmp_path):
     b = _model(fs)
     import e2llm_lab.train as tr
 
-    calls = {"n": 0}
-    real = tr.save_training_state
-
-    def crash(*args, **kw):
-        real(*args, **kw)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-
-    tr.save_training_state = crash
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            train_stage(b, exs, fs, cfg, stage="align", checkpoint_dir=tmp_path, progress=False)
-    finally:
-        tr.save_training_state = real
+    crash_after_saves(tr, 2)
+    with pytest.raises(KeyboardInterrupt):
+        train_stage(b, exs, fs, cfg, stage="align", checkpoint_dir=tmp_path, progress=False)
+    crash_after_saves.undo()
     c = _model(fs)
     resumed = train_stage(c, exs, fs, cfg, stage="align", checkpoint_dir=tmp_path, resume=True, progress=False)
     assert len(resumed) == len(full) == 8

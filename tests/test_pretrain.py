@@ -68,26 +68,17 @@ def test_early_stopping_validates_on_training_subjects_only(small, monkeypatch):
     assert hist.val_bacc.notna().all()
 
 
-def test_deterministic_and_resume_equals_uninterrupted(small, tmp_path, monkeypatch):
+def test_deterministic_and_resume_equals_uninterrupted(small, tmp_path, crash_after_saves):
     cfg = PretrainConfig(selfsup_epochs=1, epochs=3, n_val_subjects=1, patience=10)
     full, hist_full = pretrain_encoder(small, cfg, encoder_cfg=ENC, progress=False)
     again, _ = pretrain_encoder(small, cfg, encoder_cfg=ENC, progress=False)
     x = torch.as_tensor(small.X[:5])
     torch.testing.assert_close(full(x).logits, again(x).logits, rtol=0, atol=0)
 
-    calls = {"n": 0}
-    real_save = pretrain_mod.save_training_state
-
-    def crash_after_two(*a, **k):
-        real_save(*a, **k)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("simulated crash after epoch 2")
-
-    monkeypatch.setattr(pretrain_mod, "save_training_state", crash_after_two)
+    crash_after_saves(pretrain_mod, 2)
     with pytest.raises(KeyboardInterrupt):
         pretrain_encoder(small, cfg, encoder_cfg=ENC, checkpoint_dir=tmp_path, progress=False)
-    monkeypatch.setattr(pretrain_mod, "save_training_state", real_save)
+    crash_after_saves.undo()
     resumed, hist = pretrain_encoder(small, cfg, encoder_cfg=ENC, checkpoint_dir=tmp_path, resume=True,
                                      progress=False)
     torch.testing.assert_close(resumed(x).logits, full(x).logits, rtol=1e-6, atol=1e-6)
