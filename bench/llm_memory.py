@@ -28,14 +28,14 @@ def run(dtype: torch.dtype, checkpointing: bool, steps: int, batch: int = 4, seq
     from e2llm_lab.encoder import EEGEncoder
     from e2llm_lab.llm import add_lora
     from e2llm_lab.model import splice_eeg
-    from e2llm_lab.projector import build_projector
+    from e2llm_lab.projector import EEGProjector
 
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     llm = transformers.Qwen3ForCausalLM(transformers.Qwen3Config(**QWEN3_0_6B)).to("cuda", dtype)
     llm = add_lora(llm, LLMConfig(gradient_checkpointing=checkpointing))
     enc = EEGEncoder(EncoderConfig(d_model=64, n_heads=4)).cuda().eval()
-    proj = build_projector("mlp2x_gelu", 64 + 5, 1024).cuda()
+    proj = EEGProjector("mlp2x_gelu", 64 + 5, 1024, n_regions=11, n_bands=5).cuda()
     params = [p for p in llm.parameters() if p.requires_grad] + list(proj.parameters())
     opt = torch.optim.AdamW(params, lr=1e-4)
     eeg_id, n_eeg = 151665, 12
@@ -51,7 +51,7 @@ def run(dtype: torch.dtype, checkpointing: bool, steps: int, batch: int = 4, seq
         tokens = torch.cat([out.region_tokens, out.global_embedding[:, None]], 1)
         prof = torch.einsum("rc,stcf->srf", enc.pool, x) / 4
         tokens = torch.cat([tokens, torch.cat([prof, prof.new_zeros(batch, 1, 5)], 1)], -1)
-        emb = splice_eeg(llm.get_input_embeddings()(ids), ids, proj(tokens).flatten(0, 1), eeg_id)
+        emb = splice_eeg(llm.get_input_embeddings()(ids), ids, proj(tokens, prof).flatten(0, 1), eeg_id)
         loss = llm(inputs_embeds=emb, labels=ids).loss
         loss.backward()
         opt.step()

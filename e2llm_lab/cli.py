@@ -1,4 +1,4 @@
-"""The ``e2llm-lab`` command: quickstart, build-samples, build-tiny-llm, prepare."""
+"""The ``e2llm-lab`` command: quickstart, evaluate, build-samples, build-tiny-llm, prepare."""
 from __future__ import annotations
 
 import argparse
@@ -47,6 +47,41 @@ def _prepare(args) -> int:
     return 0
 
 
+def _evaluate(args) -> int:
+    import numpy as np
+
+    from .data.featureset import FeatureSet
+    from .data.samples import load_sample
+    from .evaluate import evaluate_all
+    from .model import E2LLM
+    from .quickstart import QUICKSTART_TEST_SUBJECTS
+
+    if not (Path(args.model_dir) / "e2llm_config.json").exists():
+        raise FileNotFoundError(f"{args.model_dir} holds no E2LLM checkpoint (no e2llm_config.json); train one with "
+                                f"`e2llm-lab quickstart` (it saves reports/model) or E2LLM.save_pretrained")
+    model = E2LLM.from_pretrained(args.model_dir, device=args.device)
+    n_steps = model.encoder.cfg.n_steps
+    if args.features:
+        fs = FeatureSet.load(args.features)
+        subjects = tuple(args.test_subjects or ())
+        if not subjects:
+            raise ValueError("--test-subjects is required with --features: name the subjects the model never saw")
+    else:
+        fs = load_sample().with_steps(n_steps, stride=2)
+        subjects = tuple(args.test_subjects or QUICKSTART_TEST_SUBJECTS)
+    unknown = set(subjects) - set(fs.meta.subject)
+    if unknown:
+        raise ValueError(f"test subjects {sorted(unknown)} are not in the features (subjects: {sorted(set(fs.meta.subject))})")
+    test = fs.meta.subject.isin(subjects).to_numpy()
+    report = evaluate_all(model, fs, np.flatnonzero(test), train_idx=np.flatnonzero(~test) if (~test).any() else None,
+                          n_per_task=args.n_per_task, controls=() if args.no_controls else ("shuffled", "subject_mean"))
+    for name in ("tasks", "controls", "diagnostic"):
+        if name in report.tables:
+            print(f"\n{name}:\n{report.tables[name].round(3).to_string()}")
+    print(f"\nreport: {report.to_html(args.out)}")
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the ``e2llm-lab`` console script."""
     p = argparse.ArgumentParser(prog="e2llm-lab", description=__doc__)
@@ -65,6 +100,16 @@ def main(argv=None) -> int:
     b = sub.add_parser("build-samples", help="rebuild the synthetic sample data deterministically")
     b.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data_samples"))
     b.set_defaults(func=_build_samples)
+    e = sub.add_parser("evaluate", help="the evaluation protocol on held-out subjects -> HTML report")
+    e.add_argument("model_dir", help="folder written by E2LLM.save_pretrained (the quickstart saves reports/model)")
+    e.add_argument("--features", default=None, help="FeatureSet .npz (default: the sample cohort)")
+    e.add_argument("--test-subjects", type=int, nargs="+", default=None,
+                   help="held-out subjects (default for the sample cohort: the quickstart's, 5 and 6)")
+    e.add_argument("--n-per-task", type=int, default=40, help="prompts per multi-clip and zero-shot task")
+    e.add_argument("--no-controls", action="store_true", help="skip the shuffled and subject-mean EEG controls")
+    e.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    e.add_argument("--out", default="reports/evaluation.html")
+    e.set_defaults(func=_evaluate)
     r = sub.add_parser("prepare", help="SEED-VII folder -> FeatureSet .npz")
     r.add_argument("root", help="SEED-VII folder holding EEG_preprocessed/ and EEG_features/")
     r.add_argument("--labels", required=True, help="clip-to-emotion CSV (columns clip,emotion)")

@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 import transformers
 from packaging.version import Version
 from tqdm.auto import tqdm
 
+from ._atomic import write_text_atomic
 from .config import LLMConfig
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
 
 __all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "tiny_llm_path", "choose_dtype", "load_llm", "add_eeg_tokens",
-           "add_lora", "chat_prompt", "save_tokenizer", "build_tiny_llm"]
+           "add_lora", "chat_prompt", "save_tokenizer", "warmup_texts", "build_tiny_llm"]
 
 EEG_TOKENS = (EEG_START, EEG_TOKEN, EEG_END)
 # ChatML, as Qwen uses; the assistant's reasoning sits inline in a <think> ... </think> block.
@@ -121,8 +123,6 @@ def save_tokenizer(tokenizer, folder) -> Path:
     transformers 5 names a plain fast tokenizer's class ``TokenizersBackend`` (unknown before 5.0) and writes
     the chat template to ``chat_template.jinja`` only; older versions read ``tokenizer_config.json``.
     """
-    from ._atomic import write_text_atomic
-
     folder = Path(folder)
     tokenizer.save_pretrained(folder)
     path = folder / "tokenizer_config.json"
@@ -156,38 +156,64 @@ def _train_tokenizer(texts: list[str], vocab_size: int):
     return fast
 
 
+def warmup_texts(tokenizer, fs, idx, *, n: int, seed: int = 0, n_sentences: int = 600,
+                 n_questions: int = 600) -> list[str]:
+    """The tiny model's warm-up texts, shuffled: chat-formatted instruction examples of rows ``idx`` (their EEG
+    placeholders carry no information yet), scene sentences and multiple-choice questions (:mod:`.knowledge`).
+
+    Never the ``scenario`` task: that family stays held out for zero-shot evaluation.
+    """
+    from .encoder import region_pooling_matrix
+    from .instructions import make_examples
+    from .knowledge import knowledge_texts
+
+    sentences, questions = knowledge_texts(seed, n_sentences=n_sentences, n_questions=n_questions)
+    n_tasks = max(1, n - len(sentences) - len(questions)) // 5 + 1          # fill the rest with the 5 tasks
+    n_eeg = region_pooling_matrix(fs.ch_names).shape[0] + 1
+    examples = make_examples(fs, idx, n_per_task=n_tasks, n_eeg_tokens=n_eeg, seed=seed + 1)
+    texts = [chat_prompt(tokenizer, ex.prompt) + ex.answer + tokenizer.eos_token + "\n" for ex in examples]
+    texts += sentences
+    texts += [chat_prompt(tokenizer, q, system="You answer multiple-choice questions.") + a + tokenizer.eos_token
+              + "\n" for q, a in questions]
+    return [texts[i] for i in np.random.default_rng(seed).permutation(len(texts))]
+
+
 def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 1024, hidden_size: int = 128, n_layers: int = 4,
-                   steps: int = 300, batch_size: int = 16, progress: bool = True) -> Path:
+                   steps: int = 600, batch_size: int = 16, n_sentences: int = 1500, n_questions: int = 1500,
+                   progress: bool = True) -> Path:
     """Build the tiny offline Qwen3-architecture model deterministically and save it in HF format.
 
-    1. a byte-level BPE tokenizer trained (``tokenizers``) on the package's own emotion/EEG corpus
-       (:func:`~e2llm_lab.instructions.corpus` over the sample data), ChatML template;
+    1. a byte-level BPE tokenizer trained (``tokenizers``) on the package's own text: instruction examples of the
+       sample cohort's training subjects and the world knowledge of :mod:`~e2llm_lab.knowledge`; ChatML template;
     2. a ``Qwen3ForCausalLM`` of ``n_layers`` x ``hidden_size``;
-    3. a language warm-up: next-token training on chat-formatted instruction examples, so it writes fluent
-       templated rationales before it ever sees EEG (its EEG placeholders carry no information yet).
+    3. a language warm-up: next-token training on chat-formatted instruction examples (their EEG placeholders
+       carry no information yet) mixed with what a real LLM brings from pre-training: sentences linking everyday
+       scenes to emotions and generic multiple-choice questions. The held-out ``scenario`` task and the
+       quickstart's held-out subjects never appear in it.
 
     Returns the folder (config.json, model.safetensors, tokenizer files).
     """
     from .data.samples import load_sample
-    from .instructions import make_examples
+    from .encoder import region_pooling_matrix
+    from .instructions import corpus
+    from .knowledge import knowledge_texts
+    from .quickstart import QUICKSTART_TEST_SUBJECTS
 
     torch.manual_seed(seed)
     fs = load_sample(n_steps=4)
-    from .encoder import region_pooling_matrix
-
+    train = np.flatnonzero(~fs.meta.subject.isin(QUICKSTART_TEST_SUBJECTS).to_numpy())
     n_eeg = region_pooling_matrix(fs.ch_names).shape[0] + 1
-    from .instructions import corpus
-
-    tok = _train_tokenizer(corpus(fs, seed=seed, n_eeg_tokens=n_eeg), vocab_size)
+    sentences, questions = knowledge_texts(seed, n_sentences=n_sentences, n_questions=n_questions)
+    world = sentences + [q for q, _ in questions] + [a for _, a in questions]
+    tok = _train_tokenizer(corpus(fs, train, seed=seed, n_eeg_tokens=n_eeg) + world, vocab_size)
     cfg = transformers.Qwen3Config(
         vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=3 * hidden_size, num_hidden_layers=n_layers,
         num_attention_heads=4, num_key_value_heads=2, head_dim=hidden_size // 4, max_position_embeddings=1024,
         tie_word_embeddings=True, rope_theta=10000.0, bos_token_id=None, eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id)
     model = transformers.Qwen3ForCausalLM(cfg)
-    examples = make_examples(fs, range(len(fs)), n_per_task=steps * batch_size // 5 + 1, n_eeg_tokens=n_eeg,
-                             seed=seed + 1)
-    texts = [chat_prompt(tok, ex.prompt) + ex.answer + tok.eos_token + "\n" for ex in examples]
+    texts = warmup_texts(tok, fs, train, n=steps * batch_size, seed=seed, n_sentences=n_sentences,
+                         n_questions=n_questions)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.1)
     model.train()
@@ -205,6 +231,7 @@ def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 1024, hidden_siz
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     save_tokenizer(tok, out)
-    (out / "warmup.json").write_text(json.dumps({"seed": seed, "steps": steps, "batch_size": batch_size,
+    write_text_atomic(out / "warmup.json", json.dumps({"seed": seed, "steps": steps, "batch_size": batch_size,
+                                                 "n_sentences": n_sentences, "n_questions": n_questions,
                                                  "final_loss": float(loss.detach()), "n_texts": len(texts)}, indent=1))
     return out

@@ -20,9 +20,9 @@ from torch import nn
 from ._atomic import atomic_path, write_text_atomic
 from .config import E2LLMConfig, config_from_dict
 from .encoder import EEGEncoder
-from .instructions import EEG_TOKEN
+from .instructions import EEG_START, EEG_TOKEN, EmotionSignatures
 from .llm import chat_prompt, load_llm, save_tokenizer
-from .projector import build_projector
+from .projector import EEGProjector
 
 __all__ = ["splice_eeg", "E2LLM"]
 
@@ -68,6 +68,10 @@ class E2LLM(nn.Module):
         super().__init__()
         self.encoder, self.projector, self.llm, self.tokenizer, self.cfg = encoder, projector, llm, tokenizer, cfg
         self.eeg_token_id = tokenizer.convert_tokens_to_ids(EEG_TOKEN)
+        self.eeg_start_id = tokenizer.convert_tokens_to_ids(EEG_START)
+        #: Emotion signatures of the training subjects (set by the training pipeline; saved with the model): the
+        #: reference every rationale's evidence is chosen and checked against.
+        self.signatures: EmotionSignatures | None = None
 
     @classmethod
     def build(cls, encoder: EEGEncoder, cfg: E2LLMConfig = E2LLMConfig(), *, device: str = "auto") -> E2LLM:
@@ -75,7 +79,9 @@ class E2LLM(nn.Module):
         llm, tok = load_llm(cfg.llm.name_or_path, device=device, dtype=cfg.llm.dtype)
         dev = llm.device
         in_dim = encoder.cfg.d_model + encoder.cfg.n_bands
-        proj = build_projector(cfg.projector.kind, in_dim, llm.config.hidden_size).to(dev)
+        readout = (encoder.n_regions, encoder.cfg.n_bands) if cfg.projector.profile_readout else (0, 0)
+        proj = EEGProjector(cfg.projector.kind, in_dim, llm.config.hidden_size, n_regions=readout[0],
+                            n_bands=readout[1], max_segments=cfg.projector.max_segments).to(dev)
         return cls(encoder.to(dev), proj, llm, tok, cfg)
 
     @property
@@ -87,29 +93,49 @@ class E2LLM(nn.Module):
     def device(self) -> torch.device:
         return next(self.projector.parameters()).device
 
-    def eeg_embeds(self, eeg: torch.Tensor) -> torch.Tensor:
-        """EEG segments ``(S, T, C, F)`` -> LLM input embeddings ``(S, n_regions + 1, hidden_size)``."""
+    def eeg_embeds(self, eeg: torch.Tensor, segment: torch.Tensor | None = None) -> torch.Tensor:
+        """EEG segments ``(S, T, C, F)`` -> LLM input embeddings ``(S, n_regions + 1, hidden_size)``.
+
+        ``segment`` (S,): each segment's position in its prompt (0 for the first clip); default all 0.
+        """
         eeg = eeg.to(self.device, torch.float32)
         out = self.encoder(eeg)
         tokens = torch.cat([out.region_tokens, out.global_embedding[:, None]], dim=1)   # (S, R+1, d)
         # differs from E^2-LLM: region tokens also carry their measured band profile, so evidence is grounded
         profile = torch.einsum("rc,stcf->srf", self.encoder.pool, eeg) / eeg.shape[1]  # (S, T, C, F) -> (S, R, F)
-        profile = torch.cat([profile, profile.new_zeros(len(eeg), 1, eeg.shape[-1])], dim=1)   # global: none
-        return self.projector(torch.cat([tokens, profile], dim=-1))                     # (S, R+1, d+F) -> (S, R+1, H)
+        padded = torch.cat([profile, profile.new_zeros(len(eeg), 1, eeg.shape[-1])], dim=1)   # global: none
+        if segment is None:
+            segment = torch.zeros(len(eeg), dtype=torch.long, device=eeg.device)
+        return self.projector(torch.cat([tokens, padded], dim=-1), profile, segment)   # (S, R+1, d+F) -> (S, R+1, H)
 
     def embed_inputs(self, input_ids: torch.Tensor, eeg: torch.Tensor) -> torch.Tensor:
         """Token embeddings of ``input_ids`` with the EEG segments spliced in."""
         emb = self.llm.get_input_embeddings()(input_ids)
-        eeg_e = self.eeg_embeds(eeg).flatten(0, 1)                                      # (S, R+1, H) -> (S*(R+1), H)
+        starts = input_ids == self.eeg_start_id                                          # (B, L)
+        segment = (starts.cumsum(1) - 1)[starts]                     # each segment's position in its prompt: (S,)
+        if len(segment) != len(eeg):
+            raise ValueError(f"the prompts hold {len(segment)} {EEG_START} markers but {len(eeg)} EEG segments were "
+                             f"given; build prompts with instructions.eeg_placeholder")
+        eeg_e = self.eeg_embeds(eeg, segment).flatten(0, 1)                             # (S, R+1, H) -> (S*(R+1), H)
         return splice_eeg(emb, input_ids, eeg_e, self.eeg_token_id)
 
     def forward(self, input_ids, attention_mask, eeg, labels=None):
         """Causal-LM forward; ``labels`` hold -100 on prompt and padding tokens."""
         return self.llm(inputs_embeds=self.embed_inputs(input_ids, eeg), attention_mask=attention_mask, labels=labels)
 
+    def _batch(self, texts: list[str], eeg: list[np.ndarray]):
+        """Left-padded ``input_ids``, ``attention_mask`` and the stacked EEG segments of chat-formatted texts."""
+        tok = self.tokenizer
+        ids = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+        width, pad = max(map(len, ids)), tok.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)
+        mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
+        return input_ids, mask, torch.as_tensor(np.concatenate(eeg), device=self.device)
+
     @torch.no_grad()
-    def generate(self, prompts: list[str], eeg: list[np.ndarray], *, max_new_tokens: int = 160,
-                 batch_size: int = 32) -> list[str]:
+    def generate(self, prompts: list[str], eeg: list[np.ndarray], *, max_new_tokens: int = 256,
+                 batch_size: int = 32, answer_options: list[list[str]] | None = None,
+                 prefixes: list[str] | None = None) -> list[str]:
         """Greedy answers to user prompts, each with its EEG segments.
 
         Parameters
@@ -117,6 +143,12 @@ class E2LLM(nn.Module):
         prompts : list of str
             User messages holding ``n_eeg_tokens`` placeholders per segment (see ``instructions.eeg_placeholder``).
         eeg : list of np.ndarray, each (n_segments, T, C, F)
+        answer_options : list of list of str, optional
+            Constrained decoding of the answer line: the reasoning is generated freely up to ``</think>``, then the
+            answer line is the option (e.g. ``"\\nEmotion: fear"``) the model itself finds most likely
+            (:meth:`score_options`). An empty list leaves that answer free.
+        prefixes : list of str, optional
+            Text the assistant's turn starts with (the answer continues it; it is part of the returned text).
 
         Returns
         -------
@@ -125,22 +157,69 @@ class E2LLM(nn.Module):
         """
         self.eval()
         tok = self.tokenizer
+        prefixes = prefixes or [""] * len(prompts)
+        think_end = tok.convert_tokens_to_ids("</think>")
+        stop = [tok.eos_token_id] + ([think_end] if answer_options is not None and think_end != tok.unk_token_id
+                                     and think_end is not None else [])
         texts = []
         for i in range(0, len(prompts), batch_size):
-            chats = [chat_prompt(tok, p) for p in prompts[i:i + batch_size]]
-            ids = [tok(c, add_special_tokens=False)["input_ids"] for c in chats]
-            width = max(map(len, ids))
-            pad = tok.pad_token_id
-            input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)   # left-pad
-            mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
-            segs = torch.as_tensor(np.concatenate(eeg[i:i + batch_size]), device=self.device)
+            chats = [chat_prompt(tok, p) + pre for p, pre in zip(prompts[i:i + batch_size], prefixes[i:i + batch_size])]
+            input_ids, mask, segs = self._batch(chats, eeg[i:i + batch_size])
             out = self.llm.generate(inputs_embeds=self.embed_inputs(input_ids, segs), attention_mask=mask,
-                                    max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
-                                    eos_token_id=tok.eos_token_id)
-            for row in out:
+                                    max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
+                                    eos_token_id=stop)
+            for pre, row in zip(prefixes[i:i + batch_size], out):
                 text = tok.decode(row, skip_special_tokens=False)
-                texts.append(text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip())
+                texts.append(pre + text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip())
+        return texts if answer_options is None else self.choose_answer_lines(prompts, eeg, texts, answer_options,
+                                                                             batch_size=batch_size)
+
+    def choose_answer_lines(self, prompts: list[str], eeg: list[np.ndarray], texts: list[str],
+                            answer_options: list[list[str]], *, batch_size: int = 32) -> list[str]:
+        """Keep each generated reasoning (up to ``</think>``) and end it with its most likely answer line.
+
+        Examples whose option list is empty keep their text unchanged.
+        """
+        texts = list(texts)
+        todo = [j for j, o in enumerate(answer_options) if o]
+        if todo:
+            reasoned = [texts[j].split("</think>")[0].rstrip() + " </think>" for j in todo]
+            scores = self.score_options([prompts[j] for j in todo], [eeg[j] for j in todo], reasoned,
+                                        [answer_options[j] for j in todo], batch_size=batch_size)
+            for j, text, sc in zip(todo, reasoned, scores):
+                texts[j] = text + answer_options[j][int(np.argmax(sc))]
         return texts
+
+    @torch.no_grad()
+    def score_options(self, prompts: list[str], eeg: list[np.ndarray], prefixes: list[str],
+                      options: list[list[str]], *, batch_size: int = 32) -> list[np.ndarray]:
+        """Log-likelihood of each option continuing the assistant's ``prefix``, given the prompt and the EEG.
+
+        Returns
+        -------
+        list of np.ndarray, one per prompt, shape (n_options,)
+            The sum of the option tokens' log-probabilities (teacher-forced; for scoring, never as an answer).
+        """
+        self.eval()
+        tok = self.tokenizer
+        flat = [(k, chat_prompt(tok, p) + pre, opt, e) for k, (p, pre, opts, e)
+                in enumerate(zip(prompts, prefixes, options, eeg)) for opt in opts]
+        out = [[] for _ in prompts]
+        for i in range(0, len(flat), batch_size):
+            chunk = flat[i:i + batch_size]
+            heads = [tok(h, add_special_tokens=False)["input_ids"] for _, h, _, _ in chunk]
+            tails = [tok(o, add_special_tokens=False)["input_ids"] for _, _, o, _ in chunk]
+            ids = [h + t for h, t in zip(heads, tails)]
+            width, pad = max(map(len, ids)), tok.pad_token_id
+            input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=self.device)   # right-pad
+            mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=self.device)
+            segs = torch.as_tensor(np.concatenate([e for *_, e in chunk]), device=self.device)
+            logp = self.llm(inputs_embeds=self.embed_inputs(input_ids, segs), attention_mask=mask).logits
+            logp = torch.log_softmax(logp.float(), dim=-1)                            # (B, L, V)
+            for b, (h, t) in enumerate(zip(heads, tails)):
+                pos = torch.arange(len(h) - 1, len(h) + len(t) - 1, device=self.device)   # predicts each tail token
+                out[chunk[b][0]].append(float(logp[b, pos, torch.tensor(t, device=self.device)].sum()))
+        return [np.array(o) for o in out]
 
     # -- save / load: safetensors + JSON, the LoRA adapter through peft ----------------------------------------
     def save_pretrained(self, folder) -> Path:
@@ -154,6 +233,8 @@ class E2LLM(nn.Module):
             self.llm.save_pretrained(folder / "adapter")
         save_tokenizer(self.tokenizer, folder / "tokenizer")
         write_text_atomic(folder / "e2llm_config.json", json.dumps(asdict(self.cfg), indent=1))
+        if self.signatures is not None:
+            write_text_atomic(folder / "signatures.json", json.dumps(self.signatures.to_dict()))
         return folder
 
     @classmethod
@@ -169,4 +250,6 @@ class E2LLM(nn.Module):
         if (folder / "adapter").exists():
             model.llm = PeftModel.from_pretrained(model.llm, folder / "adapter")
         model.projector.load_state_dict(load_file(str(folder / "projector.safetensors"), device=str(model.device)))
+        if (folder / "signatures.json").exists():
+            model.signatures = EmotionSignatures.from_dict(json.loads((folder / "signatures.json").read_text()))
         return model.eval()

@@ -17,7 +17,7 @@ from .config import PRESETS, E2LLMConfig
 from .data.featureset import check_no_leakage
 from .data.samples import load_sample
 from .evaluate import classification_metrics, evaluate_generation, generation_summary
-from .instructions import make_examples
+from .instructions import EmotionSignatures, make_examples
 from .interpret.attention import plot_history
 from .interpret.plots import plot_emotion_topomaps
 from .llm import add_lora
@@ -26,7 +26,8 @@ from .pretrain import pretrain_encoder
 from .report import write_html_report
 from .train import train_stage
 
-__all__ = ["QUICKSTART_TEST_SUBJECTS", "quickstart_config", "run_quickstart"]
+__all__ = ["QUICKSTART_TEST_SUBJECTS", "N_INSTRUCT", "N_CAPTIONS", "quickstart_config", "stage_examples",
+           "run_quickstart"]
 
 #: Subjects of the sample cohort never seen in any training stage.
 QUICKSTART_TEST_SUBJECTS = (5, 6)
@@ -44,8 +45,21 @@ def quickstart_config(llm: str | None = None, preset: str | None = None) -> E2LL
     return replace(cfg, llm=replace(cfg.llm, name_or_path=llm)) if llm is not None else cfg
 
 
+def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 0, scale: float = 1.0):
+    """Stage-2 captions and the stage-3 instruction mix drawn from the training rows.
+
+    Only the training task families and templates: the ``scenario`` family and held-out templates never appear.
+    """
+    captions = make_examples(fs, train_idx, tasks=("describe",), n_per_task=max(16, int(N_CAPTIONS * scale)),
+                             n_eeg_tokens=n_eeg_tokens, seed=1 + 10 * seed, signatures=signatures)
+    mix = {k: max(8, int(v * scale)) for k, v in N_INSTRUCT.items()}
+    examples = make_examples(fs, train_idx, n_per_task=mix, n_eeg_tokens=n_eeg_tokens, seed=2 + 10 * seed,
+                             signatures=signatures)
+    return captions, examples
+
+
 def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="reports", device: str = "auto",
-                   fast: bool = False, progress: bool = True, verbose: bool = True) -> dict:
+                   fast: bool = False, seed: int = 0, progress: bool = True, verbose: bool = True) -> dict:
     """Run every stage on the sample cohort and evaluate on held-out subjects.
 
     Parameters
@@ -58,6 +72,8 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
         Report folder (``quickstart.html``, and the trained model in ``model/``).
     fast : bool
         Shrink every stage (tests and notebooks in fast mode); results are then not meaningful.
+    seed : int
+        Seeds every stage (initialisation, data order, instruction draws).
 
     Returns
     -------
@@ -65,6 +81,8 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     """
     say = print if verbose else (lambda *a, **k: None)
     cfg = quickstart_config(llm, preset)
+    cfg = replace(cfg, pretrain=replace(cfg.pretrain, seed=seed), align=replace(cfg.align, seed=seed),
+                  instruct=replace(cfg.instruct, seed=seed))
     scale = 0.1 if fast else 1.0
     t0 = time.perf_counter()
     fs = load_sample().with_steps(cfg.data.n_steps, stride=2)
@@ -82,17 +100,15 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
         f"{head['balanced_accuracy']:.3f} ({t1 - t0:.0f} s)")
 
     model = E2LLM.build(encoder, cfg, device=device)
-    n = model.n_eeg_tokens
-    captions = make_examples(fs, tr, tasks=("describe",), n_per_task=max(16, int(N_CAPTIONS * scale)),
-                             n_eeg_tokens=n, seed=1)
+    model.signatures = EmotionSignatures.fit(fs, tr)          # learned from the training subjects only
+    captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens, seed=seed,
+                                        scale=scale)
     hist2 = train_stage(model, captions, fs, cfg.align, stage="align", progress=progress)
     t2 = time.perf_counter()
     say(f"stage 2 (alignment, projector only): loss {hist2.loss.iloc[:5].mean():.3f} -> "
         f"{hist2.loss.iloc[-5:].mean():.3f} (means of 5 steps; {t2 - t1:.0f} s)")
 
     model.llm = add_lora(model.llm, cfg.llm)
-    mix = {k: max(8, int(v * scale)) for k, v in N_INSTRUCT.items()}
-    examples = make_examples(fs, tr, n_per_task=mix, n_eeg_tokens=n, seed=2)
     hist3 = train_stage(model, examples, fs, replace(cfg.instruct, epochs=1) if fast else cfg.instruct,
                         stage="instruct", progress=progress)
     t3 = time.perf_counter()
@@ -101,13 +117,14 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
 
     te_eval = te if not fast else te[::8]
     answers = pd.concat([
-        evaluate_generation(model, fs, te_eval, n_per_task=8 if fast else 40).assign(held_out=False),
+        evaluate_generation(model, fs, te_eval, n_per_task=8 if fast else 40),
         evaluate_generation(model, fs, te_eval, tasks=("emotion", "scenario"), n_per_task=8 if fast else 40,
-                            held_out=True, emotion_all_rows=False).assign(held_out=True),
+                            zero_shot=True, emotion_all_rows=False),
     ], ignore_index=True)
-    summary = pd.concat([generation_summary(answers[~answers.held_out]),
-                         generation_summary(answers[answers.held_out]).rename(index=lambda t: f"{t} (zero-shot)")])
+    summary = generation_summary(answers)
     llm_bacc = summary.loc["emotion", "balanced_accuracy"]
+    # control: the same basic-emotion prompts with another held-out sample's EEG (a reader falls to chance)
+    shuffled = generation_summary(evaluate_generation(model, fs, te_eval, tasks=("emotion",), control="shuffled"))
     t4 = time.perf_counter()
     say("\nSome answers on held-out subjects (truth beside them):")
     for _, r in answers[answers.task == "emotion"].head(4).iterrows():
@@ -117,23 +134,27 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     say(f"\nbasic emotion, balanced accuracy: LLM {llm_bacc:.3f} vs the encoder's own head "
         f"{head['balanced_accuracy']:.3f} (ratio {llm_bacc / max(head['balanced_accuracy'], 1e-9):.2f}); chance "
         f"{1 / 7:.3f}")
+    control = (f"control, another held-out sample's EEG: accuracy {shuffled.loc['emotion', 'accuracy']:.3f} against "
+               f"the true labels (chance {1 / 7:.3f}); the answer names the donor sample's emotion "
+               f"{shuffled.loc['emotion', 'follows_donor']:.3f} of the time")
+    say(control)
 
     out = Path(out)
     model.save_pretrained(out / "model")
-    hist = pd.concat([hist2.assign(step=hist2.step), hist3.assign(step=hist3.step + len(hist2))])
+    hist = pd.concat([hist2, hist3.assign(step=hist3.step + len(hist2))])
     cm = pd.crosstab(answers[answers.task == "emotion"].emotion_true,
                      answers[answers.task == "emotion"].emotion_pred.fillna("(unparsed)"))
     report = write_html_report(
         out / "quickstart.html", title="e2llm_lab quickstart",
         text=[f"data: {fs}", f"held-out subjects: {QUICKSTART_TEST_SUBJECTS}", f"LLM: {llm or 'tiny offline Qwen3'}",
-              f"stage 1 head balanced accuracy {head['balanced_accuracy']:.3f}; LLM {llm_bacc:.3f}"],
+              f"stage 1 head balanced accuracy {head['balanced_accuracy']:.3f}; LLM {llm_bacc:.3f}", control],
         tables={"Accuracy on held-out subjects": summary, "Some answers": answers[["task", "truth", "text"]].head(12)},
         figures={"Stage 1 history": plot_history(hist1),
                  "Stages 2-3 loss": px.line(hist, x="step", y="loss", color="stage"),
                  "Basic emotion: truth vs generated label": px.imshow(cm, text_auto=True),
                  "Emotion contrasts per band (z-scored DE)": plot_emotion_topomaps(load_sample())})
     say(f"\nreport: {report}\ntotal time {t4 - t0:.0f} s")
-    return {"model": model, "encoder_metrics": head, "answers": answers, "summary": summary,
+    return {"model": model, "encoder_metrics": head, "answers": answers, "summary": summary, "shuffled": shuffled,
             "histories": {"pretrain": hist1, "align": hist2, "instruct": hist3},
             "seconds": {"stage1": t1 - t0, "align": t2 - t1, "instruct": t3 - t2, "evaluate": t4 - t3,
                         "total": t4 - t0}, "report": report}

@@ -16,6 +16,20 @@ def test_quickstart_runs_every_stage_and_writes_report(tmp_path, capsys):
     html = (tmp_path / "quickstart.html").read_text()
     assert html.count("plotly") > 2 and "Accuracy on held-out subjects" in html
     assert (tmp_path / "model" / "e2llm_config.json").exists()
+    assert (tmp_path / "model" / "signatures.json").exists()
+
+    # evaluate the saved model on a small FeatureSet file: held-out subjects 5 and 6, every task, both controls
+    from e2llm_lab.data.samples import load_sample
+
+    fs = load_sample().with_steps(4, stride=2)
+    small = fs.subset(np.arange(0, len(fs), 12))
+    small.save(tmp_path / "small.npz")
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "model"), "--features", str(tmp_path / "small.npz"), "--test-subjects",
+                 "5", "6", "--n-per-task", "2", "--device", "cpu", "--out", str(tmp_path / "eval.html")]) == 0
+    out = capsys.readouterr().out
+    assert "shuffled" in out and "subject_mean" in out and "probe on projected EEG tokens" in out
+    assert "Controls" in (tmp_path / "eval.html").read_text()
 
 
 def test_prepare_from_seed7_features(tmp_path, capsys):
@@ -31,3 +45,5 @@ def test_prepare_from_seed7_features(tmp_path, capsys):
 def test_cli_reports_bad_input_without_traceback(tmp_path, capsys):
     assert main(["prepare", str(tmp_path), "--labels", "none.csv", "--out", str(tmp_path / "x.npz")]) == 2
     assert "error:" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "no-model")]) == 2
+    assert "no E2LLM checkpoint" in capsys.readouterr().err

@@ -59,7 +59,7 @@ def test_models_never_see_the_test_subject(fs):
 
 
 def test_leaky_folds_are_refused(fs, monkeypatch):
-    import e2llm_lab.evaluate as ev
+    import e2llm_lab.evaluate.protocols as ev
 
     idx = np.arange(len(fs))
     monkeypatch.setattr(ev, "make_folds", lambda *a, **k: [(idx[::2], idx[1::2])])
@@ -79,32 +79,85 @@ def test_encoder_and_probe_beat_chance_cross_subject(fs):
 
 
 class _Canned:
-    """Stands in for E2LLM: answers from a function of the prompt."""
+    """Stands in for E2LLM: answers from a function of the prompt (or of the prompt and its EEG)."""
 
     n_eeg_tokens = 12
 
-    def __init__(self, answer):
-        self.answer = answer
+    def __init__(self, answer, signatures=None):
+        self.answer, self.signatures = answer, signatures
 
-    def generate(self, prompts, eeg, *, max_new_tokens=256):
+    def generate(self, prompts, eeg, *, max_new_tokens=256, batch_size=32):
         assert len(prompts) == len(eeg) and all(e.ndim == 4 for e in eeg)
-        return [self.answer(p) for p in prompts]
+        try:
+            return [self.answer(p, e) for p, e in zip(prompts, eeg)]
+        except TypeError:
+            return [self.answer(p) for p in prompts]
+
+    def choose_answer_lines(self, prompts, eeg, texts, options, *, batch_size=32):
+        """The option whose words the reasoning names (else the first): a stand-in for likelihood scoring."""
+        out = []
+        for text, opts in zip(texts, options):
+            if not opts:
+                out.append(text)
+                continue
+            think = text.split("</think>")[0]
+            best = next((o for o in opts if o.split(":")[-1].strip() in think), opts[0])
+            out.append(think.rstrip() + " </think>" + best)
+        return out
 
 
-def test_generation_scoring_counts_unparseable_as_wrong(fs):
+@pytest.fixture(scope="module")
+def split(fs):
+    test = fs.meta.subject.isin((5, 6)).to_numpy()
+    return np.flatnonzero(~test), np.flatnonzero(test)
+
+
+@pytest.fixture(scope="module")
+def sig(fs, split):
+    from e2llm_lab.instructions import EmotionSignatures
+
+    return EmotionSignatures.fit(fs, split[0])
+
+
+def _reader(fs, sig):
+    """A model that truly reads its EEG: the nearest learned signature, with the reference reasoning for it."""
+    from e2llm_lab.emotions import EMOTIONS
+    from e2llm_lab.instructions import decision_sentence, fit_sentence, rationale, region_band_z
+
+    def answer(prompt, eeg):
+        z = region_band_z(eeg[0], fs.ch_names)
+        e = EMOTIONS[int(np.argmax(sig.similarity(z)))]
+        return (f"<think> {fit_sentence(z, sig)} {rationale(z, emotion=e, signatures=sig)} {decision_sentence(e)} "
+                f"</think>\nEmotion: {e}")
+
+    return _Canned(answer, sig)
+
+
+def test_generation_scoring_counts_unparseable_as_wrong(fs, sig):
     from e2llm_lab.evaluate import evaluate_generation, generation_summary
 
     idx = np.flatnonzero((fs.meta.subject == 6).to_numpy())[:14]
     truth = fs.meta.emotion.iloc[idx].tolist()
     answers = iter(["<think> x </think>\nEmotion: " + (t if i % 2 == 0 else "??") for i, t in enumerate(truth)])
-    res = evaluate_generation(_Canned(lambda p: next(answers)), fs, idx, tasks=("emotion",))
+    res = evaluate_generation(_Canned(lambda p: next(answers), sig), fs, idx, tasks=("emotion",))
     s = generation_summary(res)
     assert s.loc["emotion", "n"] == 14 and s.loc["emotion", "parse_rate"] == pytest.approx(0.5)
-    assert s.loc["emotion", "accuracy"] == pytest.approx(0.5)
+    assert s.loc["emotion", "accuracy_free"] == pytest.approx(0.5)
+    y = [t for t in truth]
+    p = [t if i % 2 == 0 else None for i, t in enumerate(truth)]
+    ref = np.mean([np.mean([pi == yi for pi, yi in zip(p, y) if yi == c]) for c in set(y)])
+    assert s.loc["emotion", "balanced_accuracy"] == pytest.approx(ref)
 
 
-def test_scenario_accepts_the_option_letter_or_the_emotion_it_names(fs):
-    from e2llm_lab.evaluate import _correct
+def test_evaluation_needs_training_signatures(fs):
+    from e2llm_lab.evaluate import evaluate_generation
+
+    with pytest.raises(ValueError, match="signatures"):
+        evaluate_generation(_Canned(lambda p: ""), fs, [0], tasks=("emotion",))
+
+
+def test_scenario_accepts_the_option_letter_or_the_emotion_it_names():
+    from e2llm_lab.evaluate.generation import _correct
 
     truth = {"choice": "b", "options": ["fear", "sadness", "anger", "neutral"]}
     assert _correct("scenario", {"choice": "b", "emotion": None}, truth)
@@ -113,17 +166,94 @@ def test_scenario_accepts_the_option_letter_or_the_emotion_it_names(fs):
     assert not _correct("scenario", {"choice": "A", "emotion": None}, truth)           # the compare format
 
 
-def test_faithfulness_counts_supported_claims(fs):
-    from e2llm_lab.evaluate import evaluate_generation
-    from e2llm_lab.instructions import rationale, region_band_z
+def test_kendall_tau_of_rankings():
+    from e2llm_lab.evaluate.generation import _kendall
 
-    idx = np.flatnonzero((fs.meta.subject == 5).to_numpy())[:6]
-    texts = {}
+    assert _kendall("ABC", "ABC") == pytest.approx(1.0)
+    assert _kendall("CBA", "ABC") == pytest.approx(-1.0)
+    assert _kendall("ACB", "ABC") == pytest.approx(1 / 3)
+    assert np.isnan(_kendall(None, "ABC"))
 
-    def answer(prompt):
-        r = idx[len(texts)]
-        texts[r] = "<think> " + rationale(region_band_z(fs.X[r], fs.ch_names)) + " </think>\nEmotion: fear"
-        return texts[r]
 
-    res = evaluate_generation(_Canned(answer), fs, idx, tasks=("emotion",))
-    assert res.n_claims.sum() > 0 and (res.n_supported == res.n_claims).all()   # rationales of the truth hold
+def test_faithfulness_reference_scores_one_and_shuffled_scores_lower(fs, split, sig):
+    from e2llm_lab.evaluate import faithfulness
+    from e2llm_lab.instructions import make_example, region_band_z
+
+    rng = np.random.default_rng(0)
+    te = split[1]
+    ref, shuf = [], []
+    for i, r in enumerate(te[::4]):
+        ex = make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=12, signatures=sig)
+        z = region_band_z(fs.X[r], fs.ch_names)
+        ref.append(faithfulness(ex.answer, z, emotion=ex.truth["emotion"], signatures=sig))
+        other = te[(i * 4 + len(te) // 2) % len(te)]             # another sample's reference answer, same subject pool
+        z_other = region_band_z(fs.X[other], fs.ch_names)
+        shuf.append(faithfulness(ex.answer, z_other, emotion=ex.truth["emotion"], signatures=sig))
+    ref, shuf = map(lambda rows: {k: np.nanmean([d[k] for d in rows]) for k in rows[0]}, (ref, shuf))
+    prec = lambda d: d["n_supported"] / d["n_claims"]                           # noqa: E731
+    assert prec(ref) == 1.0 and ref["consistency"] == 1.0 and ref["fit_top_correct"] == 1.0
+    assert ref["n_repeated"] == 0 and ref["n_hallucinated"] == 0 and ref["fit_r_error"] < 0.006
+    assert prec(shuf) < 0.75 and shuf["fit_top_correct"] < 0.6 and shuf["fit_r_error"] > 0.1
+
+
+def test_faithfulness_counts_repeated_and_hallucinated_claims():
+    from e2llm_lab.evaluate import faithfulness
+
+    z = np.zeros((11, 5))
+    z[REGION_NAMES_INDEX["left_temporal"], 4] = 1.0
+    text = ("<think> Left temporal gamma is higher than usual (z = +1.0). Left temporal gamma is higher than usual. "
+            "Left occipital gamma is higher than usual. Occipital kappa is lower than usual. </think>\nEmotion: fear")
+    out = faithfulness(text, z)
+    assert out["n_claims"] == 2 and out["n_supported"] == 2 and out["n_repeated"] == 1
+    assert out["n_hallucinated"] == 2 and np.isnan(out["consistency"])
+
+
+def test_controls_tell_a_reader_from_the_truth(fs, split, sig):
+    from e2llm_lab.evaluate import evaluate_generation, generation_summary
+
+    model = _reader(fs, sig)
+    real = generation_summary(evaluate_generation(model, fs, split[1], tasks=("emotion",)))
+    shuffled = generation_summary(evaluate_generation(model, fs, split[1], tasks=("emotion",), control="shuffled"))
+    mean = generation_summary(evaluate_generation(model, fs, split[1], tasks=("emotion",), control="subject_mean"))
+    assert real.loc["emotion", "balanced_accuracy"] > 1 / 7 + 0.15
+    assert abs(shuffled.loc["emotion", "accuracy"] - 1 / 7) < 0.1          # against the original labels
+    # ... but it follows the donor, about as often as it is right on its own EEG
+    assert abs(shuffled.loc["emotion", "follows_donor"] - real.loc["emotion", "accuracy"]) < 0.1
+    assert mean.loc["emotion", "balanced_accuracy"] == pytest.approx(1 / 7)   # one answer for every sample
+
+
+def test_evaluate_all_tables_and_html(fs, split, sig, tmp_path):
+    from e2llm_lab.evaluate import evaluate_all
+
+    model = _reader(fs, sig)
+    model.encoder = _HeadStub(fs, sig)
+    report = evaluate_all(model, fs, split[1][::3], train_idx=split[0], n_per_task=6, diagnose=False)
+    t = report.tables
+    assert {"basic", "confusion", "tasks", "zero_shot_gap", "faithfulness", "controls"} <= set(t)
+    assert t["confusion"].to_numpy().sum() == len(split[1][::3])
+    assert ("logistic regression", "all") in t["basic"].index and ("encoder head", "all") in t["basic"].index
+    assert set(t["controls"].index.get_level_values("control")) == {"none", "shuffled", "subject_mean"}
+    assert t["tasks"].loc["scenario (zero-shot)", "chance"] == pytest.approx(0.25)   # chance set after naming
+    html = report.to_html(tmp_path / "eval.html").read_text()
+    cells = html.replace("&lt;", "<").replace("&gt;", ">")
+    assert "</think><br>Emotion:" in cells and "</think>\\nEmotion" not in cells     # line breaks, not a literal \n
+    with pytest.raises(LeakageErrorType):
+        evaluate_all(model, fs, split[1], train_idx=split[1][:5])
+
+
+class _HeadStub:
+    """An encoder stand-in whose head is the nearest signature."""
+
+    def __init__(self, fs, sig):
+        self.fs, self.sig = fs, sig
+
+    def embed(self, X, kind="logits"):
+        from e2llm_lab.instructions import region_band_z
+
+        return self.sig.similarity(region_band_z(X, self.fs.ch_names))
+
+
+from e2llm_lab.channels import REGION_NAMES as _RN  # noqa: E402
+from e2llm_lab.data.featureset import LeakageError as LeakageErrorType  # noqa: E402
+
+REGION_NAMES_INDEX = {r: i for i, r in enumerate(_RN)}

@@ -57,11 +57,11 @@ def test_examples_placeholders_and_truth(fs):
 
 def test_held_out_sets(fs):
     held = make_examples(fs, np.arange(len(fs)), tasks=("emotion", "scenario"), n_per_task=10, n_eeg_tokens=12,
-                         held_out=True)
+                         zero_shot=True)
     assert all((e.task, e.template) in HELD_OUT_TEMPLATES or e.task == "scenario" for e in held)
     assert "scenario" not in TASKS and len(TEMPLATES["scenario"]) == 2
     with pytest.raises(ValueError, match="no held-out"):
-        make_examples(fs, np.arange(len(fs)), tasks=("compare",), n_per_task=1, n_eeg_tokens=12, held_out=True)
+        make_examples(fs, np.arange(len(fs)), tasks=("compare",), n_per_task=1, n_eeg_tokens=12, zero_shot=True)
 
 
 @pytest.mark.parametrize("text,field,value", [
@@ -90,3 +90,92 @@ def test_parser_reports_unparseable_instead_of_guessing():
 
 def test_placeholder():
     assert eeg_placeholder(2) == "<|eeg_start|><|eeg|><|eeg|><|eeg_end|>"
+
+
+# -- signatures, discriminative evidence, decision, answer lines ------------------------------------------------
+
+from e2llm_lab.emotions import EMOTIONS  # noqa: E402
+from e2llm_lab.instructions import (EmotionSignatures, answer_lines, decision_sentence, fit_sentence,  # noqa: E402
+                                    make_example)
+
+
+@pytest.fixture(scope="module")
+def train_idx(fs):
+    return np.flatnonzero(~fs.meta.subject.isin((5, 6)).to_numpy())
+
+
+@pytest.fixture(scope="module")
+def sig(fs, train_idx):
+    return EmotionSignatures.fit(fs, train_idx)
+
+
+def test_signatures_are_class_means_and_similarity_is_pearson(fs, train_idx, sig):
+    k = EMOTIONS.index("fear")
+    rows = [i for i in train_idx if fs.meta.emotion.iloc[i] == "fear"]
+    manual = np.mean([region_band_z(fs.X[i], fs.ch_names) for i in rows], axis=0)
+    np.testing.assert_allclose(sig.mean[k], manual, rtol=1e-6)
+    z = region_band_z(fs.X[3], fs.ch_names)
+    ref = [np.corrcoef(z.ravel(), sig.contrast[j].ravel())[0, 1] for j in range(7)]
+    np.testing.assert_allclose(sig.similarity(z), ref, rtol=1e-6)
+    assert sig.similarity(region_band_z(fs.X[:5], fs.ch_names)).shape == (5, 7)
+    assert EmotionSignatures.from_dict(sig.to_dict()).mean.tolist() == sig.mean.tolist()
+
+
+def test_signatures_need_every_emotion(fs):
+    rows = np.flatnonzero((fs.meta.emotion != "anger").to_numpy())
+    with pytest.raises(ValueError, match="anger"):
+        EmotionSignatures.fit(fs, rows)
+
+
+def test_nearest_signature_reads_held_out_subjects_well_above_chance(fs, train_idx, sig):
+    test = np.flatnonzero(fs.meta.subject.isin((5, 6)).to_numpy())
+    pred = sig.similarity(region_band_z(fs.X[test], fs.ch_names)).argmax(1)
+    assert (pred == fs.labels()[test]).mean() > 1 / 7 + 0.3          # the comparison the rationales make
+
+
+def test_discriminative_evidence_agrees_with_the_emotion_in_cap_order(fs, sig):
+    for i in range(0, len(fs), 23):
+        z = region_band_z(fs.X[i], fs.ch_names)
+        for emotion in EMOTIONS:
+            items = evidence_items(z, emotion=emotion, signatures=sig)
+            assert len(items) <= 3 and len({(r, b) for r, b, _ in items}) == len(items)
+            keys = [(REGION_NAMES.index(r), ("delta", "theta", "alpha", "beta", "gamma").index(b)) for r, b, _ in items]
+            assert keys == sorted(keys)                                     # fixed order: never a repeat
+            for r, b, v in items:
+                assert abs(v) >= 0.3 and sig.agreement(emotion, r, b, int(np.sign(v)))
+
+
+def test_reasoning_ends_with_its_decision_and_names_the_measured_closest(fs, train_idx, sig):
+    rng = np.random.default_rng(0)
+    ex = make_example("emotion", [int(train_idx[0])], fs, rng, n_eeg_tokens=12, signatures=sig)
+    e = ex.truth["emotion"]
+    think = parse_answer(ex.answer)["think"]
+    assert think.endswith(decision_sentence(e))
+    z = region_band_z(fs.X[train_idx[0]], fs.ch_names)
+    assert think.startswith(fit_sentence(z, sig))
+    assert EMOTIONS[int(np.argmax(sig.similarity(z)))] in fit_sentence(z, sig, top=1)
+
+
+@pytest.mark.parametrize("task,n", [("emotion", 7), ("valence_arousal", 6), ("compare", 2), ("rank", 6),
+                                    ("scenario", 4), ("describe", 0)])
+def test_answer_lines_hold_the_reference_answer(fs, sig, task, n):
+    rng = np.random.default_rng(1)
+    first = {e: int(np.flatnonzero((fs.meta.emotion == e).to_numpy())[0]) for e in EMOTIONS}
+    # clips whose valences and arousals all differ, as make_examples draws them
+    rows = [first[e] for e in ("happiness", "sadness", "neutral")][:{"compare": 2, "rank": 3}.get(task, 1)]
+    ex = make_example(task, rows, fs, rng, n_eeg_tokens=12, signatures=sig, zero_shot=task == "scenario")
+    lines = answer_lines(ex)
+    assert len(lines) == n and len(set(lines)) == n
+    if n:
+        assert sum(ex.answer.endswith(line) for line in lines) == 1
+
+
+@pytest.mark.parametrize("text,field,value", [
+    ("<think> x </think>\nEmotion: Fear.", "emotion", "fear"),
+    ("<think> x </think>\nAnswer: clip b", "choice", "B"),
+    ("<think> x </think>\nAnswer: B>A>C", "ranking", "BAC"),
+    ("<think> These match the fear signature. </think>\nEmotion: sadness", "emotion", "sadness"),
+    ("<think> These match the fear signature.", "emotion", None),      # a decision in the reasoning is no answer
+])
+def test_parser_tricky_answers(text, field, value):
+    assert parse_answer(text)[field] == value

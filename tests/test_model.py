@@ -114,3 +114,44 @@ def test_resume_continues_the_same_run(fs, tmp_path, crash_after_saves):
     np.testing.assert_allclose(resumed.loss.to_numpy(), full.loss.to_numpy(), rtol=1e-4)
     for (n, p), q in zip(a.projector.named_parameters(), c.projector.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_score_options_matches_a_manual_log_likelihood(fs):
+    m = _model(fs)
+    exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
+    ex = exs[0]
+    prefix, options = "<think> x </think>", ["\nEmotion: fear", "\nEmotion: happiness"]
+    scores = m.score_options([ex.prompt], [fs.X[ex.eeg_rows]], [prefix], [options])[0]
+    tok = m.tokenizer
+    from e2llm_lab.llm import chat_prompt
+
+    for opt, got in zip(options, scores):
+        head = tok(chat_prompt(tok, ex.prompt) + prefix, add_special_tokens=False)["input_ids"]
+        tail = tok(opt, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([head + tail])
+        with torch.no_grad():
+            logits = m.llm(inputs_embeds=m.embed_inputs(ids, torch.as_tensor(fs.X[ex.eeg_rows]))).logits[0]
+        logp = torch.log_softmax(logits, -1)
+        manual = sum(float(logp[len(head) - 1 + i, t]) for i, t in enumerate(tail))
+        assert got == pytest.approx(manual, abs=1e-4)
+
+
+def test_constrained_generation_ends_with_a_well_formed_answer_line(fs):
+    from e2llm_lab.instructions import answer_lines
+
+    m = _model(fs)               # untrained: its free answers are noise, the answer line must still be one option
+    exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion", "rank"), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
+    texts = m.generate([e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs], max_new_tokens=12,
+                       answer_options=[answer_lines(e) for e in exs])
+    for ex, text in zip(exs, texts):
+        assert "</think>" in text and any(text.endswith(line) for line in answer_lines(ex))
+
+
+def test_signatures_travel_with_the_checkpoint(fs, tmp_path):
+    from e2llm_lab.instructions import EmotionSignatures
+
+    m = _model(fs)
+    m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))
+    m.save_pretrained(tmp_path / "ckpt")
+    back = E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")
+    np.testing.assert_allclose(back.signatures.mean, m.signatures.mean)

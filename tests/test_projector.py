@@ -21,3 +21,17 @@ def test_mlp_is_nonlinear_linear_is_not():
 def test_unknown_kind_raises():
     with pytest.raises(ValueError, match="allowed.*linear.*mlp2x_gelu"):
         build_projector("qformer", 8, 16)
+
+
+def test_profile_readout_starts_as_a_no_op_and_touches_only_the_global_token():
+    from e2llm_lab.projector import EEGProjector
+
+    torch.manual_seed(0)
+    p = EEGProjector("mlp2x_gelu", 37, 64, n_regions=11, n_bands=5)
+    tokens, profile = torch.randn(3, 12, 37), torch.randn(3, 11, 5)
+    torch.testing.assert_close(p(tokens, profile), p.tokens(tokens))            # zero-initialised
+    torch.nn.init.normal_(p.readout.weight)
+    out = p(tokens, profile)
+    torch.testing.assert_close(out[:, :-1], p.tokens(tokens)[:, :-1])
+    torch.testing.assert_close(out[:, -1], p.tokens(tokens)[:, -1] + p.readout(profile.flatten(1)))
+    assert EEGProjector("linear", 37, 64).readout is None

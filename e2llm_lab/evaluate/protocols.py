@@ -1,6 +1,6 @@
-"""Evaluation protocols and metrics.
+"""Stage-1 evaluation protocols, classification metrics and baselines.
 
-Stage 1 protocols (each split checks itself for leakage before any model sees it):
+Protocols (each split checks itself for leakage before any model sees it):
 
 - ``"loso"``: cross-subject, leave one subject out;
 - ``"kfold"``: cross-subject, k folds of whole subjects;
@@ -8,13 +8,11 @@ Stage 1 protocols (each split checks itself for leakage before any model sees it
 
 A *model* here is a function ``fit_predict(train: FeatureSet, test: FeatureSet) -> y_pred`` (or a dict of
 named predictions, so one trained encoder can report its head and its linear probe side by side).
-
-For the LLM, :func:`evaluate_generation` asks held-out subjects' samples each task, parses the answers without
-guessing, and checks every rationale claim against the sample's measured features (faithfulness).
 """
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -26,13 +24,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from .config import EncoderConfig, PretrainConfig
-from .data.featureset import FeatureSet, check_no_leakage, kfold_by_subject, leave_one_subject_out, trial_split
-from .emotions import EMOTIONS
+from ..config import EncoderConfig, PretrainConfig
+from ..data.featureset import FeatureSet, check_no_leakage, kfold_by_subject, leave_one_subject_out, trial_split
+from ..emotions import EMOTIONS
 
-__all__ = ["PROTOCOLS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
-           "summarize", "logistic_regression", "mlp", "chance", "encoder_models", "CHANCE", "evaluate_generation",
-           "generation_summary"]
+__all__ = ["PROTOCOLS", "METRICS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
+           "summarize", "logistic_regression", "mlp", "chance", "encoder_models"]
 
 PROTOCOLS = ("loso", "kfold", "trial")
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "kappa")
@@ -42,6 +39,12 @@ def classification_metrics(y_true, y_pred, *, n_classes: int = len(EMOTIONS)) ->
     """Accuracy, balanced accuracy, macro-F1 (over all classes) and Cohen's kappa."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     labels = np.arange(n_classes)
+    with warnings.catch_warnings():     # unparsed answers (-1) are a class of their own here, on purpose
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        return _metrics(y_true, y_pred, labels)
+
+
+def _metrics(y_true, y_pred, labels) -> dict[str, float]:
     return {
         "accuracy": accuracy_score(y_true, y_pred),
         "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
@@ -144,7 +147,7 @@ def encoder_models(cfg: PretrainConfig = PretrainConfig(), encoder_cfg: EncoderC
     ``"encoder"`` (its own classification head) and ``"linear_probe"`` (logistic regression on the frozen
     global embedding, trained on the same training fold).
     """
-    from .pretrain import pretrain_encoder
+    from ..pretrain import pretrain_encoder
 
     def fit_predict(train: FeatureSet, test: FeatureSet) -> dict[str, np.ndarray]:
         encoder, _ = pretrain_encoder(train, cfg, encoder_cfg=encoder_cfg, progress=progress)
@@ -154,89 +157,3 @@ def encoder_models(cfg: PretrainConfig = PretrainConfig(), encoder_cfg: EncoderC
         return {"encoder": head, "linear_probe": probe.predict(encoder.embed(test.X))}
 
     return fit_predict
-
-
-# -- the LLM's answers --------------------------------------------------------------------------------------
-
-#: Chance level of each task's answer (uniform guessing over its answer set).
-CHANCE = {"emotion": 1 / 7, "valence_arousal": 1 / 6, "compare": 1 / 2, "rank": 1 / 6, "scenario": 1 / 4}
-
-
-def _correct(task: str, parsed: dict, truth: dict):
-    if task == "emotion":
-        return parsed["emotion"] == truth["emotion"]
-    if task == "valence_arousal":
-        return parsed["valence"] == truth["valence"] and parsed["arousal"] == truth["arousal"]
-    if task == "compare":
-        return parsed["choice"] == truth["choice"]
-    if task == "rank":
-        return parsed["ranking"] == truth["ranking"]
-    if task == "scenario":
-        choice = parsed["choice"]
-        if choice is None and parsed["emotion"] in truth["options"]:
-            # zero-shot answers may name the emotion instead of the letter; that names one option exactly
-            choice = chr(97 + truth["options"].index(parsed["emotion"]))
-        return choice == truth["choice"]
-    return None
-
-
-def evaluate_generation(model, fs: FeatureSet, idx, *, tasks=("emotion", "valence_arousal", "compare", "rank"),
-                        n_per_task: int = 40, held_out: bool = False, seed: int = 0, max_new_tokens: int = 256,
-                        emotion_all_rows: bool = True) -> pd.DataFrame:
-    """Generate answers for rows ``idx`` (held-out subjects) and score them.
-
-    Parameters
-    ----------
-    model : E2LLM
-    tasks : task families (``"scenario"`` is the zero-shot family; ``held_out=True`` uses held-out templates)
-    emotion_all_rows : bool
-        Ask the basic-emotion question once for every row of ``idx`` (else ``n_per_task`` draws).
-
-    Returns
-    -------
-    pd.DataFrame
-        One row per answer: task, template, subject, truth, text, parsed (bool), correct (bool; unparseable
-        answers count as wrong), n_claims / n_supported (rationale claims checked against the first segment's
-        measured features).
-    """
-    from .instructions import check_claims, make_example, make_examples, parse_answer, region_band_z
-
-    rng = np.random.default_rng(seed)
-    examples = []
-    for task in tasks:
-        if task == "emotion" and emotion_all_rows:
-            examples += [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, held_out=held_out)
-                         for r in idx]
-        else:
-            examples += make_examples(fs, idx, tasks=(task,), n_per_task=n_per_task, n_eeg_tokens=model.n_eeg_tokens,
-                                      seed=seed, held_out=held_out or task == "scenario")
-    texts = model.generate([e.prompt for e in examples], [fs.X[e.eeg_rows] for e in examples],
-                           max_new_tokens=max_new_tokens)
-    rows = []
-    for ex, text in zip(examples, texts):
-        parsed = parse_answer(text)
-        z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
-        claims = check_claims(parsed["think"] or text, z) if len(ex.eeg_rows) == 1 else {"n_claims": 0, "n_supported": 0}
-        correct = _correct(ex.task, parsed, ex.truth)
-        rows.append({"task": ex.task, "template": ex.template, "subject": fs.meta.subject.iloc[ex.eeg_rows[0]],
-                     "truth": ex.truth.get("emotion") or ex.truth.get("choice") or ex.truth.get("ranking")
-                     or f"{ex.truth.get('valence')}/{ex.truth.get('arousal')}",
-                     "emotion_true": ex.truth["emotions"][0], "emotion_pred": parsed["emotion"],
-                     "text": text, "parsed": parsed["parsed"], "correct": bool(correct) if correct is not None else None,
-                     "n_claims": claims["n_claims"], "n_supported": claims["n_supported"]})
-    return pd.DataFrame(rows)
-
-
-def generation_summary(answers: pd.DataFrame) -> pd.DataFrame:
-    """Per task: answers, parse rate, accuracy (unparseable = wrong), chance, and the share of supported claims."""
-    out = []
-    for task, g in answers.groupby("task", sort=False):
-        row = {"task": task, "n": len(g), "parse_rate": g.parsed.mean(),
-               "accuracy": g.correct.astype(float).mean() if g.correct.notna().any() else np.nan,
-               "chance": CHANCE.get(task, np.nan),
-               "claims_supported": g.n_supported.sum() / max(g.n_claims.sum(), 1) if g.n_claims.sum() else np.nan}
-        if task == "emotion":
-            pred = g.emotion_pred.map(lambda e: EMOTIONS.index(e) if isinstance(e, str) else -1)
-            row["balanced_accuracy"] = balanced_accuracy_score(g.emotion_true.map(EMOTIONS.index), pred)
-        out.append(row)
-    return pd.DataFrame(out).set_index("task")

@@ -1,0 +1,88 @@
+"""Where does emotion information get lost between the EEG and the generated label? One row per link.
+
+On the same held-out rows, basic-emotion task, first training template:
+
+1. ``encoder head``: the stage-1 encoder's own classification head;
+2. ``probe on projected EEG tokens``: logistic regression (fit on the training rows) on the projected EEG tokens,
+   i.e. what reaches the LLM's input;
+3. ``true evidence given, label free``: the reference reasoning's evidence is written into the answer, and the
+   model continues freely with its decision sentence and answer (with discriminative evidence this evidence was
+   chosen knowing the true emotion, so this link is an upper bound on what the reasoning can carry);
+4. ``own reasoning, label by likelihood``: the model's own greedy reasoning, then the most likely of the seven
+   answer lines (constrained decoding);
+5. ``free generation``: the answer line the model writes itself (unreadable = wrong).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ..data.featureset import check_no_leakage
+from ..emotions import EMOTIONS
+from ..instructions import answer_lines, decision_sentence, make_example, parse_answer
+from .protocols import classification_metrics
+
+__all__ = ["diagnose_chain"]
+
+
+@torch.no_grad()
+def _projected(model, X: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    return np.concatenate([model.eeg_embeds(torch.as_tensor(X[i:i + batch_size])).flatten(1).float().cpu().numpy()
+                           for i in range(0, len(X), batch_size)])          # (N, R+1, H) -> (N, (R+1)*H)
+
+
+def _row(link: str, y: np.ndarray, pred) -> dict:
+    pred = np.array([EMOTIONS.index(p) if isinstance(p, str) else -1 for p in pred]) if not isinstance(
+        pred, np.ndarray) else pred
+    m = classification_metrics(y, pred)
+    return {"link": link, "balanced_accuracy": m["balanced_accuracy"], "accuracy": m["accuracy"],
+            "answered": float((pred >= 0).mean())}
+
+
+def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256, batch_size: int = 32,
+                   seed: int = 0) -> pd.DataFrame:
+    """Balanced accuracy at each link from the encoder to the generated label (see module docstring).
+
+    Parameters
+    ----------
+    model : E2LLM
+        Trained through stage 3, with ``model.signatures`` learned from ``train_idx``.
+    fs : FeatureSet
+    train_idx, test_idx : array of int
+        Training rows (the probe is fit on them) and held-out rows; they must share no subject.
+
+    Returns
+    -------
+    pd.DataFrame
+        Index ``link``; columns balanced_accuracy, accuracy, answered (share of readable labels), and
+        ``share_of_encoder`` (balanced accuracy over the encoder head's).
+    """
+    train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
+    check_no_leakage(fs.meta, train_idx, test_idx, level="subject")
+    y = fs.labels()[test_idx]
+    rows = [_row("encoder head", y, model.encoder.embed(fs.X[test_idx], kind="logits").argmax(1))]
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    probe.fit(_projected(model, fs.X[train_idx]), fs.labels()[train_idx])
+    rows.append(_row("probe on projected EEG tokens", y, probe.predict(_projected(model, fs.X[test_idx]))))
+
+    rng = np.random.default_rng(seed)
+    exs = [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, template=0,
+                        signatures=model.signatures) for r in test_idx]
+    prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
+    # the reference evidence, stopped right before the decision sentence names the emotion
+    cut = decision_sentence("EMOTION").split("EMOTION")[0]
+    given = [e.answer.split(cut)[0] + cut.rstrip() for e in exs]
+    cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=24, batch_size=batch_size)
+    rows.append(_row("true evidence given, label free", y, [parse_answer(t)["emotion"] for t in cont]))
+
+    free = model.generate(prompts, eeg, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    constrained = model.choose_answer_lines(prompts, eeg, free, [answer_lines(e) for e in exs], batch_size=batch_size)
+    rows.append(_row("own reasoning, label by likelihood", y, [parse_answer(t)["emotion"] for t in constrained]))
+    rows.append(_row("free generation", y, [parse_answer(t)["emotion"] for t in free]))
+    out = pd.DataFrame(rows).set_index("link")
+    out["share_of_encoder"] = out.balanced_accuracy / max(out.balanced_accuracy.iloc[0], 1e-9)
+    return out

@@ -1,0 +1,242 @@
+"""The LLM's generated answers: scoring, EEG controls and faithfulness.
+
+Predictions come from :meth:`E2LLM.generate` only. One greedy generation per prompt gives two answers:
+
+- ``free``: the answer line the model wrote itself (parse rate counts answers it wrote in no readable form);
+- ``constrained``: the same generated reasoning, closed by the well-formed answer line the model finds most
+  likely (:func:`~e2llm_lab.instructions.answer_lines`), the default for the headline figures.
+
+Controls (``control=``) ask the same prompts with the EEG replaced: ``"shuffled"`` (each segment by another
+random held-out sample's; the donor's emotion is recorded) or ``"subject_mean"`` (all-zero z-scores: the
+subject's own mean). A model that reads the EEG falls to chance under both, and under ``"shuffled"`` its answers
+follow the donor.
+
+Faithfulness of each reasoning, checked against the sample's measured features: claims per answer, claim
+precision (:func:`~e2llm_lab.instructions.check_claims`), repeated claims, hallucinated claims (a "region" or
+"band" that does not exist) and label-evidence consistency: the share of claims whose direction agrees with the
+learned signature of the emotion the answer gives (:class:`~e2llm_lab.instructions.EmotionSignatures`).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from scipy.stats import kendalltau
+
+from ..channels import REGION_NAMES
+from ..emotions import EMOTIONS, SYNONYMS
+from ..instructions import (answer_lines, check_claims, is_held_out, make_example, make_examples, parse_answer,
+                            region_band_z)
+from .protocols import classification_metrics
+
+__all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "faithfulness", "evaluate_generation", "generation_summary"]
+
+#: Chance level of each task's answer (uniform guessing over its answer set).
+CHANCE = {"emotion": 1 / 7, "valence_arousal": 1 / 6, "compare": 1 / 2, "rank": 1 / 6, "scenario": 1 / 4}
+MULTI_TASKS = ("emotion", "valence_arousal", "compare", "rank")
+CONTROLS = (None, "shuffled", "subject_mean")
+
+_BANDS = ("delta", "theta", "alpha", "beta", "gamma")
+_REGIONS = {r.replace("_", " ") for r in REGION_NAMES}
+_SENTENCE_CLAIM = re.compile(r"([A-Za-z][A-Za-z ]*?)\s+([A-Za-z]+)\s+is\s+(?:higher|lower)\s+than usual", re.I)
+_DECIDED = re.compile(r"match(?:es)?\s+(?:the\s+)?([a-z]+)(?:\s+signature)?", re.I)
+_WORD = {w: e for e, ws in SYNONYMS.items() for w in ws}
+_FIT = re.compile(r"closest learned signatures?:\s*([a-z]+)\s*\(r\s*=\s*([+-]?\d*\.\d+)\)", re.I)
+
+
+def _decided_emotion(think: str | None) -> str | None:
+    """The emotion a reasoning arrives at ("These match the fear signature."), or None."""
+    m = _DECIDED.findall(think or "")
+    return _WORD.get(m[-1].lower()) if m else None
+
+
+def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signatures=None) -> dict:
+    """Check one single-clip reasoning against the sample's measured region x band deviations.
+
+    Parameters
+    ----------
+    text : str
+        The answer (its ``<think>`` block if present, else all of it).
+    z : np.ndarray, shape (n_regions, n_bands)
+    emotion : str, optional
+        The emotion the answer gives; with ``signatures`` it sets the label-evidence consistency.
+    signatures : EmotionSignatures, optional
+
+    Returns
+    -------
+    dict with n_claims, n_supported, n_repeated (claims of a (region, band) already claimed), n_hallucinated
+    (claim-shaped sentences about a region or band that does not exist), consistency (share of claims that
+    agree with ``emotion``'s signature; NaN without claims, emotion or signatures), and for the signature
+    comparison: fit_top_correct (the first emotion named as closest really is the closest by the measured
+    correlation) and fit_r_error (|stated r - measured r|), NaN where the answer makes no such comparison.
+    """
+    think = parse_answer(text)["think"] or text
+    res = check_claims(think, z)
+    seen, repeated = set(), 0
+    for region, band, *_ in res["claims"]:
+        repeated += (region, band) in seen
+        seen.add((region, band))
+    hallucinated = 0
+    for sentence in re.split(r"(?<=[.:])\s+", think):
+        for region, band in _SENTENCE_CLAIM.findall(sentence):
+            region = re.sub(r"^(clip [abc]\s*)", "", region.strip().lower())
+            hallucinated += region not in _REGIONS or band.lower() not in _BANDS
+    consistency = np.nan
+    if res["claims"] and emotion in EMOTIONS and signatures is not None:
+        agree = [signatures.agreement(emotion, r.replace(" ", "_"), b, 1 if d == "higher" else -1)
+                 for r, b, d, *_ in res["claims"]]
+        consistency = float(np.mean(agree))
+    fit_ok = fit_err = np.nan
+    m = _FIT.search(think)
+    if m and signatures is not None:
+        r = signatures.similarity(z)
+        named = _WORD.get(m.group(1).lower())
+        fit_ok = float(named is not None and EMOTIONS.index(named) == int(np.argmax(r)))
+        fit_err = abs(float(m.group(2)) - r[EMOTIONS.index(named)]) if named else np.nan
+    return {"n_claims": res["n_claims"], "n_supported": res["n_supported"], "n_repeated": repeated,
+            "n_hallucinated": hallucinated, "consistency": consistency, "fit_top_correct": fit_ok,
+            "fit_r_error": fit_err}
+
+
+def _correct(task: str, parsed: dict, truth: dict):
+    if task == "emotion":
+        return parsed["emotion"] == truth["emotion"]
+    if task == "valence_arousal":
+        return parsed["valence"] == truth["valence"] and parsed["arousal"] == truth["arousal"]
+    if task == "compare":
+        return parsed["choice"] == truth["choice"]
+    if task == "rank":
+        return parsed["ranking"] == truth["ranking"]
+    if task == "scenario":
+        choice = parsed["choice"]
+        if choice is None and parsed["emotion"] in truth["options"]:
+            # zero-shot answers may name the emotion instead of the letter; that names one option exactly
+            choice = chr(97 + truth["options"].index(parsed["emotion"]))
+        return choice == truth["choice"]
+    return None
+
+
+def _kendall(pred: str | None, truth: str) -> float:
+    if not pred:
+        return np.nan
+    return float(kendalltau([pred.index(c) for c in truth], range(len(truth))).statistic)
+
+
+def _control_eeg(fs, rows: list[int], idx: np.ndarray, control, rng) -> tuple[np.ndarray, list[str] | None]:
+    if control is None:
+        return fs.X[rows], None
+    if control == "subject_mean":
+        return np.zeros_like(fs.X[rows]), None
+    if control == "shuffled":
+        trial = fs.meta[["subject", "session", "trial"]].to_numpy()
+        donors = [int(rng.choice([d for d in idx if tuple(trial[d]) != tuple(trial[r])])) for r in rows]
+        return fs.X[donors], [fs.meta.emotion.iloc[d] for d in donors]
+    raise ValueError(f"control={control!r}; allowed: {CONTROLS}")
+
+
+def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 40, zero_shot: bool = False,
+                        seed: int = 0, max_new_tokens: int = 256, emotion_all_rows: bool = True,
+                        control: str | None = None, batch_size: int = 32) -> pd.DataFrame:
+    """Generate answers for rows ``idx`` (held-out subjects) and score them.
+
+    Parameters
+    ----------
+    model : E2LLM
+    fs : FeatureSet
+    idx : array of int
+        Rows to ask about (held-out subjects).
+    tasks : task families; ``"scenario"`` is the zero-shot family
+    zero_shot : bool
+        Ask with held-out templates only.
+    emotion_all_rows : bool
+        Ask the basic-emotion question once for every row of ``idx`` (else ``n_per_task`` draws).
+    control : {None, "shuffled", "subject_mean"}
+        Replace the EEG the model sees (the truth stays that of the original rows).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per answer: task, template, zero_shot, subject, truth, text (constrained answer), text_free,
+        parsed (free answer readable), correct (constrained), correct_free, emotion_true / emotion_pred /
+        emotion_decided (named at the end of the reasoning) / emotion_donor, kendall_tau (rank), and the
+        :func:`faithfulness` columns (single-clip tasks).
+    """
+    rng = np.random.default_rng(seed)
+    idx = np.asarray(idx)
+    sig = getattr(model, "signatures", None)
+    if sig is None:   # reference answers and consistency need signatures of the *training* subjects
+        raise ValueError("model.signatures is not set: learn them from the training rows with "
+                         "model.signatures = EmotionSignatures.fit(fs, train_idx)")
+    examples = []
+    for task in tasks:
+        zs = zero_shot or task == "scenario"
+        if task == "emotion" and emotion_all_rows:
+            examples += [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, zero_shot=zs,
+                                      signatures=sig) for r in idx]
+        else:
+            examples += make_examples(fs, idx, tasks=(task,), n_per_task=n_per_task, n_eeg_tokens=model.n_eeg_tokens,
+                                      seed=seed, zero_shot=zs, signatures=sig)
+    crng = np.random.default_rng(seed + 1)
+    eeg, donors = zip(*[_control_eeg(fs, ex.eeg_rows, idx, control, crng) for ex in examples]) if examples else ((), ())
+    prompts = [e.prompt for e in examples]
+    free = model.generate(prompts, list(eeg), max_new_tokens=max_new_tokens, batch_size=batch_size)
+    constrained = model.choose_answer_lines(prompts, list(eeg), free, [answer_lines(e) for e in examples],
+                                            batch_size=batch_size)
+    rows = []
+    for ex, text, text_free, donor in zip(examples, constrained, free, donors):
+        parsed, parsed_free = parse_answer(text), parse_answer(text_free)
+        correct, correct_free = _correct(ex.task, parsed, ex.truth), _correct(ex.task, parsed_free, ex.truth)
+        decided = _decided_emotion(parsed["think"])
+        gives = parsed["emotion"] or decided
+        row = {"task": ex.task, "template": ex.template, "zero_shot": is_held_out(ex.task, ex.template),
+               "control": control or "none", "subject": fs.meta.subject.iloc[ex.eeg_rows[0]],
+               "truth": ex.truth.get("emotion") or ex.truth.get("choice") or ex.truth.get("ranking")
+               or f"{ex.truth.get('valence')}/{ex.truth.get('arousal')}",
+               "emotion_true": ex.truth["emotions"][0], "emotion_pred": parsed["emotion"], "emotion_decided": decided,
+               "emotion_donor": donor[0] if donor else None, "text": text, "text_free": text_free,
+               "parsed": parsed_free["parsed"], "correct": bool(correct) if correct is not None else None,
+               "correct_free": bool(correct_free) if correct_free is not None else None,
+               "kendall_tau": _kendall(parsed["ranking"], ex.truth["ranking"]) if ex.task == "rank" else np.nan}
+        if len(ex.eeg_rows) == 1:
+            z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
+            row.update(faithfulness(text, z, emotion=gives, signatures=sig))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def generation_summary(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per task (zero-shot rows apart, as ``"<task> (zero-shot)"``): accuracy and faithfulness figures.
+
+    Columns: n, parse_rate (free answers readable), accuracy (constrained), accuracy_free (unparseable = wrong),
+    chance, balanced_accuracy / macro_f1 / kappa (emotion), kendall_tau (rank), claims_per_answer,
+    claim_precision, no_repeat_rate (answers without a repeated claim), hallucinated_per_answer, consistency,
+    fit_top_correct, fit_r_error (see :func:`faithfulness`), and follows_donor (shuffled control: the emotion named is the donor sample's).
+    """
+    out = []
+    zs = answers["zero_shot"] if "zero_shot" in answers else pd.Series(False, index=answers.index)
+    for (task, zero), g in answers.groupby([answers.task, zs], sort=False):
+        row = {"task": f"{task} (zero-shot)" if zero else task, "n": len(g), "parse_rate": g.parsed.mean(),
+               "accuracy": g.correct.astype(float).mean() if g.correct.notna().any() else np.nan,
+               "accuracy_free": g.correct_free.astype(float).mean()
+               if "correct_free" in g and g.correct_free.notna().any() else np.nan,
+               "chance": CHANCE.get(task, np.nan)}
+        if task == "emotion":
+            y = g.emotion_true.map(EMOTIONS.index).to_numpy()
+            p = g.emotion_pred.map(lambda e: EMOTIONS.index(e) if isinstance(e, str) else -1).to_numpy()
+            m = classification_metrics(y, p)
+            row.update(balanced_accuracy=m["balanced_accuracy"], macro_f1=m["macro_f1"], kappa=m["kappa"])
+            if "emotion_donor" in g and g.emotion_donor.notna().any():
+                row["follows_donor"] = float((g.emotion_pred == g.emotion_donor).mean())
+        if task == "rank" and "kendall_tau" in g:
+            row["kendall_tau"] = g.kendall_tau.fillna(-1.0).mean()      # unreadable rankings count as reversed
+        if "n_claims" in g and g.n_claims.notna().any():
+            c = g.dropna(subset=["n_claims"])
+            row.update(claims_per_answer=c.n_claims.mean(),
+                       claim_precision=c.n_supported.sum() / c.n_claims.sum() if c.n_claims.sum() else np.nan)
+            if "n_repeated" in c:
+                row.update(no_repeat_rate=float((c.n_repeated == 0).mean()),
+                           hallucinated_per_answer=c.n_hallucinated.mean(), consistency=c.consistency.mean(),
+                           fit_top_correct=c.fit_top_correct.mean(), fit_r_error=c.fit_r_error.mean())
+        out.append(row)
+    return pd.DataFrame(out).set_index("task")
