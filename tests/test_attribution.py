@@ -1,0 +1,113 @@
+import numpy as np
+import pytest
+import torch
+
+from e2llm_lab.channels import REGION_NAMES, SEED_CH_NAMES, region_index
+from e2llm_lab.config import EncoderConfig, PretrainConfig
+from e2llm_lab.data.samples import load_sample
+from e2llm_lab.data.synthetic import planted_mask
+from e2llm_lab.emotions import EMOTIONS
+from e2llm_lab.interpret.attribution import (METHODS, Attribution, Attributor, attribute, deletion_curve,
+                                             encoder_target, sanity_check, score_attribution)
+
+OCC = region_index(SEED_CH_NAMES) == REGION_NAMES.index("occipital")
+
+
+def _occipital_alpha(x: torch.Tensor) -> torch.Tensor:
+    """A 'model' that reads only occipital alpha: (B, T, C, F) -> (B,)."""
+    return (x[:, :, torch.as_tensor(OCC), 2] ** 2).sum((1, 2))
+
+
+@pytest.fixture(scope="module")
+def fs():
+    return load_sample().with_steps(4, stride=4)
+
+
+@pytest.fixture(scope="module")
+def encoder(fs):
+    from e2llm_lab.pretrain import pretrain_encoder
+
+    enc, _ = pretrain_encoder(fs, PretrainConfig(selfsup_epochs=1, epochs=6),
+                              encoder_cfg=EncoderConfig(d_model=16, n_heads=2, n_layers=1), progress=False)
+    return enc
+
+
+def test_reductions_match_manual_sums():
+    rng = np.random.default_rng(0)
+    a = Attribution(rng.normal(size=(4, 62, 5)), "x", "y")
+    np.testing.assert_allclose(a.electrode(), a.values.sum((0, 2)))
+    np.testing.assert_allclose(a.band(absolute=True), np.abs(a.values).sum((0, 1)))
+    r = REGION_NAMES.index("occipital")
+    np.testing.assert_allclose(a.region()[r], a.values[:, OCC].sum())
+    df = a.to_frame()
+    assert len(df) == 4 * 62 * 5 and set(df.region) == set(REGION_NAMES)
+    np.testing.assert_allclose(df.groupby("band", sort=False).value.sum().to_numpy(), a.band())
+
+
+def test_integrated_gradients_is_complete(fs, encoder):
+    a = attribute(encoder_target(encoder, "fear"), fs.X[7], n_steps=64)
+    assert a.values.shape == fs.X[7].shape
+    assert a.values.sum() == pytest.approx(a.output - a.baseline_output, abs=1e-3)   # completeness
+    assert a.delta < 1e-3
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_finds_the_only_region_a_model_reads(fs, method):
+    a = attribute(_occipital_alpha, fs.X[3], method=method)
+    e = np.abs(a.electrode_band())
+    if method == "occlusion_band":                    # a band is removed everywhere: all of it lands in alpha
+        assert np.delete(np.abs(a.band()), 2).sum() == pytest.approx(0, abs=1e-6) and abs(a.band()[2]) > 0
+        return
+    assert e[~OCC].sum() == pytest.approx(0, abs=1e-6) and e[OCC].sum() > 0
+    if method == "occlusion_region":                                  # the region's total is its effect
+        assert a.region()[REGION_NAMES.index("occipital")] == pytest.approx(a.output - a.baseline_output, rel=1e-4)
+
+
+def test_score_attribution_against_known_masks():
+    mask = planted_mask()[EMOTIONS.index("happiness")]
+    assert score_attribution(mask.astype(float), mask) == 1.0
+    assert score_attribution(1.0 - mask, mask) == 0.0
+    with pytest.raises(ValueError, match="shape"):
+        score_attribution(np.ones((62, 4)), mask)
+
+
+def test_deletion_curve_drops_first_where_the_model_reads(fs):
+    x = fs.X[5]
+    a = attribute(_occipital_alpha, x)
+    df = deletion_curve(_occipital_alpha, x, a)
+    assert len(df) == 63 and df.attributed.iloc[-1] == pytest.approx(0.0, abs=1e-6)
+    assert df.attrs["gap"] > 0 and df.attributed.iloc[OCC.sum()] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_reinitialised_encoder_fails_the_sanity_check(fs, encoder):
+    res = sanity_check(encoder, fs.X[11], fs.meta.emotion.iloc[11])
+    assert res["spearman"] < 0.7
+    assert not np.allclose(res["trained"].values, res["reinitialised"].values)
+
+
+def test_attributor_caches_and_checks_its_input(fs, encoder):
+    at = Attributor(encoder)
+    first = at(fs.X[2], "anger", "saliency", key=2)
+    assert at(fs.X[2], "anger", "saliency", key=2) is first and len(at.cache) == 1
+    with pytest.raises(ValueError, match="allowed"):
+        at(fs.X[2], "anger", "lime")
+    with pytest.raises(ValueError, match="chans"):
+        attribute(_occipital_alpha, fs.X[2][:, :10])
+
+
+def test_e2llm_target_attributes_the_label_to_the_eeg(fs):
+    from e2llm_lab.config import E2LLMConfig
+    from e2llm_lab.encoder import EEGEncoder
+    from e2llm_lab.interpret.attribution import e2llm_target
+    from e2llm_lab.model import E2LLM
+
+    torch.manual_seed(0)
+    model = E2LLM.build(EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1)), E2LLMConfig(), device="cpu")
+    torch.nn.init.normal_(model.projector.readout.weight, std=0.1)    # let the EEG reach the label
+    target = e2llm_target(model, "fear")
+    with torch.no_grad():
+        lp = target(torch.as_tensor(fs.X[:2]))
+    assert lp.shape == (2,) and (lp < 0).all()
+    a = Attributor(model)(fs.X[0], "fear", key=0)
+    assert a.values.shape == fs.X[0].shape and np.abs(a.values).sum() > 0
+    assert a.values.sum() == pytest.approx(a.output - a.baseline_output, abs=0.05 * abs(a.output - a.baseline_output) + 1e-3)
