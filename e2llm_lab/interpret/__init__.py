@@ -5,6 +5,7 @@ from .attribution import (METHODS, Attribution, Attributor, attribute, deletion_
 from .eeg_tokens import nearest_text_tokens
 from .plots import (emotion_band_contrast, plot_band_topomaps, plot_cap, plot_emotion_topomaps, plot_topomap,
                     plot_topomap_static)
+from .widgets import Explorer, reasoning_html
 from .views import (electrode_coords_mm, plot_attribution_static, plot_attribution_topomap, plot_band_heatmap,
                     plot_deletion_curve, plot_markers_3d, plot_region_bars, view_attention_connectome,
                     view_markers_3d)
@@ -14,4 +15,5 @@ __all__ = ["emotion_band_contrast", "plot_band_topomaps", "plot_cap", "plot_emot
            "nearest_text_tokens", "METHODS", "Attribution", "Attributor", "attribute", "deletion_curve",
            "e2llm_target", "encoder_target", "sanity_check", "score_attribution", "electrode_coords_mm",
            "plot_attribution_static", "plot_attribution_topomap", "plot_band_heatmap", "plot_deletion_curve",
-           "plot_markers_3d", "plot_region_bars", "view_attention_connectome", "view_markers_3d"]
+           "plot_markers_3d", "plot_region_bars", "view_attention_connectome", "view_markers_3d", "Explorer",
+           "reasoning_html"]

@@ -1,0 +1,168 @@
+"""A live explorer (ipywidgets): pick a subject, clip, window, target emotion, method and band; the topomap, the
+band x electrode map and the model's generated reasoning update together, each claim of the reasoning marked
+supported or not by the sample's measured features.
+
+Attributions are cached per (sample, target, method) (:class:`~e2llm_lab.interpret.attribution.Attributor`) and
+the reasoning per sample, so moving back and forth is instant after the first visit.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from ..emotions import EMOTIONS
+from .attribution import METHODS, Attributor
+from .views import plot_attribution_topomap, plot_band_heatmap
+
+__all__ = ["reasoning_html", "Explorer"]
+
+
+def _figure_output(fig) -> dict:
+    """A plotly figure as a notebook display output: JupyterLab's plotly mimetype, HTML (Colab), plain text."""
+    import json
+
+    data = {"application/vnd.plotly.v1+json": json.loads(fig.to_json()),
+            "text/html": fig.to_html(full_html=False, include_plotlyjs="cdn"),
+            "text/plain": f"Figure: {fig.layout.title.text or ''}"}
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
+def reasoning_html(text: str, z: np.ndarray) -> str:
+    """The generated answer as HTML, every "<region> <band> is higher/lower" claim marked against the features.
+
+    Parameters
+    ----------
+    text : str
+        A generated answer.
+    z : np.ndarray, shape (n_regions, n_bands)
+        The sample's measured deviations (:func:`~e2llm_lab.instructions.region_band_z`).
+    """
+    from ..instructions import check_claims
+
+    out = html.escape(text)
+    for region, band, word, value, ok in check_claims(text, z)["claims"]:
+        claim = f"{region.capitalize()} {band} is {word}"
+        mark = (f"<span style='background:{'#d4f7d4' if ok else '#f9d0d0'}' title='measured z = {value:+.2f}'>"
+                f"{'&#10003;' if ok else '&#10007;'} {claim}</span>")
+        out = out.replace(claim, mark, 1)
+    return "<div style='white-space:pre-wrap;font-family:monospace;font-size:12px'>" + out + "</div>"
+
+
+class Explorer:
+    """Explore attributions and reasoning of one model over the rows of a FeatureSet.
+
+    Parameters
+    ----------
+    model : E2LLM or EEGEncoder
+        With an E2LLM the reasoning is generated; attributions target the E2LLM (``target="e2llm"``) or its
+        encoder (``target="encoder"``, the default: faster).
+    fs : FeatureSet
+    rows : array of int, optional
+        Rows to offer (default: all).
+    target : {"encoder", "e2llm"}
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+        Display it in a notebook.
+    """
+
+    def __init__(self, model, fs, rows=None, *, target: str = "encoder"):
+        import ipywidgets as w
+
+        if target not in ("encoder", "e2llm"):
+            raise ValueError(f"target={target!r}; allowed: 'encoder', 'e2llm'")
+        self.model, self.fs = model, fs
+        self.rows = np.arange(len(fs)) if rows is None else np.asarray(rows)
+        is_llm = hasattr(model, "llm")
+        if target == "e2llm" and not is_llm:
+            raise ValueError("target='e2llm' needs an E2LLM model")
+        net = model if target == "e2llm" else (model.encoder if is_llm else model)
+        self.attributor = Attributor(net, ch_names=fs.ch_names, bands=fs.band_names)
+        self._reasoning: dict = {}
+        meta = fs.meta.iloc[self.rows]
+        subjects = sorted(meta.subject.unique().tolist())
+        self.subject = w.Dropdown(options=subjects, value=subjects[0], description="subject")
+        self.clip = w.Dropdown(description="clip")
+        self.window = w.Dropdown(description="window")
+        self.emotion = w.Dropdown(options=["(true emotion)", *EMOTIONS], value="(true emotion)", description="target")
+        self.method = w.Dropdown(options=list(METHODS), value=METHODS[0], description="method")
+        self.band = w.Dropdown(options=["all", *fs.band_names], value="all", description="band")
+        self.topomap, self.heatmap, self.reasoning = w.Output(), w.Output(), w.HTML()
+        self.status = w.HTML()
+        self._update_clips()
+        self.subject.observe(lambda _: self._update_clips(), "value")
+        self.clip.observe(lambda _: self._update_windows(), "value")
+        for c in (self.window, self.emotion, self.method, self.band):
+            c.observe(lambda _: self.update(), "value")
+        controls = w.VBox([self.subject, self.clip, self.window, self.emotion, self.method, self.band, self.status])
+        self.widget = w.VBox([w.HBox([controls, self.topomap]), self.heatmap, self.reasoning])
+        self.update()
+
+    # -- selection ----------------------------------------------------------------------------------------------
+    def _meta(self):
+        return self.fs.meta.iloc[self.rows]
+
+    def _update_clips(self) -> None:
+        m = self._meta()
+        m = m[m.subject == self.subject.value]
+        clips = sorted({(int(s), int(t), e) for s, t, e in zip(m.session, m.trial, m.emotion)})
+        self.clip.options = [(f"session {s}, clip {t} ({e})", (s, t)) for s, t, e in clips]
+        self.clip.value = self.clip.options[0][1] if clips else None
+        self._update_windows()
+
+    def _update_windows(self) -> None:
+        m = self._meta()
+        if self.clip.value is None:
+            return
+        s, t = self.clip.value
+        sel = (m.subject == self.subject.value) & (m.session == s) & (m.trial == t)
+        self.window.options = [(f"windows from {int(w)}", int(r)) for w, r in zip(m.start_window[sel], self.rows[sel])]
+        self.window.value = self.window.options[0][1] if self.window.options else None
+
+    @property
+    def row(self) -> int:
+        """The FeatureSet row on show."""
+        return int(self.window.value)
+
+    # -- drawing ------------------------------------------------------------------------------------------------
+    def current(self):
+        """The attribution on show (cached)."""
+        emotion = self.fs.meta.emotion.iloc[self.row] if self.emotion.value == "(true emotion)" else self.emotion.value
+        return self.attributor(self.fs.X[self.row], emotion, self.method.value, key=self.row)
+
+    def _reasoning_text(self) -> str | None:
+        if not hasattr(self.model, "llm"):
+            return None
+        if self.row not in self._reasoning:
+            from ..instructions import TEMPLATES, answer_lines, eeg_placeholder, make_example
+
+            prompt = TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(self.model.n_eeg_tokens))
+            ex = make_example("emotion", [self.row], self.fs, np.random.default_rng(0),
+                              n_eeg_tokens=self.model.n_eeg_tokens, template=0, signatures=self.model.signatures)
+            self._reasoning[self.row] = self.model.generate([prompt], [self.fs.X[[self.row]]],
+                                                            answer_options=[answer_lines(ex)])[0]
+        return self._reasoning[self.row]
+
+    def update(self) -> None:
+        """Redraw everything for the current selection."""
+        from ..instructions import region_band_z
+
+        if self.window.value is None:
+            return
+        a = self.current()
+        values = a if self.band.value == "all" else a.values[..., list(a.bands).index(self.band.value)].sum(0)
+        truth = self.fs.meta.emotion.iloc[self.row]
+        self.status.value = (f"<b>row {self.row}</b>: truth <b>{truth}</b>; target {a.target}<br>"
+                             f"output {a.output:+.3f}, baseline {a.baseline_output:+.3f}"
+                             + (f", IG delta {a.delta:.1e}" if a.delta is not None else ""))
+        # set the outputs directly (works with and without a kernel, so the explorer is testable headless)
+        self.topomap.outputs = (_figure_output(plot_attribution_topomap(
+            values, ch_names=a.ch_names, title=f"{a.method}, band: {self.band.value}")),)
+        self.heatmap.outputs = (_figure_output(plot_band_heatmap(a, title="band x electrode")),)
+        text = self._reasoning_text()
+        if text is not None:
+            z = region_band_z(self.fs.X[self.row], self.fs.ch_names)
+            self.reasoning.value = "<h4>The model's reasoning (claims checked against the features)</h4>" + \
+                reasoning_html(text, z)
