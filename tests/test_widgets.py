@@ -60,3 +60,25 @@ def test_explorer_shows_the_generated_reasoning_of_an_e2llm(fs):
     html = ex.reasoning.value
     assert "reasoning" in html and "Emotion:" in html                 # the constrained answer line is always there
     assert "E2LLM" in ex.current().target and ex.row in ex._reasoning
+
+
+def test_llm_attention_to_eeg_tokens_is_a_share_per_layer(fs):
+    import torch
+
+    from e2llm_lab.config import E2LLMConfig
+    from e2llm_lab.encoder import EEGEncoder
+    from e2llm_lab.instructions import TEMPLATES, eeg_placeholder
+    from e2llm_lab.interpret import llm_eeg_attention, plot_llm_attention_topomap, plot_llm_eeg_attention
+    from e2llm_lab.model import E2LLM
+
+    torch.manual_seed(0)
+    model = E2LLM.build(EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1)), E2LLMConfig(), device="cpu")
+    before = model.llm.config._attn_implementation
+    prompt = TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(model.n_eeg_tokens))
+    att = llm_eeg_attention(model, prompt, fs.X[[0]], "<think> x </think>\nEmotion: fear")
+    assert att.shape == (model.llm.config.num_hidden_layers, 12) and list(att.columns)[-1] == "global"
+    assert ((att.to_numpy() >= 0) & (att.sum(axis=1).to_numpy()[:, None] <= 1 + 1e-5)).all()
+    assert model.llm.config._attn_implementation == before                  # switched back
+    assert len(plot_llm_eeg_attention(att).data[0].x) == 12
+    sensors = [t for t in plot_llm_attention_topomap(att).data if getattr(t, "mode", None) == "markers"][0]
+    assert len(sensors.x) == 62

@@ -7,7 +7,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import torch
 
-__all__ = ["mean_spatial_attention", "plot_attention_matrix", "plot_history"]
+__all__ = ["mean_spatial_attention", "plot_attention_matrix", "plot_history", "llm_eeg_attention",
+           "plot_llm_eeg_attention", "plot_llm_attention_topomap"]
 
 
 @torch.no_grad()
@@ -59,3 +60,70 @@ def plot_history(history: pd.DataFrame, *, columns=("loss", "mask_loss", "supcon
                   line_dash="phase" if "phase" in history else None)
     fig.update_layout(width=700, height=400)
     return fig
+
+
+@torch.no_grad()
+def llm_eeg_attention(model, prompt: str, eeg: np.ndarray, answer: str) -> pd.DataFrame:
+    """How much the answer's tokens attend to each EEG token, per LLM layer (mean over heads and answer tokens).
+
+    The LLM must compute attention weights explicitly: this switches it to eager attention for the call (SDPA
+    and flash kernels never materialise the weights) and back afterwards.
+
+    Parameters
+    ----------
+    model : E2LLM
+    prompt : str
+        User prompt with one segment's placeholders.
+    eeg : np.ndarray, shape (1, T, C, F)
+    answer : str
+        The answer (e.g. generated) whose attention is read.
+
+    Returns
+    -------
+    pd.DataFrame
+        Index: layer; columns: the EEG tokens (each region, then "global"); each row: the share of the answer
+        tokens' attention that lands on each EEG token.
+    """
+    from ..channels import REGION_NAMES
+    from ..llm import chat_prompt
+
+    tok = model.tokenizer
+    head = tok(chat_prompt(tok, prompt), add_special_tokens=False)["input_ids"]
+    tail = tok(answer, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([head + tail], device=model.device)
+    base = model.llm.get_base_model() if hasattr(model.llm, "get_base_model") else model.llm
+    before = base.config._attn_implementation
+    base.set_attn_implementation("eager") if hasattr(base, "set_attn_implementation") else \
+        setattr(base.config, "_attn_implementation", "eager")
+    try:
+        out = model.llm(inputs_embeds=model.embed_inputs(ids, torch.as_tensor(eeg)), output_attentions=True)
+    finally:
+        base.set_attn_implementation(before) if hasattr(base, "set_attn_implementation") else \
+            setattr(base.config, "_attn_implementation", before)
+    where = (ids[0] == model.eeg_token_id).nonzero().flatten().cpu().numpy()
+    answer_pos = np.arange(len(head), len(head) + len(tail))
+    rows = [a[0].float().mean(0)[answer_pos][:, where].mean(0).cpu().numpy() for a in out.attentions]  # (H,L,L)->(E,)
+    names = list(REGION_NAMES)[: len(where) - 1] + ["global"]
+    return pd.DataFrame(rows, columns=names).rename_axis("layer")
+
+
+def plot_llm_eeg_attention(att: pd.DataFrame, *, layer: int | None = None, title: str | None = None) -> go.Figure:
+    """Bars of the answer's attention to each EEG token (one layer, or the mean over layers)."""
+    v = att.mean(axis=0) if layer is None else att.iloc[layer]
+    fig = px.bar(x=v.index, y=v.to_numpy(), labels={"x": "EEG token", "y": "attention share"},
+                 title=title or f"Attention from the answer to the EEG tokens ({'mean over layers' if layer is None else f'layer {layer}'})")
+    fig.update_layout(height=320)
+    return fig
+
+
+def plot_llm_attention_topomap(att: pd.DataFrame, *, ch_names=None, layer: int | None = None,
+                               title: str | None = None) -> go.Figure:
+    """The answer's attention to each region token, drawn over that region's electrodes."""
+    from ..channels import REGION_NAMES, SEED_CH_NAMES, region_index
+    from .plots import plot_topomap
+
+    names = tuple(ch_names or SEED_CH_NAMES)
+    v = att.mean(axis=0) if layer is None else att.iloc[layer]
+    per_region = np.array([v.get(r, 0.0) for r in REGION_NAMES])
+    return plot_topomap(per_region[region_index(names)], ch_names=names, colorscale="Reds",
+                        title=title or "LLM attention to each region's EEG token")
