@@ -221,7 +221,7 @@ class PretrainConfig:
     patience: int = 8
     n_val_subjects: int = 1
     seed: int = 0
-    device: str = "cpu"
+    device: str = "auto"
 
 
 @dataclass(frozen=True)

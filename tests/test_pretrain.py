@@ -87,3 +87,11 @@ def test_deterministic_and_resume_equals_uninterrupted(small, tmp_path, crash_af
     torch.testing.assert_close(loaded(x).logits, resumed(x).logits, rtol=0, atol=0)
     with pytest.raises(ValueError, match="checkpoint_dir"):
         pretrain_encoder(small, cfg, encoder_cfg=ENC, resume=True, progress=False)
+
+
+def test_stage1_follows_the_device_of_every_other_stage():
+    """PretrainConfig used to default to "cpu", so stage 1 ignored a Colab GPU."""
+    from e2llm_lab.config import LLMConfig, PretrainConfig, TrainConfig
+
+    assert PretrainConfig().device == "auto" and LLMConfig().dtype == "auto"
+    assert not hasattr(TrainConfig(), "device")       # stages 2-3 follow the model's device
