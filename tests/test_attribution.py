@@ -111,3 +111,18 @@ def test_e2llm_target_attributes_the_label_to_the_eeg(fs):
     a = Attributor(model)(fs.X[0], "fear", key=0)
     assert a.values.shape == fs.X[0].shape and np.abs(a.values).sum() > 0
     assert a.values.sum() == pytest.approx(a.output - a.baseline_output, abs=0.05 * abs(a.output - a.baseline_output) + 1e-3)
+
+
+def test_encoder_attention_per_head_and_rollout(fs, encoder):
+    from e2llm_lab.interpret import attention_rollout, encoder_attention, mean_spatial_attention
+
+    X = fs.X[:20]
+    sp = encoder_attention(encoder, X)
+    tp = encoder_attention(encoder, X, kind="temporal")
+    assert sp.shape == (1, 2, 62, 62) and tp.shape == (1, 2, 4, 4)
+    np.testing.assert_allclose(sp.sum(-1), 1, atol=1e-5)
+    np.testing.assert_allclose(sp.mean(1)[-1], mean_spatial_attention(encoder, X), atol=1e-6)   # computed 2 ways
+    r = attention_rollout(encoder, X)
+    np.testing.assert_allclose(r, (0.5 * sp.mean(1)[0] + 0.5 * np.eye(62)), atol=1e-6)   # one block: A/2 + I/2
+    with pytest.raises(ValueError, match="allowed"):
+        encoder_attention(encoder, X, kind="heads")

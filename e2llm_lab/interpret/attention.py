@@ -7,7 +7,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import torch
 
-__all__ = ["mean_spatial_attention", "plot_attention_matrix", "plot_history", "llm_eeg_attention",
+__all__ = ["mean_spatial_attention", "encoder_attention", "attention_rollout", "plot_attention_matrix", "plot_history",
+           "llm_eeg_attention",
            "plot_llm_eeg_attention", "plot_llm_attention_topomap"]
 
 
@@ -36,6 +37,52 @@ def mean_spatial_attention(encoder, X: np.ndarray, *, layer: int = -1, batch_siz
         total = total + w.sum(dim=(0, 1, 2)).cpu().numpy()
         n += w.shape[0] * w.shape[1] * w.shape[2]
     return total / n
+
+
+@torch.no_grad()
+def encoder_attention(encoder, X: np.ndarray, *, kind: str = "spatial", batch_size: int = 128) -> np.ndarray:
+    """Every block's and head's attention, averaged over samples (and over windows or electrodes).
+
+    Parameters
+    ----------
+    encoder : EEGEncoder
+    X : np.ndarray, shape (N, T, C, F)
+    kind : {"spatial", "temporal"}
+        Electrode x electrode attention (within each window) or window x window attention (per electrode).
+
+    Returns
+    -------
+    np.ndarray, shape (n_layers, n_heads, C, C) or (n_layers, n_heads, T, T); rows sum to 1.
+    """
+    if kind not in ("spatial", "temporal"):
+        raise ValueError(f"kind={kind!r}; allowed: 'spatial', 'temporal'")
+    was_training = encoder.training
+    encoder.eval()
+    dev = next(encoder.parameters()).device
+    total, n = 0.0, 0
+    for i in range(0, len(X), batch_size):
+        out = encoder(torch.as_tensor(X[i:i + batch_size], device=dev), output_attentions=True)
+        maps = out.spatial_attention if kind == "spatial" else out.temporal_attention   # each (B, T|C, H, L, L)
+        total = total + torch.stack([w.sum(dim=(0, 1)) for w in maps]).cpu().numpy()
+        n += maps[0].shape[0] * maps[0].shape[1]
+    encoder.train(was_training)
+    return total / n
+
+
+def attention_rollout(encoder, X: np.ndarray, *, kind: str = "spatial") -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020) over the blocks: how each token's final representation draws on
+    the input tokens, counting the residual path as half of each block (0.5 A + 0.5 I, rows renormalised).
+
+    Returns
+    -------
+    np.ndarray, shape (C, C) or (T, T); rows sum to 1.
+    """
+    A = encoder_attention(encoder, X, kind=kind).mean(axis=1)                 # (layers, L, L), heads averaged
+    rollout = np.eye(A.shape[-1])
+    for a in A:
+        a = 0.5 * a + 0.5 * np.eye(len(a))
+        rollout = (a / a.sum(axis=1, keepdims=True)) @ rollout
+    return rollout
 
 
 def plot_attention_matrix(A, *, labels, title: str | None = "Electrode x electrode attention") -> go.Figure:
