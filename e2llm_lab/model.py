@@ -20,7 +20,7 @@ from torch import nn
 from ._atomic import atomic_path, write_text_atomic
 from .config import E2LLMConfig, config_from_dict
 from .encoder import EEGEncoder
-from .instructions import EEG_START, EEG_TOKEN, EmotionSignatures
+from .instructions import EEG_END, EEG_START, EEG_TOKEN, EmotionSignatures
 from .llm import chat_prompt, load_llm, save_tokenizer
 from .projector import EEGProjector
 
@@ -49,6 +49,13 @@ def splice_eeg(inputs_embeds: torch.Tensor, input_ids: torch.Tensor, eeg_embeds:
         raise ValueError(f"the prompts hold {int(where.sum())} <|eeg|> placeholders but {eeg_embeds.shape[0]} EEG "
                          f"token embeddings were given; each segment needs exactly n_regions + 1 placeholders")
     return inputs_embeds.masked_scatter(where[..., None], eeg_embeds.to(inputs_embeds.dtype))
+
+
+def _strip_eeg(text: str) -> str:
+    """Remove EEG marker tokens from generated text (they stand for EEG only where the caller puts them)."""
+    for t in (EEG_START, EEG_TOKEN, EEG_END):
+        text = text.replace(t, "")
+    return text
 
 
 class E2LLM(nn.Module):
@@ -165,9 +172,11 @@ class E2LLM(nn.Module):
         for i in range(0, len(prompts), batch_size):
             chats = [chat_prompt(tok, p) + pre for p, pre in zip(prompts[i:i + batch_size], prefixes[i:i + batch_size])]
             input_ids, mask, segs = self._batch(chats, eeg[i:i + batch_size])
+            # the EEG markers only ever stand for EEG the caller gives; an answer may never write one
             out = self.llm.generate(inputs_embeds=self.embed_inputs(input_ids, segs), attention_mask=mask,
                                     max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
-                                    eos_token_id=stop)
+                                    eos_token_id=stop, bad_words_ids=[[self.eeg_start_id], [self.eeg_token_id],
+                                                                      [tok.convert_tokens_to_ids(EEG_END)]])
             for pre, row in zip(prefixes[i:i + batch_size], out):
                 text = tok.decode(row, skip_special_tokens=False)
                 texts.append(pre + text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip())
@@ -183,7 +192,7 @@ class E2LLM(nn.Module):
         texts = list(texts)
         todo = [j for j, o in enumerate(answer_options) if o]
         if todo:
-            reasoned = [texts[j].split("</think>")[0].rstrip() + " </think>" for j in todo]
+            reasoned = [_strip_eeg(texts[j].split("</think>")[0]).rstrip() + " </think>" for j in todo]
             scores = self.score_options([prompts[j] for j in todo], [eeg[j] for j in todo], reasoned,
                                         [answer_options[j] for j in todo], batch_size=batch_size)
             for j, text, sc in zip(todo, reasoned, scores):

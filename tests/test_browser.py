@@ -32,7 +32,7 @@ def test_explorer_renders_in_jupyterlab(tmp_path):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={tmp_path}",
-         "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
+         "--ServerApp.disable_check_xsrf=True", "--allow-root", "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
          "jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT)
     try:

@@ -155,3 +155,19 @@ def test_signatures_travel_with_the_checkpoint(fs, tmp_path):
     m.save_pretrained(tmp_path / "ckpt")
     back = E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")
     np.testing.assert_allclose(back.signatures.mean, m.signatures.mean)
+
+
+def test_answers_never_hold_eeg_markers(fs):
+    from e2llm_lab.instructions import EEG_TOKEN, answer_lines
+
+    m = _model(fs)
+    exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
+    prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
+    # a reasoning that (wrongly) wrote EEG markers still gets its answer line, with the markers removed
+    texts = m.choose_answer_lines(prompts, eeg, ["<think> x " + EEG_TOKEN * 3 + " </think>"] * 2,
+                                  [answer_lines(e) for e in exs])
+    assert all(EEG_TOKEN not in t and "\nEmotion:" in t for t in texts)
+    with torch.no_grad():                     # make the markers the most likely tokens: generation still avoids them
+        emb = m.llm.get_input_embeddings().weight
+        emb[m.eeg_token_id] = emb[m.eeg_token_id] * 0 + 50 * emb.std()
+    assert all("<|eeg" not in t for t in m.generate(prompts, eeg, max_new_tokens=8))
