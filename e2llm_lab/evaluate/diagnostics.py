@@ -36,8 +36,9 @@ def _projected(model, X: np.ndarray, batch_size: int = 128) -> np.ndarray:
 
 
 def _row(link: str, y: np.ndarray, pred) -> dict:
-    pred = np.array([EMOTIONS.index(p) if isinstance(p, str) else -1 for p in pred]) if not isinstance(
-        pred, np.ndarray) else pred
+    """Metrics of one link; ``pred`` holds class indices or emotion names (None: no readable label -> -1)."""
+    if not isinstance(pred, np.ndarray):
+        pred = np.array([EMOTIONS.index(p) if isinstance(p, str) else -1 for p in pred])
     m = classification_metrics(y, pred)
     return {"link": link, "balanced_accuracy": m["balanced_accuracy"], "accuracy": m["accuracy"],
             "answered": float((pred >= 0).mean())}

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from ..data.featureset import check_no_leakage
 from ..emotions import EMOTIONS
+from ..instructions import parse_answer
 from ..report import write_html_report
 from .diagnostics import diagnose_chain
 from .generation import CHANCE, MULTI_TASKS, evaluate_generation, generation_summary
@@ -53,22 +54,23 @@ class EvaluationReport:
         return write_html_report(path, title=title, tables=tables, figures=self.figures)
 
 
-def _basic(answers: pd.DataFrame, fs, idx, y_enc, y_lr) -> pd.DataFrame:
-    """Emotion metrics per subject and overall for the LLM, the encoder head, logistic regression and chance."""
+def _basic(answers: pd.DataFrame, y_enc, y_lr) -> pd.DataFrame:
+    """Emotion metrics per subject and overall for the LLM, the encoder head, logistic regression and chance.
+
+    The basic-emotion question was asked once for every held-out row, in order, so the baselines' predictions
+    (one per row) line up with the answers.
+    """
     emo = answers[(answers.task == "emotion") & ~answers.zero_shot]
-    rows = []
     preds = {"LLM (constrained answer line)": emo.emotion_pred.to_numpy(),
-             "LLM (free answer line)": emo.text_free.map(lambda t: _free_emotion(t)).to_numpy()}
+             "LLM (free answer line)": emo.text_free.map(lambda t: parse_answer(t)["emotion"]).to_numpy()}
+    preds.update({name: p for name, p in (("encoder head", y_enc), ("logistic regression", y_lr)) if p is not None})
     subj = emo.subject.to_numpy()
     y = emo.emotion_true.map(EMOTIONS.index).to_numpy()
-    by_row = dict(zip(idx, range(len(idx))))
-    for name, extra in (("encoder head", y_enc), ("logistic regression", y_lr)):
-        if extra is not None:
-            preds[name] = extra
+    rows = []
     for name, p in preds.items():
         p = np.array([EMOTIONS.index(e) if isinstance(e, str) else (-1 if e is None else int(e)) for e in p])
-        if len(p) != len(y):          # baselines predict every row of idx; the LLM was asked each row once
-            p = p[[by_row[r] for r in idx]]
+        if len(p) != len(y):
+            raise ValueError(f"{name}: {len(p)} predictions for {len(y)} basic-emotion answers")
         for s in [*np.unique(subj), "all"]:
             sel = np.ones(len(y), bool) if s == "all" else subj == s
             rows.append({"model": name, "subject": s, "n": int(sel.sum()), **classification_metrics(y[sel], p[sel])})
@@ -76,12 +78,6 @@ def _basic(answers: pd.DataFrame, fs, idx, y_enc, y_lr) -> pd.DataFrame:
         rows.append({"model": "chance", "subject": s, "n": int((subj == s).sum()) if s != "all" else len(y),
                      "accuracy": 1 / 7, "balanced_accuracy": 1 / 7, "macro_f1": 1 / 7, "kappa": 0.0})
     return pd.DataFrame(rows).set_index(["model", "subject"])
-
-
-def _free_emotion(text: str):
-    from ..instructions import parse_answer
-
-    return parse_answer(text)["emotion"]
 
 
 def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, controls=("shuffled", "subject_mean"),
@@ -119,7 +115,7 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
     real = answers[answers.control == "none"]
     y_enc = model.encoder.embed(fs.X[idx], kind="logits").argmax(1)
     y_lr = logistic_regression(fs.subset(train_idx), fs.subset(idx)) if train_idx is not None else None
-    tables = {"basic": _basic(real, fs, idx, y_enc, y_lr)}
+    tables = {"basic": _basic(real, y_enc, y_lr)}
     emo = real[(real.task == "emotion") & ~real.zero_shot]
     tables["confusion"] = confusion_table(emo.emotion_true.map(EMOTIONS.index),
                                           emo.emotion_pred.map(lambda e: EMOTIONS.index(e) if e else -1))
