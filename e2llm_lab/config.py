@@ -46,7 +46,9 @@ class DataConfig:
     window_s, stride_s : float
         DE window length and hop in seconds (SEED-VII's official features: 4 s, non-overlapping).
     de_method : str
-        ``"gaussian"`` (band-pass then 0.5 log(2 pi e var)) or ``"fft"`` (SEED's official extractor form).
+        ``"gaussian"`` (band-pass then 0.5 log(2 pi e var)), ``"fft"`` (SEED's formula over the whole window) or
+        ``"fft_seed"`` (SEED's official extractor exactly, first-256-samples quirk included); see
+        :func:`e2llm_lab.preprocess.differential_entropy`.
     lds : bool
         Smooth each feature sequence over windows with a linear dynamical system (Kalman/RTS).
     lds_q, lds_r : float

@@ -24,21 +24,37 @@ def test_window_view_is_a_view_with_right_windows():
     assert np.shares_memory(w, x)
 
 
-def test_gaussian_de_matches_per_channel_per_window_reference():
-    x = _noise()
-    de = differential_entropy(x, SF, window_s=4.0, method="gaussian")
-    assert de.shape == (3, 4, 5)
-    ref = np.empty_like(de)
+def _filtfilt_de(x, padlen=None):
+    """Gaussian DE by another code path: (b, a) Butterworth, filtfilt per channel, variance per window."""
+    n_win = 800
+    ref = np.empty((x.shape[1] // n_win, x.shape[0], len(BANDS)))
     for j, (_, lo, hi) in enumerate(BANDS):
-        b, a = butter(4, [lo, hi], btype="bandpass", fs=SF)   # (b, a) form, filtfilt: another code path
-        for c in range(4):
-            y = filtfilt(b, a, x[c], padtype="odd", padlen=3 * max(len(a), len(b)))
-            for w in range(3):
-                seg = y[w * 800:(w + 1) * 800]
-                ref[w, c, j] = 0.5 * np.log(2 * np.pi * np.e * np.var(seg))
-    # filter implementations differ at the edges only; values agree to a few hundredths of a nat
-    np.testing.assert_allclose(de[1], ref[1], atol=0.03)
-    np.testing.assert_allclose(de, ref, atol=0.15)
+        b, a = butter(4, [lo, hi], btype="bandpass", fs=SF)
+        for c in range(x.shape[0]):
+            y = filtfilt(b, a, x[c], padtype="odd", padlen=padlen)
+            for w in range(ref.shape[0]):
+                ref[w, c, j] = 0.5 * np.log(2 * np.pi * np.e * np.var(y[w * n_win:(w + 1) * n_win]))
+    return ref
+
+
+def test_gaussian_de_matches_time_domain_filtfilt_away_from_the_edges():
+    x = _noise(seconds=40)
+    de = differential_entropy(x, SF, window_s=4.0, method="gaussian")
+    assert de.shape == (10, 4, 5) and de.dtype == np.float64
+    ref = _filtfilt_de(x)
+    # the frequency-domain form and filtfilt differ only in how they extend the edges
+    np.testing.assert_allclose(de[1:-1], ref[1:-1], rtol=1e-4)
+    assert np.abs(de[[0, -1]] - ref[[0, -1]]).max() > 1e-3       # the edges really are treated differently
+    # with filtfilt given the same 2-s odd extension, the edge windows agree too
+    np.testing.assert_allclose(de, _filtfilt_de(x, padlen=int(2 * SF)), rtol=1e-2)
+
+
+def test_gaussian_de_overlapping_windows_match_the_non_overlapping_ones():
+    x = _noise(seconds=40)
+    de = differential_entropy(x, SF, window_s=4.0, method="gaussian")
+    de_half = differential_entropy(x, SF, window_s=4.0, stride_s=2.0, method="gaussian")
+    assert de_half.shape == (19, 4, 5)
+    np.testing.assert_allclose(de_half[::2], de, rtol=1e-6)
 
 
 def test_gaussian_de_of_a_sine_is_analytic():
@@ -64,6 +80,50 @@ def test_fft_de_matches_seed_style_loop():
                 e = sum(mag[k] ** 2 for k in range(first - 1, last)) / (last - first + 1)
                 assert psd[w, c, j] == pytest.approx(e, rel=1e-9)
                 assert de[w, c, j] == pytest.approx(np.log2(100 * e), rel=1e-9)
+
+
+def _official_loop(data, nfft):
+    """A re-implementation of SEED's official extractor loop: per 4-s window, per channel, per band, per bin."""
+    n = 800                                                         # window * fs
+    hann = np.array([0.5 - 0.5 * np.cos(2 * np.pi * k / (n + 1)) for k in range(1, n + 1)])
+    starts = [int(lo / SF * nfft) for _, lo, _ in BANDS]
+    ends = [int(hi / SF * nfft) for _, _, hi in BANDS]
+    de = np.zeros((data.shape[1] // n, data.shape[0], len(BANDS)))
+    for w in range(de.shape[0]):
+        seg = data[:, w * n:(w + 1) * n]
+        for c in range(seg.shape[0]):
+            mag = np.abs(np.fft.fft(seg[c] * hann, nfft)[: nfft // 2])     # fft(x, N) crops x when N < len(x)
+            for p in range(len(BANDS)):
+                e = 0.0
+                for p0 in range(starts[p] - 1, ends[p]):
+                    e += mag[p0] * mag[p0]
+                de[w, c, p] = np.log2(100 * e / (ends[p] - starts[p] + 1))
+    return de
+
+
+def test_fft_seed_reproduces_the_official_extractor_with_its_first_256_samples_quirk():
+    x = _noise(3, 12, seed=2)
+    de = differential_entropy(x, SF, window_s=4.0, method="fft_seed")
+    np.testing.assert_allclose(de, _official_loop(x, 256), rtol=1e-12)
+    # the quirk is real: only each window's first 256 samples matter
+    y = x.copy()
+    y[:, 300:800] = 0.0
+    np.testing.assert_array_equal(differential_entropy(y, SF, method="fft_seed")[0], de[0])
+    assert not np.allclose(differential_entropy(y, SF, method="fft")[0], differential_entropy(x, SF, method="fft")[0])
+
+
+@pytest.mark.parametrize("nfft", [512, 1024, 2048])
+def test_fft_de_matches_the_official_loop_at_any_nfft(nfft):
+    x = _noise(2, 8, seed=3)
+    np.testing.assert_allclose(differential_entropy(x, SF, method="fft", nfft=nfft), _official_loop(x, nfft),
+                               rtol=1e-12)
+
+
+def test_fft_seed_refuses_another_nfft_and_tiny_nfft_is_an_error():
+    with pytest.raises(ValueError, match="fixes nfft=256"):
+        differential_entropy(_noise(), SF, method="fft_seed", nfft=512)
+    with pytest.raises(ValueError, match="no FFT bins"):
+        differential_entropy(_noise(), SF, method="fft", nfft=16)
 
 
 def test_unknown_de_method_raises():
