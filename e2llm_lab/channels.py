@@ -16,6 +16,7 @@ __all__ = [
     "SEED_CH_NAMES",
     "REGIONS",
     "REGION_NAMES",
+    "REFERENCE_NAMES",
     "normalize_ch_name",
     "region_of",
     "region_index",
@@ -56,24 +57,31 @@ _REGION_OF = {ch: r for r, chs in REGIONS.items() for ch in chs}
 
 # Old 10-20 names still found in clinical EDF files.
 _OLD_NAMES = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
-_PREFIX = re.compile(r"^(EEG)[\s_\-]*", re.IGNORECASE)
-_SUFFIX = re.compile(r"[\s_\-]*(REF|LE|RE|AVG|AR|A1|A2|M1|M2)$", re.IGNORECASE)
+#: Reference electrodes (ear lobes, mastoids): kept as themselves by :func:`normalize_ch_name`, never on the cap.
+REFERENCE_NAMES = ("A1", "A2", "M1", "M2")
+# Vendor prefixes: "EEG Fp1" (EDF+ signal type), "POL Fp1" (Nihon Kohden exports).
+_PREFIX = re.compile(r"^(EEG|POL)[\s_\-]+", re.IGNORECASE)
+# Reference suffixes after a separator: "Fp1-REF", "Cz-LE", "T6-A2", "Fz_AVG".
+_SUFFIX = re.compile(r"[\s_\-]+(REF|LE|RE|AVG|AR|CAR|A1|A2|M1|M2|A1A2|M1M2|LINKED)$", re.IGNORECASE)
 
 
 def normalize_ch_name(name: str) -> str:
     """Normalise a recorded channel name to SEED's upper-case spelling.
 
-    Strips ``EEG`` prefixes, reference suffixes (``-REF``, ``-LE``, ``-A1`` ...), EDF padding dots and
-    spaces, upper-cases, and maps old 10-20 names (T3/T4/T5/T6) to 10-10 names.
+    Strips vendor prefixes (``EEG``, ``POL``), reference suffixes after a separator (``-REF``, ``-LE``, ``-A1``
+    ...), EDF padding dots and spaces; upper-cases; maps old 10-20 names (T3/T4/T5/T6) to 10-10 names. Reference
+    electrodes (``A1``, ``A2``, ``M1``, ``M2``) stay themselves, and a name is never stripped to nothing.
 
     Examples
     --------
     >>> normalize_ch_name("EEG Fp1-REF")
     'FP1'
+    >>> normalize_ch_name("A1")
+    'A1'
     """
     n = name.strip().rstrip(".").strip()
-    n = _PREFIX.sub("", n)
-    n = _SUFFIX.sub("", n).strip().upper()
+    n = _PREFIX.sub("", n) or n
+    n = (_SUFFIX.sub("", n) or n).strip().upper()
     return _OLD_NAMES.get(n, n)
 
 

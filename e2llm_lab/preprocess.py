@@ -30,6 +30,7 @@ from scipy.signal import butter, sosfreqz
 from tqdm.auto import tqdm
 
 from .config import DataConfig
+from .data.errors import EEGDataError
 
 __all__ = [
     "EEGDataError",
@@ -45,10 +46,6 @@ __all__ = [
     "extract_features",
     "featureset_from_recordings",
 ]
-
-
-class EEGDataError(ValueError):
-    """Bad EEG input: the message names the file or recording, channel, value, and what to do."""
 
 
 def _where(source) -> str:

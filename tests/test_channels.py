@@ -49,7 +49,9 @@ def test_cb1_cb2_positions_derived_from_polar_layout():
 
 @pytest.mark.parametrize("raw,expected", [
     ("EEG Fp1-REF", "FP1"), ("Fp1", "FP1"), ("FP1", "FP1"), ("eeg cz-le", "CZ"), ("T3", "T7"),
-    ("T6-A2", "P8"), ("Oz.", "OZ"), ("EEG_POz", "POZ"),
+    ("T6-A2", "P8"), ("Oz.", "OZ"), ("EEG_POz", "POZ"), ("POL Fp2", "FP2"), ("POL E", "E"), ("POL $A1", "$A1"),
+    ("A1", "A1"), ("A2", "A2"), ("M1", "M1"), ("EEG A2-REF", "A2"), ("Fz_AVG", "FZ"), ("C3-M2", "C3"),
+    ("REF", "REF"), ("000", "000"), ("B32", "B32"),
 ])
 def test_normalize_ch_name(raw, expected):
     assert normalize_ch_name(raw) == expected

@@ -31,7 +31,8 @@ import scipy.io
 from ..channels import SEED_CH_NAMES, make_info
 from ..config import DEFAULT_BANDS, DataConfig
 from ..emotions import AROUSAL, EMOTIONS, VALENCE, normalize_emotion
-from ..preprocess import EEGDataError, normalize_per_subject
+from ..preprocess import normalize_per_subject
+from .errors import EEGDataError
 from .featureset import FeatureSet
 
 __all__ = ["N_CLIPS", "FEATURE_KINDS", "read_seed7_labels", "list_subjects", "iter_seed7_eeg",
