@@ -20,6 +20,7 @@ __all__ = [
     "normalize_ch_name",
     "region_of",
     "region_index",
+    "regions_present",
     "channel_positions_3d",
     "channel_positions_2d",
     "make_montage",
@@ -91,6 +92,15 @@ def region_of(ch_name: str) -> str:
         return _REGION_OF[normalize_ch_name(ch_name)]
     except KeyError:
         raise ValueError(f"channel {ch_name!r} is not on the SEED 62-channel cap; known: {SEED_CH_NAMES}") from None
+
+
+def regions_present(ch_names=SEED_CH_NAMES) -> np.ndarray:
+    """Which of :data:`REGION_NAMES` hold at least one of ``ch_names``: bool, shape ``(n_regions,)``.
+
+    A cap smaller than SEED's (a clinical 10-20 montage, a few electrodes) keeps every region token, but a region
+    without an electrode is empty: its pooled features and token are zero, and rationales never cite it.
+    """
+    return np.isin(np.arange(len(REGION_NAMES)), region_index(ch_names))
 
 
 def region_index(ch_names=SEED_CH_NAMES) -> np.ndarray:

@@ -13,8 +13,16 @@ def _quickstart(args) -> int:
     from .data.samples import sample_dir
     from .quickstart import run_quickstart
 
-    print(f"e2llm_lab {__version__} quickstart on the sample data in {sample_dir()}")
-    run_quickstart(llm=args.llm, preset=args.preset, out=args.out, device=args.device, fast=args.fast)
+    features = None
+    if args.features:
+        from .data.featureset import FeatureSet
+
+        features = FeatureSet.load(args.features)
+        print(f"e2llm_lab {__version__} quickstart on {args.features}")
+    else:
+        print(f"e2llm_lab {__version__} quickstart on the sample data in {sample_dir()}")
+    run_quickstart(llm=args.llm, preset=args.preset, out=args.out, device=args.device, fast=args.fast,
+                   features=features, test_subjects=args.test_subjects)
     return 0
 
 
@@ -92,6 +100,9 @@ def main(argv=None) -> int:
     q.add_argument("--preset", default=None, help="cpu-tiny, colab-t4 or a100 (default: by --llm)")
     q.add_argument("--device", default="auto", help="auto, cpu or cuda")
     q.add_argument("--fast", action="store_true", help="shrink every stage (a smoke test; results not meaningful)")
+    q.add_argument("--features", default=None, help="window-level FeatureSet .npz on any cap (default: the sample cohort)")
+    q.add_argument("--test-subjects", type=int, nargs="+", default=None,
+                   help="subjects no stage sees (required with --features)")
     q.set_defaults(func=_quickstart)
     t = sub.add_parser("build-tiny-llm", help="rebuild the tiny offline Qwen3 model deterministically")
     t.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data_samples" / "tiny_qwen3"))

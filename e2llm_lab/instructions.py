@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .channels import REGION_NAMES, region_index
+from .channels import REGION_NAMES, region_index, regions_present
 from .emotions import AROUSAL, EMOTIONS, SYNONYMS, VALENCE, arousal_class, valence_class
 
 __all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS", "TASKS", "TEMPLATES",
@@ -110,10 +110,18 @@ class EmotionSignatures:
         Class means of :func:`region_band_z` (class centroids), in :data:`EMOTIONS` order.
     within_sd : np.ndarray, shape (n_regions, n_bands)
         Pooled within-emotion standard deviation of each feature.
+    present : np.ndarray of bool, shape (n_regions,), optional
+        Regions with at least one electrode in the cap the signatures were learned on (default: all). Empty
+        regions take no part in the similarity and are never cited.
     """
 
     mean: np.ndarray
     within_sd: np.ndarray
+    present: np.ndarray | None = None
+
+    def __post_init__(self):
+        present = np.ones(self.mean.shape[1], bool) if self.present is None else np.asarray(self.present, bool)
+        object.__setattr__(self, "present", present)
 
     @classmethod
     def fit(cls, fs, idx) -> EmotionSignatures:
@@ -126,7 +134,7 @@ class EmotionSignatures:
             raise ValueError(f"cannot learn emotion signatures: no training sample of {missing}")
         mean = np.stack([z[y == k].mean(0) for k in range(len(EMOTIONS))])
         within = np.sqrt(np.mean([z[y == k].var(0) for k in range(len(EMOTIONS))], axis=0)) + 1e-6
-        return cls(mean, within)
+        return cls(mean, within, regions_present(fs.ch_names))
 
     @property
     def contrast(self) -> np.ndarray:
@@ -143,10 +151,10 @@ class EmotionSignatures:
 
         Returns shape (n_emotions,) or (N, n_emotions). Its argmax is a nearest-signature classifier.
         """
-        z = np.asarray(z, dtype=np.float64)
+        z = np.asarray(z, dtype=np.float64)[..., self.present, :]              # empty regions take no part
         zz = z.reshape(*z.shape[:-2], -1)
         zz = zz - zz.mean(-1, keepdims=True)
-        cc = self.contrast.reshape(len(EMOTIONS), -1)
+        cc = self.contrast[:, self.present].reshape(len(EMOTIONS), -1)
         cc = cc - cc.mean(-1, keepdims=True)
         num = zz @ cc.T
         return num / np.maximum(np.linalg.norm(zz, axis=-1, keepdims=True) * np.linalg.norm(cc, axis=-1), 1e-12)
@@ -157,13 +165,15 @@ class EmotionSignatures:
         return bool(np.sign(c) == direction)
 
     def to_dict(self) -> dict:
-        return {"mean": self.mean.tolist(), "within_sd": self.within_sd.tolist(), "emotions": list(EMOTIONS)}
+        return {"mean": self.mean.tolist(), "within_sd": self.within_sd.tolist(), "emotions": list(EMOTIONS),
+                "present": self.present.tolist()}
 
     @classmethod
     def from_dict(cls, d: dict) -> EmotionSignatures:
         if tuple(d.get("emotions", EMOTIONS)) != EMOTIONS:
             raise ValueError(f"signatures were learned for emotions {d['emotions']}, expected {EMOTIONS}")
-        return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["within_sd"], dtype=np.float64))
+        return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["within_sd"], dtype=np.float64),
+                   None if d.get("present") is None else np.asarray(d["present"], bool))
 
 
 #: How evidence is chosen: "discriminative" cites deviations that agree with the answer emotion's signature;
@@ -176,7 +186,8 @@ def _pretty(region: str) -> str:
 
 
 def evidence_items(z: np.ndarray, *, emotion: str | None = None, signatures: EmotionSignatures | None = None,
-                   k: int = 3, threshold: float = 0.3, style: str = "discriminative") -> list[tuple[str, str, float]]:
+                   k: int = 3, threshold: float = 0.3, style: str = "discriminative",
+                   present=None) -> list[tuple[str, str, float]]:
     """The evidence one rationale cites: up to ``k`` (region, band, z) items, in the cap's region order.
 
     Parameters
@@ -190,6 +201,9 @@ def evidence_items(z: np.ndarray, *, emotion: str | None = None, signatures: Emo
     threshold : float
         Only deviations with ``|z| >= threshold`` are cited.
     style : {"discriminative", "salient"}
+    present : np.ndarray of bool, shape (n_regions,), optional
+        Regions the cap has electrodes in (:func:`~e2llm_lab.channels.regions_present`); default the signatures'
+        own, else all. Empty regions are never cited.
 
     Returns
     -------
@@ -205,7 +219,9 @@ def evidence_items(z: np.ndarray, *, emotion: str | None = None, signatures: Emo
         score = z * signatures.contrast[EMOTIONS.index(emotion)] / signatures.within_sd    # > 0: agrees
     else:
         score = np.abs(z) * signatures.discriminability
-    score = np.where(np.abs(z) >= threshold, score, -np.inf)
+    if present is None:
+        present = signatures.present if signatures is not None else np.ones(z.shape[0], bool)
+    score = np.where((np.abs(z) >= threshold) & np.asarray(present, bool)[:, None], score, -np.inf)
     order = np.argsort(-score, axis=None)[:k]
     picked = sorted(np.unravel_index(f, z.shape) for f in order if score.flat[f] > 0)
     return [(REGION_NAMES[r], _BANDS[b], float(z[r, b])) for r, b in picked]
@@ -226,9 +242,10 @@ def _evidence_sentences(items) -> list[str]:
 
 
 def rationale(z: np.ndarray, *, emotion: str | None = None, signatures: EmotionSignatures | None = None,
-              k: int = 3, style: str = "discriminative") -> str:
+              k: int = 3, style: str = "discriminative", present=None) -> str:
     """Evidence sentences for one sample's region x band z-scores (see :func:`evidence_items`)."""
-    return " ".join(_evidence_sentences(evidence_items(z, emotion=emotion, signatures=signatures, k=k, style=style)))
+    return " ".join(_evidence_sentences(evidence_items(z, emotion=emotion, signatures=signatures, k=k, style=style,
+                                                       present=present)))
 
 
 def fit_sentence(z: np.ndarray, signatures: EmotionSignatures, *, top: int = 2) -> str:
@@ -285,11 +302,12 @@ def make_example(task: str, rows: list[int], fs, rng: np.random.Generator, *, n_
     ph = eeg_placeholder(n_eeg_tokens)
     emotions = [fs.meta.emotion.iloc[r] for r in rows]
     zs = [region_band_z(fs.X[r], fs.ch_names) for r in rows]
+    present = regions_present(fs.ch_names)                    # a smaller cap: its empty regions are never cited
     fill = {"eeg": ph, "eeg2": ph, "eeg3": ph}
     truth: dict = {"emotions": emotions}
 
     def think(i: int, k: int = 3, top: int = 2) -> str:
-        ev = rationale(zs[i], emotion=emotions[i], signatures=signatures, k=k, style=style)
+        ev = rationale(zs[i], emotion=emotions[i], signatures=signatures, k=k, style=style, present=present)
         return ev if signatures is None else f"{fit_sentence(zs[i], signatures, top=top)} {ev}"
 
     if task == "emotion":
@@ -317,7 +335,7 @@ def make_example(task: str, rows: list[int], fs, rng: np.random.Generator, *, n_
             truth["ranking"] = "".join(names[i] for i in order)
         truth["attr"] = attr
     elif task == "describe":
-        answer = rationale(zs[0], signatures=signatures, k=4, style="salient")
+        answer = rationale(zs[0], signatures=signatures, k=4, style="salient", present=present)
     elif task == "scenario":
         options = list(rng.permutation(EMOTIONS)[:4])
         if emotions[0] not in options:

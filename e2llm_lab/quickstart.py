@@ -59,8 +59,9 @@ def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 
 
 
 def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="reports", device: str = "auto",
-                   fast: bool = False, seed: int = 0, progress: bool = True, verbose: bool = True) -> dict:
-    """Run every stage on the sample cohort and evaluate on held-out subjects.
+                   fast: bool = False, seed: int = 0, features=None, test_subjects=None, progress: bool = True,
+                   verbose: bool = True) -> dict:
+    """Run every stage on the sample cohort (or your own features) and evaluate on held-out subjects.
 
     Parameters
     ----------
@@ -74,6 +75,12 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
         Shrink every stage (tests and notebooks in fast mode); results are then not meaningful.
     seed : int
         Seeds every stage (initialisation, data order, instruction draws).
+    features : FeatureSet, optional
+        Window-level features (``n_steps = 1``, z-scored per subject) on any cap: the encoder's region map, the
+        rationales and the topomaps follow ``features.ch_names``. Default: the shipped sample cohort.
+    test_subjects : sequence, optional
+        Subjects held out of every stage (default :data:`QUICKSTART_TEST_SUBJECTS` for the sample cohort; required
+        with ``features``).
 
     Returns
     -------
@@ -85,11 +92,23 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
                   instruct=replace(cfg.instruct, seed=seed))
     scale = 0.1 if fast else 1.0
     t0 = time.perf_counter()
-    fs = load_sample().with_steps(cfg.data.n_steps, stride=2)
-    test = fs.meta.subject.isin(QUICKSTART_TEST_SUBJECTS).to_numpy()
+    windows = load_sample() if features is None else features
+    if features is not None and features.n_steps != 1:
+        raise ValueError(f"features must be window-level (n_steps = 1), got n_steps = {features.n_steps}")
+    if test_subjects is None:
+        if features is not None:
+            raise ValueError("test_subjects is required with features: name the subjects no stage may see")
+        test_subjects = QUICKSTART_TEST_SUBJECTS
+    test_subjects = tuple(test_subjects)
+    unknown = set(test_subjects) - set(windows.meta.subject)
+    if unknown:
+        raise ValueError(f"test subjects {sorted(unknown)} are not in the features (subjects: "
+                         f"{sorted(set(windows.meta.subject))})")
+    fs = windows.with_steps(cfg.data.n_steps, stride=2)
+    test = fs.meta.subject.isin(test_subjects).to_numpy()
     tr, te = np.flatnonzero(~test), np.flatnonzero(test)
     check_no_leakage(fs.meta, tr, te, level="subject")
-    say(f"data: {fs}; held-out subjects {QUICKSTART_TEST_SUBJECTS}")
+    say(f"data: {fs}; held-out subjects {test_subjects}")
 
     pre_cfg = replace(cfg.pretrain, epochs=2 if fast else 20, selfsup_epochs=1 if fast else cfg.pretrain.selfsup_epochs,
                       device=device)
@@ -146,13 +165,13 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
                      answers[answers.task == "emotion"].emotion_pred.fillna("(unparsed)"))
     report = write_html_report(
         out / "quickstart.html", title="e2llm_lab quickstart",
-        text=[f"data: {fs}", f"held-out subjects: {QUICKSTART_TEST_SUBJECTS}", f"LLM: {llm or 'tiny offline Qwen3'}",
+        text=[f"data: {fs}", f"held-out subjects: {test_subjects}", f"LLM: {llm or 'tiny offline Qwen3'}",
               f"stage 1 head balanced accuracy {head['balanced_accuracy']:.3f}; LLM {llm_bacc:.3f}", control],
         tables={"Accuracy on held-out subjects": summary, "Some answers": answers[["task", "truth", "text"]].head(12)},
         figures={"Stage 1 history": plot_history(hist1),
                  "Stages 2-3 loss": px.line(hist, x="step", y="loss", color="stage"),
                  "Basic emotion: truth vs generated label": px.imshow(cm, text_auto=True),
-                 "Emotion contrasts per band (z-scored DE)": plot_emotion_topomaps(load_sample())})
+                 "Emotion contrasts per band (z-scored DE)": plot_emotion_topomaps(windows)})
     say(f"\nreport: {report}\ntotal time {t4 - t0:.0f} s")
     return {"model": model, "encoder_metrics": head, "answers": answers, "summary": summary, "shuffled": shuffled,
             "histories": {"pretrain": hist1, "align": hist2, "instruct": hist3},

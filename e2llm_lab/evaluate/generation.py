@@ -66,7 +66,8 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
     Returns
     -------
     dict with n_claims, n_supported, n_repeated (claims of a (region, band) already claimed), n_hallucinated
-    (claim-shaped sentences about a region or band that does not exist), consistency (share of claims that
+    (claim-shaped sentences about a region or band that does not exist, or a region the cap has no electrode in,
+    by ``signatures.present``), consistency (share of claims that
     agree with ``emotion``'s signature; NaN without claims, emotion or signatures), and for the signature
     comparison: fit_top_correct (the first emotion named as closest really is the closest by the measured
     correlation) and fit_r_error (|stated r - measured r|), NaN where the answer makes no such comparison.
@@ -81,7 +82,8 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
     for sentence in re.split(r"(?<=[.:])\s+", think):
         for region, band in _SENTENCE_CLAIM.findall(sentence):
             region = re.sub(r"^(clip [abc]\s*)", "", region.strip().lower())
-            hallucinated += region not in _REGIONS or band.lower() not in _BANDS
+            hallucinated += region not in _REGIONS or band.lower() not in _BANDS or (
+                signatures is not None and not signatures.present[REGION_NAMES.index(region.replace(" ", "_"))])
     consistency = np.nan
     if res["claims"] and emotion in EMOTIONS and signatures is not None:
         agree = [signatures.agreement(emotion, r.replace(" ", "_"), b, 1 if d == "higher" else -1)
