@@ -49,7 +49,7 @@ def _prepare(args) -> int:
     if args.from_features:
         fs = read_seed7_features(args.root, args.labels, kind=args.kind)
     else:
-        fs = featureset_from_recordings(iter_seed7_eeg(args.root, args.labels), DataConfig())
+        fs = featureset_from_recordings(iter_seed7_eeg(args.root, args.labels), DataConfig(de_method=args.de_method))
     print(fs)
     print(f"saved to {fs.save(args.out)}")
     return 0
@@ -123,10 +123,13 @@ def main(argv=None) -> int:
     e.set_defaults(func=_evaluate)
     r = sub.add_parser("prepare", help="SEED-VII folder -> FeatureSet .npz")
     r.add_argument("root", help="SEED-VII folder holding EEG_preprocessed/ and EEG_features/")
-    r.add_argument("--labels", required=True, help="clip-to-emotion CSV (columns clip,emotion)")
+    r.add_argument("--labels", default=None,
+                   help="clip-to-emotion CSV (columns clip,emotion); default the package's SEED-VII order")
     r.add_argument("--out", required=True, help="output .npz")
     r.add_argument("--from-features", action="store_true", help="use the dataset's precomputed features")
     r.add_argument("--kind", default="de_LDS", help="de, de_LDS or psd (with --from-features)")
+    r.add_argument("--de-method", default="gaussian",
+                   help="gaussian, fft or fft_seed (SEED's official extractor, to sit beside its shipped de_*)")
     r.set_defaults(func=_prepare)
     args = p.parse_args(argv)
     try:

@@ -6,7 +6,9 @@ Layout::
     <root>/EEG_features/<subject>.mat       keys de_k, de_LDS_k, psd_k (k = 1..80): arrays (n_windows, 5, 62)
                                             over 4-s windows, bands delta, theta, alpha, beta, gamma
 
-The clip-to-emotion mapping comes from a CSV you write from the dataset's label sheet:
+The clip-to-emotion mapping defaults to :func:`default_seed7_labels`, the order third-party loaders agree on
+(verify it against the dataset's own label file before you report results). A CSV you write from the dataset's
+label sheet overrides it:
 
 .. code-block:: text
 
@@ -35,13 +37,41 @@ from ..preprocess import normalize_per_subject
 from .errors import EEGDataError
 from .featureset import FeatureSet
 
-__all__ = ["N_CLIPS", "FEATURE_KINDS", "read_seed7_labels", "list_subjects", "iter_seed7_eeg",
-           "read_seed7_features"]
+__all__ = ["N_CLIPS", "FEATURE_KINDS", "SEED7_SESSION_ORDER", "default_seed7_labels", "read_seed7_labels",
+           "list_subjects", "iter_seed7_eeg", "read_seed7_features"]
 
 N_CLIPS = 80
 CLIPS_PER_SESSION = 20
 SFREQ = 200.0
 FEATURE_KINDS = ("de", "de_LDS", "psd")
+
+#: Emotions of clips 1-10 of each of the four sessions; clips 11-20 of a session repeat clips 1-10. This is the
+#: order third-party SEED-VII loaders agree on; check it against the dataset's own label file, and pass your
+#: CSV (:func:`read_seed7_labels`) where they differ.
+SEED7_SESSION_ORDER: tuple[tuple[str, ...], ...] = (
+    ("happiness", "neutral", "disgust", "sadness", "anger", "anger", "sadness", "disgust", "neutral", "happiness"),
+    ("anger", "sadness", "fear", "neutral", "surprise", "surprise", "neutral", "fear", "sadness", "anger"),
+    ("happiness", "surprise", "disgust", "fear", "anger", "anger", "fear", "disgust", "surprise", "happiness"),
+    ("disgust", "sadness", "fear", "surprise", "happiness", "happiness", "surprise", "fear", "sadness", "disgust"),
+)
+# SEED-VII's design: 80 clips, 12 of each emotion but neutral, which has 8.
+_EXPECTED_COUNTS = {e: (8 if e == "neutral" else 12) for e in EMOTIONS}
+
+
+def default_seed7_labels() -> pd.DataFrame:
+    """The default clip-to-emotion table: columns clip (1..80) and emotion, from :data:`SEED7_SESSION_ORDER`.
+
+    Checked on every call against the dataset's design (12 clips per emotion, 8 neutral).
+    """
+    rows = []
+    for session, first_ten in enumerate(SEED7_SESSION_ORDER):
+        for k in range(CLIPS_PER_SESSION):
+            rows.append({"clip": session * CLIPS_PER_SESSION + k + 1, "emotion": first_ten[k % 10]})
+    table = pd.DataFrame(rows)
+    counts = table.emotion.value_counts().to_dict()
+    if counts != _EXPECTED_COUNTS or len(table) != N_CLIPS:
+        raise AssertionError(f"default SEED-VII table has counts {counts}, expected {_EXPECTED_COUNTS}")
+    return table
 
 
 def read_seed7_labels(path) -> pd.DataFrame:
@@ -113,15 +143,31 @@ def _loadmat(path: Path) -> dict:
         raise EEGDataError(f"{path} is not a readable .mat file ({err})") from err
 
 
-def iter_seed7_eeg(root, labels, *, subjects=None):
+def _numbered_keys(mat: dict, prefix: str = "") -> list[int]:
+    """Clip numbers of the keys ``<prefix><k>`` in a loaded .mat file, sorted as numbers ('2' before '10')."""
+    out = []
+    for key in mat:
+        tail = key[len(prefix):] if key.startswith(prefix) else ""
+        if tail.isdigit() and 1 <= int(tail) <= N_CLIPS:
+            out.append(int(tail))
+    return sorted(out)
+
+
+def _labels_table(labels) -> pd.DataFrame:
+    if labels is None:
+        return default_seed7_labels()
+    return labels if isinstance(labels, pd.DataFrame) else read_seed7_labels(labels)
+
+
+def iter_seed7_eeg(root, labels=None, *, subjects=None):
     """Yield ``(raw, row)`` for every labelled clip of SEED-VII's preprocessed EEG, one at a time.
 
     Parameters
     ----------
     root : path
         Dataset folder holding ``EEG_preprocessed/``.
-    labels : pd.DataFrame or path
-        Clip-to-emotion table (:func:`read_seed7_labels`).
+    labels : pd.DataFrame or path, optional
+        Clip-to-emotion table (:func:`read_seed7_labels`); default :func:`default_seed7_labels`.
     subjects : list, optional
         Subject ids; default all files found.
 
@@ -132,15 +178,15 @@ def iter_seed7_eeg(root, labels, *, subjects=None):
     row : dict
         subject, session, trial (= clip), emotion, valence, arousal, source.
     """
-    labels = labels if isinstance(labels, pd.DataFrame) else read_seed7_labels(labels)
+    labels = _labels_table(labels)
     subjects = list_subjects(root, "EEG_preprocessed") if subjects is None else subjects
     info = make_info(SEED_CH_NAMES, SFREQ)
     for s in subjects:
         path = Path(root) / "EEG_preprocessed" / f"{s}.mat"
         mat = _loadmat(path)
-        for clip in range(1, N_CLIPS + 1):
+        for clip in _numbered_keys(mat):
             emotion = _emotion_of(labels, s, clip)
-            if emotion is None or str(clip) not in mat:
+            if emotion is None:
                 continue
             data = np.asarray(mat[str(clip)], dtype=np.float64)
             if data.ndim != 2 or data.shape[0] != len(SEED_CH_NAMES):
@@ -151,7 +197,7 @@ def iter_seed7_eeg(root, labels, *, subjects=None):
                         "source": f"{path} clip {clip}"}
 
 
-def read_seed7_features(root, labels, *, subjects=None, kind: str = "de_LDS",
+def read_seed7_features(root, labels=None, *, subjects=None, kind: str = "de_LDS",
                         normalize: str | None = "subject") -> FeatureSet:
     """SEED-VII's precomputed features as a window-level FeatureSet (``n_steps = 1``).
 
@@ -159,7 +205,8 @@ def read_seed7_features(root, labels, *, subjects=None, kind: str = "de_LDS",
     ----------
     root : path
         Dataset folder holding ``EEG_features/``.
-    labels : pd.DataFrame or path
+    labels : pd.DataFrame or path, optional
+        Clip-to-emotion table; default :func:`default_seed7_labels`.
     subjects : list, optional
     kind : {"de", "de_LDS", "psd"}
     normalize : {"subject", None}
@@ -172,15 +219,15 @@ def read_seed7_features(root, labels, *, subjects=None, kind: str = "de_LDS",
     """
     if kind not in FEATURE_KINDS:
         raise ValueError(f"kind={kind!r}; allowed: {FEATURE_KINDS}")
-    labels = labels if isinstance(labels, pd.DataFrame) else read_seed7_labels(labels)
+    labels = _labels_table(labels)
     subjects = list_subjects(root) if subjects is None else subjects
     feats, rows = [], []
     for s in subjects:
         path = Path(root) / "EEG_features" / f"{s}.mat"
         mat = _loadmat(path)
-        for clip in range(1, N_CLIPS + 1):
+        for clip in _numbered_keys(mat, f"{kind}_"):
             key, emotion = f"{kind}_{clip}", _emotion_of(labels, s, clip)
-            if emotion is None or key not in mat:
+            if emotion is None:
                 continue
             a = np.asarray(mat[key], dtype=np.float32)
             if a.ndim != 3 or a.shape[1:] != (len(DEFAULT_BANDS), len(SEED_CH_NAMES)):
