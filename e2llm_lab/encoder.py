@@ -9,6 +9,10 @@ The encoder of E^2-LLM's first stage, built from two ideas of related work:
 
 Every block's attention weights are returned by the same forward pass, so visualisers never run the model
 twice. Region tokens (mean of the electrode tokens of each brain region) become the LLM's EEG tokens.
+
+Any cap works: the region map comes from the channel names. A region with no electrode in the cap (a sparse
+montage) is kept as an empty token -- its pooled vector is zero -- so the token layout, the projector and the LLM
+prompt are the same for every cap; rationales never cite such a region.
 """
 from __future__ import annotations
 
