@@ -1,4 +1,4 @@
-"""The ``e2llm-lab`` command: quickstart, evaluate, build-samples, build-tiny-llm, prepare."""
+"""The ``e2llm-lab`` command: quickstart, evaluate, prepare, build-wheel, build-samples, build-tiny-llm."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +38,24 @@ def _build_tiny_llm(args) -> int:
     from .llm import build_tiny_llm
 
     print(f"tiny LLM written to {build_tiny_llm(args.out, seed=args.seed)}")
+    return 0
+
+
+def _build_wheel(args) -> int:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").exists() or not (root / "data_samples" / "sample_features.npz").exists():
+        raise FileNotFoundError(f"build-wheel needs the source checkout (pyproject.toml and data_samples/ beside "
+                                f"the package); {root} has none. Clone the repository and run it there")
+    out = Path(args.out).resolve()
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(root)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ValueError(f"pip wheel failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    wheel = max(out.glob("e2llm_lab-*.whl"), key=lambda w: w.stat().st_mtime)
+    print(f"{wheel}  ({wheel.stat().st_size / 2**20:.1f} MB, sample data and tiny model included). Students upload "
+          f"it next to a notebook (or to Drive's MyDrive); the first cell installs it.")
     return 0
 
 
@@ -108,6 +126,9 @@ def main(argv=None) -> int:
     t.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data_samples" / "tiny_qwen3"))
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_build_tiny_llm)
+    w = sub.add_parser("build-wheel", help="build a wheel to hand out (sample data and tiny model inside)")
+    w.add_argument("--out", default="dist", help="folder for the wheel (default: dist/)")
+    w.set_defaults(func=_build_wheel)
     b = sub.add_parser("build-samples", help="rebuild the synthetic sample data deterministically")
     b.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data_samples"))
     b.set_defaults(func=_build_samples)

@@ -16,10 +16,11 @@ from packaging.version import Version
 from tqdm.auto import tqdm
 
 from ._atomic import write_text_atomic
+from ._device import resolve_device
 from .config import LLMConfig
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
 
-__all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "tiny_llm_path", "choose_dtype", "load_llm", "add_eeg_tokens",
+__all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "tiny_llm_path", "check_llm_source", "choose_dtype", "load_llm", "add_eeg_tokens",
            "add_lora", "chat_prompt", "save_tokenizer", "warmup_texts", "build_tiny_llm"]
 
 EEG_TOKENS = (EEG_START, EEG_TOKEN, EEG_END)
@@ -39,6 +40,75 @@ def tiny_llm_path() -> Path:
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"tiny model not found at {path}; rebuild it with `e2llm-lab build-tiny-llm`")
     return path
+
+
+def _looks_like_path(name: str) -> bool:
+    # hub ids are "owner/name"; anything else that reads as a path is one
+    return (name.startswith(("/", "./", "../", "~", ".")) or "\\" in name or name.count("/") > 1
+            or Path(name).expanduser().exists())
+
+
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the hub cannot be reached (offline mode, DNS, no route), found in a few seconds; None if it can."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return "HF_HUB_OFFLINE is set"
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
+    except OSError as err:
+        return f"{url.hostname}: {err.strerror or type(err).__name__}"
+    return None
+
+
+def check_llm_source(name_or_path: str | Path | None) -> str:
+    """Check, before any work starts, that a model can be loaded from ``name_or_path``; return where it loads from.
+
+    A folder must hold ``config.json``; a hub id must be in the local Hugging Face cache or reachable (its
+    ``config.json`` is fetched, a few kB). Raises ``ValueError`` with one sentence saying what to do.
+    """
+    if name_or_path is None:
+        return str(tiny_llm_path())
+    name = str(name_or_path)
+    if _looks_like_path(name):
+        folder = Path(name).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"model folder {name} does not exist; pass a folder holding a Qwen checkpoint "
+                             f"(config.json, weights, tokenizer) or a hub id such as 'Qwen/Qwen3-0.6B'")
+        if not (folder / "config.json").exists():
+            raise ValueError(f"model folder {name} holds no config.json; point at the folder that "
+                             f"save_pretrained wrote (config.json, weights, tokenizer)")
+        return str(folder)
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.utils import HfHubHTTPError, HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        raise ValueError(f"{name!r} is neither an existing model folder nor a valid hub id ('owner/name', e.g. "
+                         f"'Qwen/Qwen3-0.6B')") from None
+    try:
+        hf_hub_download(name, "config.json", local_files_only=True)
+        return name                                                      # in the local cache
+    except Exception:
+        pass
+    reach = _hub_unreachable()
+    if reach:
+        raise ValueError(f"cannot reach the Hugging Face hub for {name!r} and it is not in the local cache ({reach}); "
+                         f"run where the hub is reachable (Colab), or download it once and pass its folder")
+    try:
+        hf_hub_download(name, "config.json")
+    except HfHubHTTPError as err:
+        raise ValueError(f"the Hugging Face hub has no model {name!r} you can read ({type(err).__name__}); check the "
+                         f"id (e.g. 'Qwen/Qwen3-0.6B') or log in for a gated model") from None
+    except Exception as err:                                             # offline, DNS, proxy, HF_HUB_OFFLINE=1
+        raise ValueError(f"cannot reach the Hugging Face hub for {name!r} and it is not in the local cache "
+                         f"({type(err).__name__}); run where the hub is reachable (Colab), or download it once "
+                         f"and pass its folder") from None
+    return name
 
 
 def choose_dtype(device) -> torch.dtype:
@@ -84,8 +154,6 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
     model : transformers.PreTrainedModel
     tokenizer : transformers.PreTrainedTokenizerBase
     """
-    from .pretrain import resolve_device
-
     path = str(name_or_path) if name_or_path is not None else str(tiny_llm_path())
     dev = resolve_device(device)
     if dtype == "auto":

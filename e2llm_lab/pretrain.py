@@ -24,19 +24,13 @@ import torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
 from tqdm.auto import tqdm
 
+from ._device import resolve_device
 from .checkpoint import load_training_state, save_training_state
 from .config import EncoderConfig, PretrainConfig
 from .data.featureset import FeatureSet, subject_holdout
 from .encoder import EEGEncoder
 
-__all__ = ["supcon_loss", "masked_modelling_loss", "pretrain_encoder", "resolve_device"]
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as given."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+__all__ = ["supcon_loss", "masked_modelling_loss", "pretrain_encoder"]
 
 
 def supcon_loss(z: torch.Tensor, y: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:

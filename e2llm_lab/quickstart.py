@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 
+from ._device import resolve_device
 from .config import PRESETS, E2LLMConfig
 from .data.featureset import check_no_leakage
 from .data.samples import load_sample
@@ -20,7 +21,7 @@ from .evaluate import classification_metrics, evaluate_generation, generation_su
 from .instructions import EmotionSignatures, make_examples
 from .interpret.attention import plot_history
 from .interpret.plots import plot_emotion_topomaps
-from .llm import add_lora
+from .llm import add_lora, check_llm_source
 from .model import E2LLM
 from .pretrain import pretrain_encoder
 from .report import write_html_report
@@ -88,6 +89,8 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     """
     say = print if verbose else (lambda *a, **k: None)
     cfg = quickstart_config(llm, preset)
+    resolve_device(device)                   # fail before any work: device, model and preset are checked first
+    check_llm_source(llm)
     cfg = replace(cfg, pretrain=replace(cfg.pretrain, seed=seed), align=replace(cfg.align, seed=seed),
                   instruct=replace(cfg.instruct, seed=seed))
     scale = 0.1 if fast else 1.0

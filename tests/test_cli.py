@@ -47,3 +47,33 @@ def test_cli_reports_bad_input_without_traceback(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "no-model")]) == 2
     assert "no E2LLM checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--llm", "/tmp/does-not-exist-e2llm"], "model folder /tmp/does-not-exist-e2llm does not exist"),
+    (["--llm", "Qwen/Qwen3-0.6B"], "cannot reach the Hugging Face hub for 'Qwen/Qwen3-0.6B'"),
+    (["--llm", "not a/valid id"], "neither an existing model folder nor a valid hub id"),
+    (["--preset", "gpu-huge"], "preset='gpu-huge'; allowed"),
+])
+def test_quickstart_fails_before_any_work_in_one_line(tmp_path, capsys, monkeypatch, args, expected):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")                # the same answer with or without a network
+    t = time.perf_counter()
+    assert main(["quickstart", "--out", str(tmp_path), "--fast", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and err.count("\n") == 0 and err.startswith("e2llm-lab quickstart: error:")
+    assert time.perf_counter() - t < 20                      # no stage ran (stage 1 alone takes longer)
+    assert not (tmp_path / "quickstart.html").exists()
+
+
+def test_a_device_that_is_not_there_fails_in_one_line(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["quickstart", "--out", str(tmp_path), "--fast", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "sees no CUDA GPU" in err and "'auto' or 'cpu'" in err and err.count("\n") == 0
+    assert main(["quickstart", "--out", str(tmp_path), "--device", "gpu7"]) == 2
+    assert "not a device torch knows" in capsys.readouterr().err

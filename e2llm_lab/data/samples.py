@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -26,10 +27,12 @@ _FEATURES, _TRIALS, _RAW, _COHORT = "sample_features.npz", "sample_trials.csv", 
 
 
 def sample_dir() -> Path:
-    """Folder of the sample data: ``$E2LLM_LAB_SAMPLES`` if set, else ``data_samples/`` of this checkout."""
+    """Folder of the sample data: ``$E2LLM_LAB_SAMPLES`` if set, else ``data_samples/`` of this checkout, else the
+    copy a wheel or non-editable install puts in ``<prefix>/share/e2llm_lab/data_samples``."""
     env = os.environ.get("E2LLM_LAB_SAMPLES")
     candidates = [Path(env)] if env else []
     candidates.append(Path(__file__).resolve().parents[2] / "data_samples")
+    candidates.append(Path(sys.prefix) / "share" / "e2llm_lab" / "data_samples")
     for c in candidates:
         if (c / _FEATURES).exists():
             return c
