@@ -24,8 +24,15 @@ import pandas as pd
 from e2llm_lab.data.samples import load_sample
 from e2llm_lab.data.synthetic import planted_mask
 from e2llm_lab.emotions import EMOTIONS
-from e2llm_lab.interpret.attribution import (METHODS, attribute, deletion_curve, e2llm_target, encoder_target,
-                                             sanity_check, score_attribution)
+from e2llm_lab.interpret.attribution import (
+    METHODS,
+    attribute,
+    deletion_curve,
+    e2llm_target,
+    encoder_target,
+    sanity_check,
+    score_attribution,
+)
 from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS, run_quickstart
 
 

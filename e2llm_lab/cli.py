@@ -27,7 +27,7 @@ def _quickstart(args) -> int:
 
 
 def _build_samples(args) -> int:
-    from .data.samples import build_samples
+    from .build import build_samples
 
     out = build_samples(args.out)
     print(f"sample data written to {out}")
@@ -35,7 +35,7 @@ def _build_samples(args) -> int:
 
 
 def _build_tiny_llm(args) -> int:
-    from .llm import build_tiny_llm
+    from .build import build_tiny_llm
 
     print(f"tiny LLM written to {build_tiny_llm(args.out, seed=args.seed)}")
     return 0
@@ -44,8 +44,10 @@ def _build_tiny_llm(args) -> int:
 def _build_wheel(args) -> int:
     import subprocess
 
-    root = Path(__file__).resolve().parents[1]
-    if not (root / "pyproject.toml").exists() or not (root / "data_samples" / "sample_features.npz").exists():
+    from .data.samples import SOURCE_SAMPLES
+
+    root = SOURCE_SAMPLES.parent
+    if not (root / "pyproject.toml").exists() or not (SOURCE_SAMPLES / "sample_features.npz").exists():
         raise FileNotFoundError(f"build-wheel needs the source checkout (pyproject.toml and data_samples/ beside "
                                 f"the package); {root} has none. Clone the repository and run it there")
     out = Path(args.out).resolve()
@@ -110,6 +112,8 @@ def _evaluate(args) -> int:
 
 def main(argv=None) -> int:
     """Entry point of the ``e2llm-lab`` console script."""
+    from .data.samples import SOURCE_SAMPLES
+
     p = argparse.ArgumentParser(prog="e2llm-lab", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     q = sub.add_parser("quickstart", help="run the pipeline on the shipped sample data")
@@ -123,14 +127,14 @@ def main(argv=None) -> int:
                    help="subjects no stage sees (required with --features)")
     q.set_defaults(func=_quickstart)
     t = sub.add_parser("build-tiny-llm", help="rebuild the tiny offline Qwen3 model deterministically")
-    t.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data_samples" / "tiny_qwen3"))
+    t.add_argument("--out", default=str(SOURCE_SAMPLES / "tiny_qwen3"))
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_build_tiny_llm)
     w = sub.add_parser("build-wheel", help="build a wheel to hand out (sample data and tiny model inside)")
     w.add_argument("--out", default="dist", help="folder for the wheel (default: dist/)")
     w.set_defaults(func=_build_wheel)
     b = sub.add_parser("build-samples", help="rebuild the synthetic sample data deterministically")
-    b.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data_samples"))
+    b.add_argument("--out", default=str(SOURCE_SAMPLES))
     b.set_defaults(func=_build_samples)
     e = sub.add_parser("evaluate", help="the evaluation protocol on held-out subjects -> HTML report")
     e.add_argument("model_dir", help="folder written by E2LLM.save_pretrained (the quickstart saves reports/model)")

@@ -101,7 +101,8 @@ def setup_notebook(*, llm: str | None = "auto", preset: str | None = None, devic
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``; checked now.
     fast : bool, optional
-        Shrink every stage (the test suite's mode); default ``$E2LLM_FAST == "1"``.
+        Shrink every stage (:func:`~e2llm_lab.config.fast_config`; the test suite's mode); default
+        ``$E2LLM_FAST == "1"``.
     seed : int
         Seeds Python, numpy and torch, and every training stage of ``cfg``.
 
@@ -128,7 +129,7 @@ def setup_notebook(*, llm: str | None = "auto", preset: str | None = None, devic
     import torch
 
     from ._device import resolve_device
-    from .config import PRESETS
+    from .config import PRESETS, fast_config
     from .llm import check_llm_source
 
     dev = resolve_device(device)
@@ -142,7 +143,7 @@ def setup_notebook(*, llm: str | None = "auto", preset: str | None = None, devic
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    base = PRESETS[name]
+    base = fast_config(PRESETS[name]) if fast else PRESETS[name]
     cfg = replace(base, llm=replace(base.llm, name_or_path=llm), pretrain=replace(base.pretrain, seed=seed,
                   device=str(dev)), align=replace(base.align, seed=seed), instruct=replace(base.instruct, seed=seed))
     if verbose:

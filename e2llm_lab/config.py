@@ -5,10 +5,11 @@ Configs nest like Hugging Face composite configs; notebooks override fields with
 """
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass, replace
 
 __all__ = ["DEFAULT_BANDS", "DataConfig", "SyntheticConfig", "EncoderConfig", "PretrainConfig", "ENCODER_PRESETS",
-           "ProjectorConfig", "LLMConfig", "TrainConfig", "E2LLMConfig", "PRESETS", "band_names", "config_from_dict"]
+           "ProjectorConfig", "LLMConfig", "TrainConfig", "E2LLMConfig", "PRESETS", "fast_config", "band_names",
+           "config_from_dict"]
 
 #: Canonical EEG bands (name, low Hz, high Hz), SEED's convention.
 DEFAULT_BANDS: tuple[tuple[str, float, float], ...] = (
@@ -170,14 +171,6 @@ class EncoderConfig:
     n_classes: int = 7
 
 
-#: Named encoder sizes: "cpu-tiny" trains in about a minute on 2 cores; "colab-t4" and "a100" are larger.
-ENCODER_PRESETS: dict[str, EncoderConfig] = {
-    "cpu-tiny": EncoderConfig(),
-    "colab-t4": EncoderConfig(d_model=128, n_heads=8, n_layers=4, mlp_ratio=4),
-    "a100": EncoderConfig(d_model=256, n_heads=8, n_layers=6, mlp_ratio=4),
-}
-
-
 @dataclass(frozen=True)
 class PretrainConfig:
     """Stage 1: emotion-discriminative encoder pretraining.
@@ -301,7 +294,9 @@ class E2LLMConfig:
 
     data: DataConfig = DataConfig()
     encoder: EncoderConfig = EncoderConfig()
-    pretrain: PretrainConfig = PretrainConfig()
+    # Stage 1 in the pipeline: 20 supervised epochs at most (early stopping usually ends it sooner); the stage-1
+    # notebook shows what PretrainConfig's longer default of 40 adds.
+    pretrain: PretrainConfig = PretrainConfig(epochs=20)
     projector: ProjectorConfig = ProjectorConfig()
     llm: LLMConfig = LLMConfig()
     # The tiny model needs high learning rates to learn to read EEG tokens within CPU minutes (2e-2 diverged);
@@ -324,3 +319,11 @@ PRESETS: dict[str, E2LLMConfig] = {
                         align=TrainConfig(epochs=1, batch_size=32, lr=1e-3),
                         instruct=TrainConfig(epochs=3, batch_size=16, lr=2e-4)),
 }
+#: The encoder of each preset (derived: the sizes live in PRESETS only). "cpu-tiny" trains in about a minute.
+ENCODER_PRESETS: dict[str, EncoderConfig] = {name: preset.encoder for name, preset in PRESETS.items()}
+
+
+def fast_config(cfg: E2LLMConfig) -> E2LLMConfig:
+    """The same pipeline shrunk to a smoke test (tests, ``--fast``, notebooks' fast mode); results not meaningful."""
+    return replace(cfg, pretrain=replace(cfg.pretrain, epochs=2, selfsup_epochs=1),
+                   instruct=replace(cfg.instruct, epochs=1))

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .channels import REGION_NAMES, region_index, regions_present
+from .config import DEFAULT_BANDS, band_names
 from .emotions import AROUSAL, EMOTIONS, SYNONYMS, VALENCE, arousal_class, valence_class
 
 __all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS", "TASKS", "TEMPLATES",
@@ -34,7 +35,7 @@ __all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS",
 
 EEG_START, EEG_TOKEN, EEG_END = "<|eeg_start|>", "<|eeg|>", "<|eeg_end|>"
 SYSTEM_PROMPT = "You read EEG band-power evidence and explain the emotion it reflects."
-_BANDS = ("delta", "theta", "alpha", "beta", "gamma")
+_BANDS = band_names(DEFAULT_BANDS)            # the words a rationale may use for the feature axis
 
 # (regions, band, direction, meaning, citation): what the affective-EEG literature links a change to.
 ASSOCIATIONS: tuple[tuple[tuple[str, ...], str, int, str, str], ...] = (

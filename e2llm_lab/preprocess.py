@@ -31,6 +31,8 @@ from tqdm.auto import tqdm
 
 from .config import DataConfig
 from .data.errors import EEGDataError
+from .data.featureset import FeatureSet, normalize_per_subject
+from .emotions import AROUSAL, VALENCE, normalize_emotion
 
 __all__ = [
     "EEGDataError",
@@ -342,26 +344,6 @@ def lds_smooth(x: np.ndarray, *, q: float = 0.01, r: float = 0.04) -> np.ndarray
     return s
 
 
-def normalize_per_subject(X: np.ndarray, subjects) -> np.ndarray:
-    """Z-score every channel x band feature with its own subject's mean and SD.
-
-    Uses only the subject's own unlabelled features, so it is allowed for a held-out test subject too
-    (as in SEED's cross-subject protocols); no label and no other subject enters.
-
-    Parameters
-    ----------
-    X : np.ndarray, shape (n_samples, n_steps, n_chans, n_bands)
-    subjects : array-like, shape (n_samples,)
-    """
-    X = np.asarray(X, dtype=np.float32).copy()
-    subjects = np.asarray(subjects)
-    for s in np.unique(subjects):
-        sel = subjects == s
-        flat = X[sel].reshape(-1, *X.shape[2:])        # (n*T, C, F)
-        X[sel] = (X[sel] - flat.mean(0)) / (flat.std(0) + 1e-6)
-    return X
-
-
 def extract_features(raw: mne.io.BaseRaw, cfg: DataConfig = DataConfig(), *, preprocess: bool = True,
                      source=None) -> np.ndarray:
     """DE features of one recording: (optionally) preprocess, DE per window, (optionally) LDS.
@@ -396,9 +378,6 @@ def featureset_from_recordings(recordings, cfg: DataConfig = DataConfig(), *, pr
         Each dict holds at least subject, session, trial, emotion (valence/arousal filled from the emotion
         if absent).
     """
-    from .data.featureset import FeatureSet
-    from .emotions import AROUSAL, VALENCE, normalize_emotion
-
     feats, rows, ch_names = [], [], None
     for raw, row in tqdm(recordings, total=total, desc="DE features", disable=not progress):
         src = row.get("source") or f"subject {row['subject']} trial {row['trial']}"
@@ -414,11 +393,7 @@ def featureset_from_recordings(recordings, cfg: DataConfig = DataConfig(), *, pr
     if not feats:
         raise ValueError("no recordings were given")
     X = np.concatenate(feats)[:, None]                      # (N, C, F) -> (N, 1, C, F)
-    meta = pd.DataFrame(rows)
-    if cfg.normalize == "subject":
-        X = normalize_per_subject(X, meta.subject.to_numpy())
-    elif cfg.normalize is not None:
-        raise ValueError(f"normalize={cfg.normalize!r}; allowed: 'subject', None")
-    return FeatureSet(X=X, meta=meta, ch_names=ch_names, bands=tuple(cfg.bands),
-                      feature=f"de_{cfg.de_method}" + ("_lds" if cfg.lds else ""))
+    fs = FeatureSet(X=X, meta=pd.DataFrame(rows), ch_names=ch_names, bands=tuple(cfg.bands),
+                    feature=f"de_{cfg.de_method}" + ("_lds" if cfg.lds else ""))
+    return fs.normalized(cfg.normalize)
 

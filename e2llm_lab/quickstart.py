@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.express as px
 
 from ._device import resolve_device
-from .config import PRESETS, E2LLMConfig
+from .config import PRESETS, E2LLMConfig, fast_config
 from .data.featureset import check_no_leakage
 from .data.samples import load_sample
 from .evaluate import classification_metrics, evaluate_generation, generation_summary
@@ -91,8 +91,9 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     cfg = quickstart_config(llm, preset)
     resolve_device(device)                   # fail before any work: device, model and preset are checked first
     check_llm_source(llm)
-    cfg = replace(cfg, pretrain=replace(cfg.pretrain, seed=seed), align=replace(cfg.align, seed=seed),
+    cfg = replace(cfg, pretrain=replace(cfg.pretrain, seed=seed, device=device), align=replace(cfg.align, seed=seed),
                   instruct=replace(cfg.instruct, seed=seed))
+    cfg = fast_config(cfg) if fast else cfg
     scale = 0.1 if fast else 1.0
     t0 = time.perf_counter()
     windows = load_sample() if features is None else features
@@ -113,9 +114,7 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     check_no_leakage(fs.meta, tr, te, level="subject")
     say(f"data: {fs}; held-out subjects {test_subjects}")
 
-    pre_cfg = replace(cfg.pretrain, epochs=2 if fast else 20, selfsup_epochs=1 if fast else cfg.pretrain.selfsup_epochs,
-                      device=device)
-    encoder, hist1 = pretrain_encoder(fs, pre_cfg, encoder_cfg=cfg.encoder, train_idx=tr, progress=progress)
+    encoder, hist1 = pretrain_encoder(fs, cfg.pretrain, encoder_cfg=cfg.encoder, train_idx=tr, progress=progress)
     head = classification_metrics(fs.labels()[te], encoder.embed(fs.X[te], kind="logits").argmax(1))
     t1 = time.perf_counter()
     say(f"stage 1 (encoder): balanced accuracy of its own head on held-out subjects "
@@ -131,8 +130,7 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
         f"{hist2.loss.iloc[-5:].mean():.3f} (means of 5 steps; {t2 - t1:.0f} s)")
 
     model.llm = add_lora(model.llm, cfg.llm)
-    hist3 = train_stage(model, examples, fs, replace(cfg.instruct, epochs=1) if fast else cfg.instruct,
-                        stage="instruct", progress=progress)
+    hist3 = train_stage(model, examples, fs, cfg.instruct, stage="instruct", progress=progress)
     t3 = time.perf_counter()
     say(f"stage 3 (instruction tuning, LoRA + projector): loss {hist3.loss.iloc[:5].mean():.3f} -> "
         f"{hist3.loss.iloc[-5:].mean():.3f} ({t3 - t2:.0f} s)")

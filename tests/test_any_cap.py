@@ -4,12 +4,12 @@ import warnings
 
 import mne
 import numpy as np
+import pandas as pd
 import pytest
+import torch
+from test_io import CLINICAL_1020, CLINICAL_EXTRAS, _save
 
 from e2llm_lab.channels import REGION_NAMES, SEED_CH_NAMES, regions_present
-import pandas as pd
-import torch
-
 from e2llm_lab.config import DataConfig, EncoderConfig, SyntheticConfig
 from e2llm_lab.data.featureset import FeatureSet
 from e2llm_lab.data.io import read_raw
@@ -18,8 +18,6 @@ from e2llm_lab.emotions import AROUSAL, EMOTIONS, VALENCE
 from e2llm_lab.encoder import EEGEncoder
 from e2llm_lab.instructions import EmotionSignatures, check_claims, evidence_items, make_examples, region_band_z
 from e2llm_lab.preprocess import featureset_from_recordings
-
-from test_io import CLINICAL_1020, CLINICAL_EXTRAS, _save
 
 CAP_1020 = [c for c in SEED_CH_NAMES if c in CLINICAL_1020]
 

@@ -7,8 +7,16 @@ from e2llm_lab.config import EncoderConfig, PretrainConfig
 from e2llm_lab.data.samples import load_sample
 from e2llm_lab.data.synthetic import planted_mask
 from e2llm_lab.emotions import EMOTIONS
-from e2llm_lab.interpret.attribution import (METHODS, Attribution, Attributor, attribute, deletion_curve,
-                                             encoder_target, sanity_check, score_attribution)
+from e2llm_lab.interpret.attribution import (
+    METHODS,
+    Attribution,
+    Attributor,
+    attribute,
+    deletion_curve,
+    encoder_target,
+    sanity_check,
+    score_attribution,
+)
 
 OCC = region_index(SEED_CH_NAMES) == REGION_NAMES.index("occipital")
 

@@ -2,8 +2,17 @@ import mne
 import numpy as np
 import pytest
 
-from e2llm_lab.channels import (REGION_NAMES, REGIONS, SEED_CH_NAMES, channel_positions_2d, channel_positions_3d,
-                                make_info, normalize_ch_name, region_index, region_of)
+from e2llm_lab.channels import (
+    REGION_NAMES,
+    REGIONS,
+    SEED_CH_NAMES,
+    channel_positions_2d,
+    channel_positions_3d,
+    make_info,
+    normalize_ch_name,
+    region_index,
+    region_of,
+)
 
 
 def test_cap_has_62_unique_channels_in_seed_order():

@@ -83,9 +83,16 @@ def test_checkpoint_round_trip_identical_outputs(enc, tmp_path):
     assert back.cfg == enc.cfg
 
 
-def test_presets_build():
+def test_presets_build_and_agree_with_the_pipeline_presets():
+    from e2llm_lab.config import PRESETS
+
+    sizes = {}
     for name, cfg in ENCODER_PRESETS.items():
-        assert EEGEncoder(cfg).cfg == cfg, name
+        assert cfg == PRESETS[name].encoder, name                     # one place per fact
+        out = EEGEncoder(cfg)(torch.randn(2, 3, 62, 5))
+        assert out.region_tokens.shape == (2, 11, cfg.d_model) and out.logits.shape == (2, 7), name
+        sizes[name] = sum(p.numel() for p in EEGEncoder(cfg).parameters())
+    assert sizes["cpu-tiny"] < sizes["colab-t4"] < sizes["a100"]
 
 
 def test_embed_matches_forward(enc):

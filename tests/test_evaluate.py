@@ -5,8 +5,16 @@ from sklearn.metrics import f1_score
 from e2llm_lab.config import EncoderConfig, PretrainConfig
 from e2llm_lab.data.featureset import LeakageError
 from e2llm_lab.data.samples import load_sample
-from e2llm_lab.evaluate import (chance, classification_metrics, confusion_table, cross_validate, encoder_models,
-                                logistic_regression, make_folds, mlp)
+from e2llm_lab.evaluate import (
+    chance,
+    classification_metrics,
+    confusion_table,
+    cross_validate,
+    encoder_models,
+    logistic_regression,
+    make_folds,
+    mlp,
+)
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,15 @@ import pandas as pd
 import pytest
 
 from e2llm_lab.config import DEFAULT_BANDS
-from e2llm_lab.data.featureset import (FeatureSet, LeakageError, check_no_leakage, kfold_by_subject,
-                                       leave_one_subject_out, subject_holdout, trial_split)
+from e2llm_lab.data.featureset import (
+    FeatureSet,
+    LeakageError,
+    check_no_leakage,
+    kfold_by_subject,
+    leave_one_subject_out,
+    subject_holdout,
+    trial_split,
+)
 from e2llm_lab.emotions import EMOTIONS
 
 

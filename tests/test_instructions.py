@@ -4,8 +4,19 @@ import pytest
 from e2llm_lab.channels import REGION_NAMES, REGIONS
 from e2llm_lab.data.samples import load_sample
 from e2llm_lab.emotions import AROUSAL, VALENCE
-from e2llm_lab.instructions import (EEG_TOKEN, HELD_OUT_TEMPLATES, TASKS, TEMPLATES, check_claims, eeg_placeholder,
-                                    evidence_items, make_examples, parse_answer, rationale, region_band_z)
+from e2llm_lab.instructions import (
+    EEG_TOKEN,
+    HELD_OUT_TEMPLATES,
+    TASKS,
+    TEMPLATES,
+    check_claims,
+    eeg_placeholder,
+    evidence_items,
+    make_examples,
+    parse_answer,
+    rationale,
+    region_band_z,
+)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +106,7 @@ def test_placeholder():
 # -- signatures, discriminative evidence, decision, answer lines ------------------------------------------------
 
 from e2llm_lab.emotions import EMOTIONS  # noqa: E402
-from e2llm_lab.instructions import (EmotionSignatures, answer_lines, decision_sentence, fit_sentence,  # noqa: E402
-                                    make_example)
+from e2llm_lab.instructions import EmotionSignatures, answer_lines, decision_sentence, fit_sentence, make_example  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,11 @@
+import struct
+import warnings
+
 import mne
 import numpy as np
 import pytest
 
-from e2llm_lab.channels import SEED_CH_NAMES
-import struct
-import warnings
-
-from e2llm_lab.channels import channel_positions_2d
+from e2llm_lab.channels import SEED_CH_NAMES, channel_positions_2d
 from e2llm_lab.data.errors import EEGDataError, EEGFileError, MissingChannelsError, NoCapChannelsError
 from e2llm_lab.data.io import match_by_position, read_raw
 

@@ -73,7 +73,8 @@ def test_no_scenario_template_or_answer_format_reaches_stages_2_and_3(train_rows
 
 
 def test_warmup_has_world_knowledge_but_no_scenario_task(train_rows):
-    from e2llm_lab.llm import load_llm, warmup_texts
+    from e2llm_lab.build import warmup_texts
+    from e2llm_lab.llm import load_llm
 
     fs, tr = train_rows
     _, tok = load_llm(device="cpu")

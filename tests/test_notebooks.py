@@ -1,6 +1,5 @@
 """Every notebook runs top to bottom (E2LLM_FAST=1 shrinks the work), and is committed clean."""
 import json
-import os
 from pathlib import Path
 
 import nbformat
@@ -20,7 +19,10 @@ def test_notebook_is_clean_and_well_formed(path):
     assert not any(c.get("outputs") for c in nb["cells"]), "strip outputs before committing"
     assert "What you will learn" in "".join(nb["cells"][0]["source"])
     assert "run time" in "".join(nb["cells"][0]["source"])
-    assert "Exercises" in "".join(nb["cells"][-1]["source"])
+    markdown = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
+    assert "Exercises" in "".join(markdown[-1]["source"])
+    after = nb["cells"][nb["cells"].index(markdown[-1]) + 1:]         # only collapsed solutions follow them
+    assert all(c["metadata"].get("jupyter", {}).get("source_hidden") for c in after)
 
 
 @pytest.mark.notebook
@@ -31,6 +33,10 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
-    assert os.environ["E2LLM_FAST"] == "1"
+    said = "".join(o.get("text", "") for o in code[1].get("outputs", []) if o.output_type == "stream")
+    assert "fast mode" in said and "e2llm_lab: device" in said        # the kernel got the test's settings
+    shown = [o for c in code for o in c.get("outputs", []) if o.output_type in ("display_data", "execute_result")]
+    assert shown, "a notebook that shows nothing"

@@ -1,7 +1,8 @@
 """pyproject.toml and environment.yml must list the same requirements."""
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,3 +26,15 @@ def test_torch_requirement_is_a_plain_range():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     torch = next(d for d in deps if d.startswith("torch"))
     assert torch == "torch>=2.4"
+
+
+def test_the_package_imports_nothing_from_jupyterlab_and_keeps_it_out_of_its_requirements():
+    import subprocess
+    import sys
+
+    code = "import sys, e2llm_lab, e2llm_lab.interpret; print(sorted(m for m in sys.modules if m.startswith('jupyterlab')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("jupyterlab") for d in py["dependencies"])
+    assert any(d.startswith("jupyterlab") for d in py["optional-dependencies"]["lab"])

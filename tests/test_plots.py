@@ -4,8 +4,14 @@ import pytest
 
 from e2llm_lab.channels import SEED_CH_NAMES, channel_positions_2d
 from e2llm_lab.data.samples import load_sample
-from e2llm_lab.interpret.plots import (emotion_band_contrast, plot_band_topomaps, plot_cap, plot_emotion_topomaps,
-                                       plot_topomap, plot_topomap_static)
+from e2llm_lab.interpret.plots import (
+    emotion_band_contrast,
+    plot_band_topomaps,
+    plot_cap,
+    plot_emotion_topomaps,
+    plot_topomap,
+    plot_topomap_static,
+)
 
 
 def test_topomap_interpolation_passes_through_electrodes():

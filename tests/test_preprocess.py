@@ -5,8 +5,17 @@ from scipy.signal import butter, filtfilt
 
 from e2llm_lab.channels import SEED_CH_NAMES, make_info
 from e2llm_lab.config import DataConfig
-from e2llm_lab.preprocess import (EEGDataError, detect_bad_channels, differential_entropy, extract_features,
-                                  lds_smooth, normalize_per_subject, preprocess_raw, validate_eeg, window_view)
+from e2llm_lab.preprocess import (
+    EEGDataError,
+    detect_bad_channels,
+    differential_entropy,
+    extract_features,
+    lds_smooth,
+    normalize_per_subject,
+    preprocess_raw,
+    validate_eeg,
+    window_view,
+)
 
 SF = 200.0
 BANDS = DataConfig().bands

@@ -4,8 +4,14 @@ import pytest
 import scipy.io
 
 from e2llm_lab.config import DataConfig
-from e2llm_lab.data.seed7 import (SEED7_SESSION_ORDER, default_seed7_labels, iter_seed7_eeg, list_subjects,
-                                  read_seed7_features, read_seed7_labels)
+from e2llm_lab.data.seed7 import (
+    SEED7_SESSION_ORDER,
+    default_seed7_labels,
+    iter_seed7_eeg,
+    list_subjects,
+    read_seed7_features,
+    read_seed7_labels,
+)
 from e2llm_lab.preprocess import EEGDataError, featureset_from_recordings
 
 EMO_ORDER = ["happiness", "neutral", "disgust", "sadness", "anger", "surprise", "fear"]

@@ -3,8 +3,14 @@ import pytest
 
 from e2llm_lab.channels import SEED_CH_NAMES
 from e2llm_lab.config import DataConfig, SyntheticConfig
-from e2llm_lab.data.synthetic import (PLANTED_EFFECTS, iter_cohort, make_cohort, planted_effect_matrix, planted_mask,
-                                      trials_table)
+from e2llm_lab.data.synthetic import (
+    PLANTED_EFFECTS,
+    iter_cohort,
+    make_cohort,
+    planted_effect_matrix,
+    planted_mask,
+    trials_table,
+)
 from e2llm_lab.emotions import EMOTIONS
 from e2llm_lab.preprocess import featureset_from_recordings
 

@@ -4,9 +4,18 @@ import plotly.graph_objects as go
 import pytest
 
 from e2llm_lab.channels import REGION_NAMES, SEED_CH_NAMES
-from e2llm_lab.interpret import (Attribution, electrode_coords_mm, plot_attribution_static, plot_attribution_topomap,
-                                 plot_band_heatmap, plot_deletion_curve, plot_markers_3d, plot_region_bars,
-                                 view_attention_connectome, view_markers_3d)
+from e2llm_lab.interpret import (
+    Attribution,
+    electrode_coords_mm,
+    plot_attribution_static,
+    plot_attribution_topomap,
+    plot_band_heatmap,
+    plot_deletion_curve,
+    plot_markers_3d,
+    plot_region_bars,
+    view_attention_connectome,
+    view_markers_3d,
+)
 
 
 @pytest.fixture(scope="module")

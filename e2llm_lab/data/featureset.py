@@ -6,7 +6,7 @@ accuracy look far better than it is. Every split function here checks its own ou
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,9 @@ from .._atomic import atomic_path
 from ..emotions import EMOTIONS
 
 __all__ = [
+    "normalize_per_subject",
+    "NORMALIZE_OPTIONS",
+    "check_normalize",
     "REQUIRED_META",
     "FeatureSet",
     "LeakageError",
@@ -28,6 +31,35 @@ __all__ = [
 
 REQUIRED_META = ("subject", "session", "trial", "start_window", "emotion", "valence", "arousal")
 TRIAL_KEY = ["subject", "session", "trial"]
+
+
+def normalize_per_subject(X: np.ndarray, subjects) -> np.ndarray:
+    """Z-score every channel x band feature with its own subject's mean and SD.
+
+    Uses only the subject's own unlabelled features, so it is allowed for a held-out test subject too
+    (as in SEED's cross-subject protocols); no label and no other subject enters.
+
+    Parameters
+    ----------
+    X : np.ndarray, shape (n_samples, n_steps, n_chans, n_bands)
+    subjects : array-like, shape (n_samples,)
+    """
+    X = np.asarray(X, dtype=np.float32).copy()
+    subjects = np.asarray(subjects)
+    for s in np.unique(subjects):
+        sel = subjects == s
+        flat = X[sel].reshape(-1, *X.shape[2:])        # (n*T, C, F)
+        X[sel] = (X[sel] - flat.mean(0)) / (flat.std(0) + 1e-6)
+    return X
+
+
+NORMALIZE_OPTIONS = ("subject", None)
+
+
+def check_normalize(normalize) -> None:
+    """Raise for a ``normalize`` option other than :data:`NORMALIZE_OPTIONS` (the one place it is checked)."""
+    if normalize not in NORMALIZE_OPTIONS:
+        raise ValueError(f"normalize={normalize!r}; allowed: 'subject', None")
 
 
 class LeakageError(ValueError):
@@ -101,6 +133,13 @@ class FeatureSet:
         return (f"FeatureSet({self.feature}: {len(self)} samples x {self.n_steps} steps x {self.n_chans} chans x "
                 f"{self.n_bands} bands; {self.meta.subject.nunique()} subjects, "
                 f"{self.meta[TRIAL_KEY].drop_duplicates().shape[0]} trials)")
+
+    def normalized(self, normalize: str | None = "subject") -> FeatureSet:
+        """A copy z-scored per subject (:func:`normalize_per_subject`), or ``self`` for ``normalize=None``."""
+        check_normalize(normalize)
+        if normalize is None:
+            return self
+        return replace(self, X=normalize_per_subject(self.X, self.meta.subject.to_numpy()))
 
     def subset(self, idx) -> FeatureSet:
         """Samples at integer positions (or a boolean mask) ``idx``."""

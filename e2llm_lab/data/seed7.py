@@ -33,9 +33,8 @@ import scipy.io
 from ..channels import SEED_CH_NAMES, make_info
 from ..config import DEFAULT_BANDS, DataConfig
 from ..emotions import AROUSAL, EMOTIONS, VALENCE, normalize_emotion
-from ..preprocess import normalize_per_subject
 from .errors import EEGDataError
-from .featureset import FeatureSet
+from .featureset import FeatureSet, check_normalize
 
 __all__ = ["N_CLIPS", "FEATURE_KINDS", "SEED7_SESSION_ORDER", "default_seed7_labels", "read_seed7_labels",
            "list_subjects", "iter_seed7_eeg", "read_seed7_features"]
@@ -210,7 +209,7 @@ def read_seed7_features(root, labels=None, *, subjects=None, kind: str = "de_LDS
     subjects : list, optional
     kind : {"de", "de_LDS", "psd"}
     normalize : {"subject", None}
-        Per-subject z-scoring (see :func:`e2llm_lab.preprocess.normalize_per_subject`).
+        Per-subject z-scoring (see :func:`e2llm_lab.data.featureset.normalize_per_subject`).
 
     Returns
     -------
@@ -219,6 +218,7 @@ def read_seed7_features(root, labels=None, *, subjects=None, kind: str = "de_LDS
     """
     if kind not in FEATURE_KINDS:
         raise ValueError(f"kind={kind!r}; allowed: {FEATURE_KINDS}")
+    check_normalize(normalize)
     labels = _labels_table(labels)
     subjects = list_subjects(root) if subjects is None else subjects
     feats, rows = [], []
@@ -241,9 +241,5 @@ def read_seed7_features(root, labels=None, *, subjects=None, kind: str = "de_LDS
     if not feats:
         raise ValueError(f"no labelled {kind} features found under {root}/EEG_features for subjects {subjects}")
     X = np.concatenate(feats)[:, None]                          # (N, C, F) -> (N, 1, C, F)
-    meta = pd.DataFrame(rows)
-    if normalize == "subject":
-        X = normalize_per_subject(X, meta.subject.to_numpy())
-    elif normalize is not None:
-        raise ValueError(f"normalize={normalize!r}; allowed: 'subject', None")
-    return FeatureSet(X, meta, SEED_CH_NAMES, DataConfig().bands, feature=f"seed7_{kind}")
+    fs = FeatureSet(X, pd.DataFrame(rows), SEED_CH_NAMES, DataConfig().bands, feature=f"seed7_{kind}")
+    return fs.normalized(normalize)

@@ -27,7 +27,7 @@ The effect table loosely follows the affective EEG literature; it is a teaching 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import mne
 import numpy as np
@@ -253,8 +253,3 @@ def make_cohort(cfg: SyntheticConfig = SyntheticConfig(), *, subjects=None) -> t
     """
     pairs = list(iter_cohort(cfg, subjects=subjects))
     return [p[0] for p in pairs], pd.DataFrame([p[1] for p in pairs])
-
-
-def cohort_description(cfg: SyntheticConfig) -> dict:
-    """JSON-ready description of a cohort: its config and planted effects."""
-    return {"config": asdict(cfg), "planted_effects": planted_effects_table().to_dict("records")}

@@ -8,9 +8,20 @@ the link-by-link diagnostic, and the whole protocol in one report.
 """
 from .diagnostics import diagnose_chain
 from .generation import CHANCE, CONTROLS, MULTI_TASKS, evaluate_generation, faithfulness, generation_summary
+from .protocols import (
+                        METRICS,
+                        PROTOCOLS,
+                        chance,
+                        classification_metrics,
+                        confusion_table,
+                        cross_validate,
+                        encoder_models,
+                        logistic_regression,
+                        make_folds,
+                        mlp,
+                        summarize,
+)
 from .suite import EvaluationReport, evaluate_all
-from .protocols import (METRICS, PROTOCOLS, chance, classification_metrics, confusion_table, cross_validate,
-                        encoder_models, logistic_regression, make_folds, mlp, summarize)
 
 __all__ = ["PROTOCOLS", "METRICS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
            "summarize", "logistic_regression", "mlp", "chance", "encoder_models", "CHANCE", "MULTI_TASKS", "CONTROLS",

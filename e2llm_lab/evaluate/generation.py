@@ -25,9 +25,17 @@ import pandas as pd
 from scipy.stats import kendalltau
 
 from ..channels import REGION_NAMES
+from ..config import DEFAULT_BANDS, band_names
 from ..emotions import EMOTIONS, SYNONYMS
-from ..instructions import (answer_lines, check_claims, is_held_out, make_example, make_examples, parse_answer,
-                            region_band_z)
+from ..instructions import (
+    answer_lines,
+    check_claims,
+    is_held_out,
+    make_example,
+    make_examples,
+    parse_answer,
+    region_band_z,
+)
 from .protocols import classification_metrics
 
 __all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "faithfulness", "evaluate_generation", "generation_summary"]
@@ -37,7 +45,7 @@ CHANCE = {"emotion": 1 / 7, "valence_arousal": 1 / 6, "compare": 1 / 2, "rank": 
 MULTI_TASKS = ("emotion", "valence_arousal", "compare", "rank")
 CONTROLS = (None, "shuffled", "subject_mean")
 
-_BANDS = ("delta", "theta", "alpha", "beta", "gamma")
+_BANDS = band_names(DEFAULT_BANDS)
 _REGIONS = {r.replace("_", " ") for r in REGION_NAMES}
 _SENTENCE_CLAIM = re.compile(r"([A-Za-z][A-Za-z ]*?)\s+([A-Za-z]+)\s+is\s+(?:higher|lower)\s+than usual", re.I)
 _DECIDED = re.compile(r"match(?:es)?\s+(?:the\s+)?([a-z]+)(?:\s+signature)?", re.I)

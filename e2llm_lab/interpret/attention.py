@@ -28,14 +28,17 @@ def mean_spatial_attention(encoder, X: np.ndarray, *, layer: int = -1, batch_siz
     np.ndarray, shape (C, C)
         Row i: how much electrode i attends to each electrode (rows sum to 1).
     """
+    was_training = encoder.training
     encoder.eval()
     dev = next(encoder.parameters()).device
     total, n = 0.0, 0
-    for i in range(0, len(X), batch_size):
-        out = encoder(torch.as_tensor(X[i:i + batch_size], device=dev), output_attentions=True)
-        w = out.spatial_attention[layer]                                  # (B, T, H, C, C)
-        total = total + w.sum(dim=(0, 1, 2)).cpu().numpy()
-        n += w.shape[0] * w.shape[1] * w.shape[2]
+    with torch.no_grad():
+        for i in range(0, len(X), batch_size):
+            out = encoder(torch.as_tensor(X[i:i + batch_size], device=dev), output_attentions=True)
+            w = out.spatial_attention[layer]                              # (B, T, H, C, C)
+            total = total + w.sum(dim=(0, 1, 2)).cpu().numpy()
+            n += w.shape[0] * w.shape[1] * w.shape[2]
+    encoder.train(was_training)                                           # leave the model as it was found
     return total / n
 
 

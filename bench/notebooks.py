@@ -1,0 +1,62 @@
+"""Benchmark: how long the course takes. Each notebook is executed top to bottom in a fresh kernel, as a student
+would run it, and timed.
+
+Target: all notebooks together <= 10 minutes on a 2-core CPU in fast mode (``E2LLM_FAST=1``, what the test suite
+runs). Full mode is what a student on a laptop CPU waits for; it is printed too with ``--full``.
+
+    python bench/notebooks.py                 # fast mode
+    python bench/notebooks.py --full          # fast mode, then full mode
+    python bench/notebooks.py --only 00 03    # some notebooks
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+TARGET_FAST_S = 600.0
+
+
+def run(path: Path, fast: bool) -> tuple[float, str]:
+    """Seconds to execute one notebook, and "ok" or the error's first line."""
+    os.environ["E2LLM_FAST"] = "1" if fast else "0"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    nb = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory() as cwd:
+        t = time.perf_counter()
+        try:
+            NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+            status = "ok"
+        except Exception as err:                       # report and go on: one broken notebook must not hide the rest
+            status = f"FAILED: {str(err).strip().splitlines()[-1][:100]}"
+        return time.perf_counter() - t, status
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--full", action="store_true", help="also time full mode")
+    p.add_argument("--only", nargs="*", default=None, help="notebook number prefixes, e.g. 00 05")
+    args = p.parse_args()
+    paths = [q for q in NOTEBOOKS if not args.only or q.name[:2] in args.only]
+    print(f"{len(paths)} notebooks, {os.cpu_count()} CPU cores")
+    for fast in ([True, False] if args.full else [True]):
+        mode, total = "fast" if fast else "full", 0.0
+        print(f"\n{mode} mode")
+        for path in paths:
+            seconds, status = run(path, fast)
+            total += seconds
+            print(f"  {path.name:42s} {seconds:7.1f} s  {status}", flush=True)
+        line = f"  {'total':42s} {total:7.1f} s ({total / 60:.1f} min)"
+        if fast and len(paths) == len(NOTEBOOKS):
+            line += f"; target <= {TARGET_FAST_S / 60:.0f} min: {'MET' if total <= TARGET_FAST_S else 'NOT MET'}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
