@@ -23,8 +23,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 TARGET_FAST_S = 600.0
 
 
-def run(path: Path, fast: bool) -> tuple[float, str]:
-    """Seconds to execute one notebook, and "ok" or the error's first line."""
+def run(path: Path, fast: bool, save: Path | None = None) -> tuple[float, str]:
+    """Seconds to execute one notebook, and "ok" or the error's first line (executed copy kept in ``save``)."""
     os.environ["E2LLM_FAST"] = "1" if fast else "0"
     os.environ.setdefault("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
@@ -35,13 +35,18 @@ def run(path: Path, fast: bool) -> tuple[float, str]:
             status = "ok"
         except Exception as err:                       # report and go on: one broken notebook must not hide the rest
             status = f"FAILED: {str(err).strip().splitlines()[-1][:100]}"
-        return time.perf_counter() - t, status
+        seconds = time.perf_counter() - t
+    if save is not None:
+        save.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save / f"{path.stem}_{'fast' if fast else 'full'}.ipynb")
+    return seconds, status
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--full", action="store_true", help="also time full mode")
     p.add_argument("--only", nargs="*", default=None, help="notebook number prefixes, e.g. 00 05")
+    p.add_argument("--save", type=Path, default=None, help="keep the executed notebooks (with outputs) here")
     args = p.parse_args()
     paths = [q for q in NOTEBOOKS if not args.only or q.name[:2] in args.only]
     print(f"{len(paths)} notebooks, {os.cpu_count()} CPU cores")
@@ -49,7 +54,7 @@ def main() -> None:
         mode, total = "fast" if fast else "full", 0.0
         print(f"\n{mode} mode")
         for path in paths:
-            seconds, status = run(path, fast)
+            seconds, status = run(path, fast, args.save)
             total += seconds
             print(f"  {path.name:42s} {seconds:7.1f} s  {status}", flush=True)
         line = f"  {'total':42s} {total:7.1f} s ({total / 60:.1f} min)"

@@ -218,21 +218,29 @@ class EEGEncoder(nn.Module):
         enc.load_state_dict(load_file(str(folder / "encoder.safetensors"), device=device))
         return enc.to(device).eval()
 
-    @torch.no_grad()
+    def predict_logits(self, X: np.ndarray, *, batch_size: int = 256) -> np.ndarray:
+        """The emotion head's logits of feature samples, in eval mode: shape (N, n_classes)."""
+        return self._batched(X, batch_size, "logits")
+
     def embed(self, X: np.ndarray, *, batch_size: int = 256, kind: str = "global") -> np.ndarray:
         """Embeddings of feature samples in eval mode.
 
         Parameters
         ----------
         X : np.ndarray, shape (N, T, C, F)
-        kind : {"global", "regions", "logits"}
+        kind : {"global", "regions"}
+            For the head's logits use :meth:`predict_logits`.
 
         Returns
         -------
-        np.ndarray, shape (N, d), (N, R, d) or (N, n_classes)
+        np.ndarray, shape (N, d) or (N, R, d)
         """
-        if kind not in ("global", "regions", "logits"):
-            raise ValueError(f"kind={kind!r}; allowed: 'global', 'regions', 'logits'")
+        if kind not in ("global", "regions"):
+            raise ValueError(f"kind={kind!r}; allowed: 'global', 'regions' (the head's logits: predict_logits)")
+        return self._batched(X, batch_size, kind)
+
+    @torch.no_grad()
+    def _batched(self, X: np.ndarray, batch_size: int, kind: str) -> np.ndarray:
         was_training = self.training
         self.eval()
         dev = next(self.parameters()).device

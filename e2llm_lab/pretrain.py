@@ -84,7 +84,7 @@ def _augment(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Ten
 
 @torch.no_grad()
 def _evaluate(encoder: EEGEncoder, X: np.ndarray, y: np.ndarray, device) -> tuple[float, float]:
-    logits = torch.as_tensor(encoder.embed(X, kind="logits"))
+    logits = torch.as_tensor(encoder.predict_logits(X))
     loss = F.cross_entropy(logits, torch.as_tensor(y)).item()
     return loss, balanced_accuracy_score(y, logits.argmax(1).numpy())
 

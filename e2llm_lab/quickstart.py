@@ -19,8 +19,7 @@ from .data.featureset import check_no_leakage
 from .data.samples import load_sample
 from .evaluate import classification_metrics, evaluate_generation, generation_summary
 from .instructions import EmotionSignatures, make_examples
-from .interpret.attention import plot_history
-from .interpret.plots import plot_emotion_topomaps
+from .interpret.plots import plot_emotion_topomaps, plot_history
 from .llm import add_lora, check_llm_source
 from .model import E2LLM
 from .pretrain import pretrain_encoder
@@ -115,7 +114,7 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     say(f"data: {fs}; held-out subjects {test_subjects}")
 
     encoder, hist1 = pretrain_encoder(fs, cfg.pretrain, encoder_cfg=cfg.encoder, train_idx=tr, progress=progress)
-    head = classification_metrics(fs.labels()[te], encoder.embed(fs.X[te], kind="logits").argmax(1))
+    head = classification_metrics(fs.labels()[te], encoder.predict_logits(fs.X[te]).argmax(1))
     t1 = time.perf_counter()
     say(f"stage 1 (encoder): balanced accuracy of its own head on held-out subjects "
         f"{head['balanced_accuracy']:.3f} ({t1 - t0:.0f} s)")

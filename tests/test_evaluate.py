@@ -255,7 +255,7 @@ class _HeadStub:
     def __init__(self, fs, sig):
         self.fs, self.sig = fs, sig
 
-    def embed(self, X, kind="logits"):
+    def predict_logits(self, X):
         from e2llm_lab.instructions import region_band_z
 
         return self.sig.similarity(region_band_z(X, self.fs.ch_names))

@@ -65,7 +65,7 @@ def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256,
     train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
     check_no_leakage(fs.meta, train_idx, test_idx, level="subject")
     y = fs.labels()[test_idx]
-    rows = [_row("encoder head", y, model.encoder.embed(fs.X[test_idx], kind="logits").argmax(1))]
+    rows = [_row("encoder head", y, model.encoder.predict_logits(fs.X[test_idx]).argmax(1))]
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
     probe.fit(_projected(model, fs.X[train_idx]), fs.labels()[train_idx])
     rows.append(_row("probe on projected EEG tokens", y, probe.predict(_projected(model, fs.X[test_idx]))))

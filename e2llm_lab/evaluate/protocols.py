@@ -151,7 +151,7 @@ def encoder_models(cfg: PretrainConfig = PretrainConfig(), encoder_cfg: EncoderC
 
     def fit_predict(train: FeatureSet, test: FeatureSet) -> dict[str, np.ndarray]:
         encoder, _ = pretrain_encoder(train, cfg, encoder_cfg=encoder_cfg, progress=progress)
-        head = encoder.embed(test.X, kind="logits").argmax(1)
+        head = encoder.predict_logits(test.X).argmax(1)
         probe = make_pipeline(StandardScaler(), LogisticRegression(C=probe_C, max_iter=2000))
         probe.fit(encoder.embed(train.X), train.labels())
         return {"encoder": head, "linear_probe": probe.predict(encoder.embed(test.X))}

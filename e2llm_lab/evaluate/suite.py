@@ -113,7 +113,7 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
                                         emotion_all_rows=False, control=control, **kw))
     answers = pd.concat(runs, ignore_index=True)
     real = answers[answers.control == "none"]
-    y_enc = model.encoder.embed(fs.X[idx], kind="logits").argmax(1)
+    y_enc = model.encoder.predict_logits(fs.X[idx]).argmax(1)
     y_lr = logistic_regression(fs.subset(train_idx), fs.subset(idx)) if train_idx is not None else None
     tables = {"basic": _basic(real, y_enc, y_lr)}
     emo = real[(real.task == "emotion") & ~real.zero_shot]

@@ -5,7 +5,6 @@ from .attention import (
                         llm_eeg_attention,
                         mean_spatial_attention,
                         plot_attention_matrix,
-                        plot_history,
                         plot_llm_attention_topomap,
                         plot_llm_eeg_attention,
 )
@@ -26,6 +25,7 @@ from .plots import (
                         plot_band_topomaps,
                         plot_cap,
                         plot_emotion_topomaps,
+                        plot_history,
                         plot_topomap,
                         plot_topomap_static,
 )

@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import torch
 
-__all__ = ["mean_spatial_attention", "encoder_attention", "attention_rollout", "plot_attention_matrix", "plot_history",
+__all__ = ["mean_spatial_attention", "encoder_attention", "attention_rollout", "plot_attention_matrix",
            "llm_eeg_attention",
            "plot_llm_eeg_attention", "plot_llm_attention_topomap"]
 
@@ -97,18 +97,6 @@ def plot_attention_matrix(A, *, labels, title: str | None = "Electrode x electro
                                hovertemplate="%{y} -> %{x}: %{z:.3f}<extra></extra>"))
     fig.update_layout(title=title, width=640, height=600, yaxis=dict(autorange="reversed", title="query"),
                       xaxis=dict(title="key"))
-    return fig
-
-
-def plot_history(history: pd.DataFrame, *, columns=("loss", "mask_loss", "supcon_loss", "ce_loss", "val_loss"),
-                 title: str | None = "Training history") -> go.Figure:
-    """Loss curves per epoch from a history DataFrame (phases shaded by line style)."""
-    cols = [c for c in columns if c in history and history[c].notna().any()]
-    long = history.melt(id_vars=["epoch"] + (["phase"] if "phase" in history else []), value_vars=cols,
-                        var_name="curve", value_name="value")
-    fig = px.line(long, x="epoch", y="value", color="curve", markers=True, title=title,
-                  line_dash="phase" if "phase" in history else None)
-    fig.update_layout(width=700, height=400)
     return fig
 
 

@@ -26,8 +26,14 @@ def nearest_text_tokens(model, x: np.ndarray, *, k: int = 5) -> pd.DataFrame:
         One row per EEG token (each region, then "global"): the nearest tokens and their similarities. Special
         tokens (``<|eeg|>``, ``<|im_end|>``, padding ...) are left out: they name no content.
     """
-    eeg = model.eeg_embeds(torch.as_tensor(x[None]))[0].float()                  # (R+1, H)
-    vocab = model.llm.get_input_embeddings().weight.float()                       # (V, H)
+    was_training = model.training
+    model.eval()                                      # no dropout: the same sample always gives the same table
+    try:
+        with torch.no_grad():
+            eeg = model.eeg_embeds(torch.as_tensor(x[None]))[0].float()          # (R+1, H)
+            vocab = model.llm.get_input_embeddings().weight.float()               # (V, H)
+    finally:
+        model.train(was_training)
     sim = torch.nn.functional.normalize(eeg, dim=-1) @ torch.nn.functional.normalize(vocab, dim=-1).T
     special = [i for i in model.tokenizer.all_special_ids if i < sim.shape[1]]
     special += [i for t, i in model.tokenizer.get_added_vocab().items() if i < sim.shape[1]]

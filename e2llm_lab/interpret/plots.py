@@ -6,6 +6,8 @@ figure without showing it.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy.interpolate import RBFInterpolator
@@ -14,7 +16,7 @@ from ..channels import REGION_NAMES, SEED_CH_NAMES, channel_positions_2d, make_i
 from ..config import DEFAULT_BANDS, band_names
 from ..emotions import EMOTIONS
 
-__all__ = ["plot_topomap", "plot_band_topomaps", "plot_emotion_topomaps", "plot_cap", "plot_topomap_static",
+__all__ = ["plot_history", "plot_topomap", "plot_band_topomaps", "plot_emotion_topomaps", "plot_cap", "plot_topomap_static",
            "emotion_band_contrast"]
 
 _HEAD_R = 0.62      # the polar layout puts the Fpz-T7-Oz circle at 0.5 and CB1/CB2 at ~0.59
@@ -208,4 +210,16 @@ def plot_topomap_static(values, *, ch_names=SEED_CH_NAMES, title: str | None = N
     mne.viz.plot_topomap(values, make_info(ch_names), axes=axes, cmap=cmap, vlim=lim, show=False)
     if title:
         axes.set_title(title)
+    return fig
+
+
+def plot_history(history: pd.DataFrame, *, columns=("loss", "mask_loss", "supcon_loss", "ce_loss", "val_loss"),
+                 title: str | None = "Training history") -> go.Figure:
+    """Loss curves per epoch from a history DataFrame (phases shaded by line style)."""
+    cols = [c for c in columns if c in history and history[c].notna().any()]
+    long = history.melt(id_vars=["epoch"] + (["phase"] if "phase" in history else []), value_vars=cols,
+                        var_name="curve", value_name="value")
+    fig = px.line(long, x="epoch", y="value", color="curve", markers=True, title=title,
+                  line_dash="phase" if "phase" in history else None)
+    fig.update_layout(width=700, height=400)
     return fig
