@@ -15,6 +15,11 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_clean_and_well_formed(path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                            # e.g. a cell without an id
+        nbformat.validate(nbformat.read(path, as_version=4))
     nb = json.loads(path.read_text())
     assert not any(c.get("outputs") for c in nb["cells"]), "strip outputs before committing"
     assert "What you will learn" in "".join(nb["cells"][0]["source"])
