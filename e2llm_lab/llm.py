@@ -6,6 +6,7 @@ with ``trust_remote_code``. Without hub access the default is the tiny offline Q
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from pathlib import Path
@@ -20,7 +21,7 @@ from .config import LLMConfig
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
 
 __all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "tiny_llm_path", "check_llm_source", "choose_dtype", "load_llm",
-           "add_eeg_tokens", "add_lora", "chat_prompt", "save_tokenizer"]
+           "add_eeg_tokens", "add_lora", "quiet_peft", "chat_prompt", "save_tokenizer"]
 
 EEG_TOKENS = (EEG_START, EEG_TOKEN, EEG_END)
 # ChatML, as Qwen uses; the assistant's reasoning sits inline in a <think> ... </think> block.
@@ -177,10 +178,17 @@ def add_lora(model, cfg: LLMConfig = LLMConfig()):
         enable()
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       target_modules="all-linear", task_type="CAUSAL_LM")
-    with warnings.catch_warnings():
-        # peft reads model.is_gradient_checkpointing, which transformers 5 deprecates; nothing a student can act on
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    with quiet_peft():
         return get_peft_model(model, lora)
+
+
+@contextlib.contextmanager
+def quiet_peft():
+    """Silence, around one peft call, the deprecation transformers 5 raises when peft reads
+    ``model.is_gradient_checkpointing``: nothing a student can act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def chat_prompt(tokenizer, user: str, *, system: str = SYSTEM_PROMPT) -> str:

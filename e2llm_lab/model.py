@@ -21,7 +21,7 @@ from ._atomic import atomic_path, write_text_atomic
 from .config import E2LLMConfig, config_from_dict
 from .encoder import EEGEncoder
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, EmotionSignatures
-from .llm import chat_prompt, load_llm, save_tokenizer
+from .llm import chat_prompt, load_llm, quiet_peft, save_tokenizer
 from .projector import EEGProjector
 
 __all__ = ["splice_eeg", "E2LLM"]
@@ -257,7 +257,8 @@ class E2LLM(nn.Module):
         cfg = config_from_dict(E2LLMConfig, json.loads((folder / "e2llm_config.json").read_text()))
         model = cls.build(EEGEncoder.from_pretrained(folder / "encoder"), cfg, device=device)
         if (folder / "adapter").exists():
-            model.llm = PeftModel.from_pretrained(model.llm, folder / "adapter")
+            with quiet_peft():
+                model.llm = PeftModel.from_pretrained(model.llm, folder / "adapter")
         model.projector.load_state_dict(load_file(str(folder / "projector.safetensors"), device=str(model.device)))
         if (folder / "signatures.json").exists():
             model.signatures = EmotionSignatures.from_dict(json.loads((folder / "signatures.json").read_text()))
