@@ -40,8 +40,9 @@ class DataConfig:
         Line frequency to notch (50 Hz in China/Europe, 60 Hz in the Americas); None skips it.
     reference : str
         ``"average"`` or a channel name to re-reference to.
-    bad_channels : str
-        ``"interpolate"`` (detect noisy channels and interpolate them), ``"keep"``.
+    bad_channel_policy : str
+        What preprocessing does about noisy electrodes: ``"interpolate"`` (detect them and interpolate them) or
+        ``"keep"``. (Named ``bad_channels`` before 0.2; configs saved with that name still load.)
     bands : tuple of (name, low, high)
         Frequency bands for features.
     window_s, stride_s : float
@@ -67,7 +68,7 @@ class DataConfig:
     h_freq: float = 70.0
     notch_freq: float | None = 50.0
     reference: str = "average"
-    bad_channels: str = "interpolate"
+    bad_channel_policy: str = "interpolate"
     bands: tuple = DEFAULT_BANDS
     window_s: float = 4.0
     stride_s: float = 4.0
@@ -121,8 +122,13 @@ class SyntheticConfig:
     seed: int = 0
 
 
+# Fields renamed since configs were first saved: (class, old name) -> new name.
+_RENAMED = {("DataConfig", "bad_channels"): "bad_channel_policy"}
+
+
 def config_from_dict(cls, d: dict):
     """Rebuild a (possibly nested) config dataclass from ``asdict`` output, turning JSON lists back to tuples."""
+    d = {_RENAMED.get((cls.__name__, k), k): v for k, v in d.items()}
     kwargs = {}
     for f in fields(cls):
         if f.name not in d:

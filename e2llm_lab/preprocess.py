@@ -109,12 +109,12 @@ def detect_bad_channels(raw: mne.io.BaseRaw, *, threshold: float = 5.0) -> list[
 def preprocess_raw(raw: mne.io.BaseRaw, cfg: DataConfig = DataConfig(), *, source=None) -> mne.io.BaseRaw:
     """Notch, band-pass, interpolate bad channels, resample and re-reference a copy of ``raw`` (MNE).
 
-    Channels listed in ``raw.info['bads']`` (and, with ``cfg.bad_channels="interpolate"``, noisy ones found
+    Channels listed in ``raw.info['bads']`` (and, with ``cfg.bad_channel_policy="interpolate"``, noisy ones found
     by :func:`detect_bad_channels`) are interpolated with spherical splines before the average reference,
     so one loose electrode cannot leak into every channel.
     """
-    if cfg.bad_channels not in ("interpolate", "keep"):
-        raise ValueError(f"bad_channels={cfg.bad_channels!r}; allowed: 'interpolate', 'keep'")
+    if cfg.bad_channel_policy not in ("interpolate", "keep"):
+        raise ValueError(f"bad_channel_policy={cfg.bad_channel_policy!r}; allowed: 'interpolate', 'keep'")
     raw = raw.copy().load_data(verbose="error").pick("eeg", exclude=())
     good = [c for c in raw.ch_names if c not in raw.info["bads"]]
     validate_eeg(raw.get_data(picks=good), raw.info["sfreq"], good, bands=cfg.bands, window_s=cfg.window_s,
@@ -126,7 +126,7 @@ def preprocess_raw(raw: mne.io.BaseRaw, cfg: DataConfig = DataConfig(), *, sourc
         raw.notch_filter(cfg.notch_freq, verbose="error")
     h_freq = min(cfg.h_freq, 0.9 * min(nyq, cfg.sfreq / 2))
     raw.filter(cfg.l_freq, h_freq, verbose="error")
-    if cfg.bad_channels == "interpolate":
+    if cfg.bad_channel_policy == "interpolate":
         raw.info["bads"] = sorted(set(raw.info["bads"]) | set(detect_bad_channels(raw)))
         if raw.info["bads"]:
             raw.interpolate_bads(reset_bads=True, verbose="error")

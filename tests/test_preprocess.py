@@ -242,3 +242,16 @@ def test_preprocess_rejects_flat_channel_in_raw():
     raw.info["bads"] = ["F7"]            # the documented remedy: mark it, and it is interpolated
     out = preprocess_raw(raw)
     assert out.get_data()[5].std() > 0
+
+
+def test_a_config_saved_with_the_old_bad_channels_name_still_loads():
+    from dataclasses import asdict
+
+    from e2llm_lab.config import config_from_dict
+
+    old = {**asdict(DataConfig(bad_channel_policy="keep")), "bad_channels": "keep"}
+    del old["bad_channel_policy"]
+    assert config_from_dict(DataConfig, old).bad_channel_policy == "keep"
+    with pytest.raises(ValueError, match="bad_channel_policy='drop'"):
+        preprocess_raw(mne.io.RawArray(_noise(62, 12) * 1e-6, make_info(SEED_CH_NAMES, SF), verbose="error"),
+                       DataConfig(bad_channel_policy="drop"))
