@@ -44,3 +44,28 @@ def crash_after_saves(monkeypatch):
         arm.undo = lambda: monkeypatch.setattr(module, "save_training_state", real)
 
     return arm
+
+
+@pytest.fixture(scope="module")
+def fs():
+    """The sample cohort in 2-window samples (hop 4): small enough for E2LLM tests on a CPU."""
+    from e2llm_lab.data.samples import load_sample
+
+    return load_sample().with_steps(2, stride=4)
+
+
+@pytest.fixture
+def small_e2llm():
+    """A factory of small, seeded E2LLM models (tiny encoder + the shipped tiny LLM) in eval mode."""
+    import torch
+
+    from e2llm_lab.config import E2LLMConfig, EncoderConfig
+    from e2llm_lab.encoder import EEGEncoder
+    from e2llm_lab.model import E2LLM
+
+    def build(fs):
+        torch.manual_seed(0)
+        enc = EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1, n_steps=fs.n_steps))
+        return E2LLM.build(enc, E2LLMConfig(), device="cpu").eval()
+
+    return build

@@ -2,22 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from e2llm_lab.config import E2LLMConfig, EncoderConfig
-from e2llm_lab.data.samples import load_sample
-from e2llm_lab.encoder import EEGEncoder
 from e2llm_lab.instructions import TEMPLATES, eeg_placeholder, make_examples
 from e2llm_lab.model import E2LLM, splice_eeg
-
-
-@pytest.fixture(scope="module")
-def fs():
-    return load_sample().with_steps(2, stride=4)
-
-
-def _model(fs):
-    torch.manual_seed(0)
-    enc = EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1, n_steps=fs.n_steps))
-    return E2LLM.build(enc, E2LLMConfig(), device="cpu").eval()
 
 
 def test_splice_matches_manual_construction():
@@ -38,8 +24,8 @@ def test_splice_matches_manual_construction():
         splice_eeg(emb, ids, eeg[:5], eeg_token_id=9)
 
 
-def test_several_segments_land_in_order(fs):
-    m = _model(fs)
+def test_several_segments_land_in_order(fs, small_e2llm):
+    m = small_e2llm(fs)
     n = m.n_eeg_tokens
     prompt = TEMPLATES["compare"][0].format(eeg=eeg_placeholder(n), eeg2=eeg_placeholder(n), attr="positive")
     ids = m.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
@@ -53,8 +39,8 @@ def test_several_segments_land_in_order(fs):
     assert len(pos) == 2 * n == 24
 
 
-def test_score_options_matches_a_manual_log_likelihood(fs):
-    m = _model(fs)
+def test_score_options_matches_a_manual_log_likelihood(fs, small_e2llm):
+    m = small_e2llm(fs)
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
     ex = exs[0]
     prefix, options = "<think> x </think>", ["\nEmotion: fear", "\nEmotion: happiness"]
@@ -73,10 +59,10 @@ def test_score_options_matches_a_manual_log_likelihood(fs):
         assert got == pytest.approx(manual, abs=1e-4)
 
 
-def test_constrained_generation_ends_with_a_well_formed_answer_line(fs):
+def test_constrained_generation_ends_with_a_well_formed_answer_line(fs, small_e2llm):
     from e2llm_lab.instructions import answer_lines
 
-    m = _model(fs)               # untrained: its free answers are noise, the answer line must still be one option
+    m = small_e2llm(fs)               # untrained: its free answers are noise, the answer line must still be one option
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion", "rank"), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
     texts = m.generate([e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs], max_new_tokens=12,
                        answer_options=[answer_lines(e) for e in exs])
@@ -84,20 +70,20 @@ def test_constrained_generation_ends_with_a_well_formed_answer_line(fs):
         assert "</think>" in text and any(text.endswith(line) for line in answer_lines(ex))
 
 
-def test_signatures_travel_with_the_checkpoint(fs, tmp_path):
+def test_signatures_travel_with_the_checkpoint(fs, tmp_path, small_e2llm):
     from e2llm_lab.instructions import EmotionSignatures
 
-    m = _model(fs)
+    m = small_e2llm(fs)
     m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))
     m.save_pretrained(tmp_path / "ckpt")
     back = E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")
     np.testing.assert_allclose(back.signatures.mean, m.signatures.mean)
 
 
-def test_answers_never_hold_eeg_markers(fs):
+def test_answers_never_hold_eeg_markers(fs, small_e2llm):
     from e2llm_lab.instructions import EEG_TOKEN, answer_lines
 
-    m = _model(fs)
+    m = small_e2llm(fs)
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
     prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
     # a reasoning that (wrongly) wrote EEG markers still gets its answer line, with the markers removed

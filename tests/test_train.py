@@ -3,28 +3,15 @@ import numpy as np
 import pytest
 import torch
 
-from e2llm_lab.config import E2LLMConfig, EncoderConfig, TrainConfig
-from e2llm_lab.data.samples import load_sample
-from e2llm_lab.encoder import EEGEncoder
+from e2llm_lab.config import TrainConfig
 from e2llm_lab.instructions import make_examples
 from e2llm_lab.llm import add_lora
 from e2llm_lab.model import E2LLM
 from e2llm_lab.train import InstructionDataset, collate, train_stage
 
 
-@pytest.fixture(scope="module")
-def fs():
-    return load_sample().with_steps(2, stride=4)
-
-
-def _model(fs):
-    torch.manual_seed(0)
-    enc = EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1, n_steps=fs.n_steps))
-    return E2LLM.build(enc, E2LLMConfig(), device="cpu").eval()
-
-
-def test_prompt_tokens_are_masked_in_labels(fs):
-    m = _model(fs)
+def test_prompt_tokens_are_masked_in_labels(fs, small_e2llm):
+    m = small_e2llm(fs)
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion", "compare"), n_per_task=3,
                         n_eeg_tokens=m.n_eeg_tokens, seed=0)
     ds = InstructionDataset(exs, fs, m.tokenizer)
@@ -40,8 +27,8 @@ def test_prompt_tokens_are_masked_in_labels(fs):
     assert (batch["input_ids"] == m.eeg_token_id).sum() == batch["eeg"].shape[0] * m.n_eeg_tokens
 
 
-def test_short_training_run_loss_falls_and_round_trip_generates_identically(fs, tmp_path):
-    m = _model(fs)
+def test_short_training_run_loss_falls_and_round_trip_generates_identically(fs, tmp_path, small_e2llm):
+    m = small_e2llm(fs)
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=24, n_eeg_tokens=m.n_eeg_tokens)
     hist_a = train_stage(m, exs, fs, TrainConfig(epochs=2, batch_size=8, lr=1e-2), stage="align", progress=False)
     assert set(hist_a.stage) == {"align"} and len(hist_a) == 6
@@ -64,19 +51,19 @@ def test_short_training_run_loss_falls_and_round_trip_generates_identically(fs, 
     assert all(t.startswith("<think>") for t in first)
 
 
-def test_resume_continues_the_same_run(fs, tmp_path, crash_after_saves):
+def test_resume_continues_the_same_run(fs, tmp_path, crash_after_saves, small_e2llm):
     exs = make_examples(fs, np.arange(len(fs)), tasks=("describe",), n_per_task=32, n_eeg_tokens=12)
     cfg = TrainConfig(epochs=2, batch_size=8, lr=5e-3, checkpoint_every=2)
-    a = _model(fs)
+    a = small_e2llm(fs)
     full = train_stage(a, exs, fs, cfg, stage="align", progress=False)
-    b = _model(fs)
+    b = small_e2llm(fs)
     import e2llm_lab.train as tr
 
     crash_after_saves(tr, 2)
     with pytest.raises(KeyboardInterrupt):
         train_stage(b, exs, fs, cfg, stage="align", checkpoint_dir=tmp_path, progress=False)
     crash_after_saves.undo()
-    c = _model(fs)
+    c = small_e2llm(fs)
     resumed = train_stage(c, exs, fs, cfg, stage="align", checkpoint_dir=tmp_path, resume=True, progress=False)
     assert len(resumed) == len(full) == 8
     np.testing.assert_allclose(resumed.loss.to_numpy(), full.loss.to_numpy(), rtol=1e-4)

@@ -3,7 +3,9 @@ it)."""
 from __future__ import annotations
 
 import os
+import site
 import sys
+import sysconfig
 from pathlib import Path
 
 import mne
@@ -29,7 +31,10 @@ def sample_dir() -> Path:
     env = os.environ.get("E2LLM_LAB_SAMPLES")
     candidates = [Path(env)] if env else []
     candidates.append(SOURCE_SAMPLES)
-    candidates.append(Path(sys.prefix) / "share" / "e2llm_lab" / "data_samples")
+    # where pip put the data-files: the install scheme's data path (/usr/local on Debian-style Pythons such as
+    # Colab's), the interpreter prefix (venvs, conda), the user base (pip install --user)
+    for base in (sysconfig.get_path("data"), sys.prefix, site.getuserbase()):
+        candidates.append(Path(base) / "share" / "e2llm_lab" / "data_samples")
     for c in candidates:
         if (c / _FEATURES).exists():
             return c
