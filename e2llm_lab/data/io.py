@@ -18,8 +18,11 @@ from .errors import EEGDataError, EEGFileError, MissingChannelsError, NoCapChann
 __all__ = ["SUPPORTED_EXTENSIONS", "POSITION_TOLERANCE_DEG", "MissingChannelsError", "NoCapChannelsError",
            "read_raw", "conform_to_cap", "match_by_position"]
 
+# File type of each extension read through MNE, as messages name it.
+_KINDS = {".edf": "EDF", ".bdf": "BDF", ".fif": "FIF", ".fif.gz": "FIF", ".vhdr": "BrainVision", ".set": "EEGLAB",
+          ".cnt": "Neuroscan CNT"}
 #: File types read through MNE (EDF, BDF, FIF, BrainVision, EEGLAB, Neuroscan CNT).
-SUPPORTED_EXTENSIONS = (".edf", ".bdf", ".fif", ".fif.gz", ".vhdr", ".set", ".cnt")
+SUPPORTED_EXTENSIONS = tuple(_KINDS)
 #: Largest angle (seen from the head's centre) between a cap electrode and the recorded electrode standing in for
 #: it in :func:`match_by_position`. Neighbouring sites of the cap lie 12-18 degrees apart; idealised spherical
 #: layouts (Biosemi's, say) sit up to ~10 degrees from the same sites on the realistic head used here.
@@ -29,9 +32,6 @@ POSITION_TOLERANCE_DEG = 10.0
 _NON_EEG_NAME = re.compile(r"^(H?V?EOG|HEO|VEO|ECG|EKG|EMG|STATUS|STI\s*\d*|TRIGGER|TRIG|EVENT|RESP|GSR|PHOTIC)",
                            re.IGNORECASE)
 _CAP = frozenset(SEED_CH_NAMES)
-_KINDS = {".edf": "EDF", ".bdf": "BDF", ".fif": "FIF", ".fif.gz": "FIF", ".vhdr": "BrainVision", ".set": "EEGLAB",
-          ".cnt": "Neuroscan CNT"}
-
 
 def _where(source) -> str:
     return f" in {source}" if source else ""
