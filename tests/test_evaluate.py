@@ -265,3 +265,28 @@ from e2llm_lab.channels import REGION_NAMES as _RN  # noqa: E402
 from e2llm_lab.data.featureset import LeakageError as LeakageErrorType  # noqa: E402
 
 REGION_NAMES_INDEX = {r: i for i, r in enumerate(_RN)}
+
+
+def test_basic_table_survives_unparsed_answers_as_pandas_stores_them():
+    """An unparsed answer reaches the table as NaN (pandas 3) or None: it counts as wrong, never a crash."""
+    import pandas as pd
+
+    from e2llm_lab.evaluate.suite import _basic
+    from e2llm_lab.labels import SEED7
+
+    truth = ["fear", "fear", "happiness", "sadness", "anger", "neutral"]
+    answers = pd.DataFrame({"task": "emotion", "zero_shot": False, "subject": [5, 5, 5, 6, 6, 6],
+                            "emotion_true": truth,
+                            "emotion_pred": pd.Series(["fear", None, "happiness", np.nan, "sad", "not an emotion"],
+                                                      dtype=object),
+                            "text_free": ["Emotion: fear", "", "Emotion: happy", "", "Emotion: sadness", "??"]})
+    assert answers.emotion_pred.isna().sum() == 2
+    y_enc = np.array([2, 2, 0, 0, 5, 6])             # integer baselines: fear, fear, happiness, happiness, anger, neutral
+    table = _basic(answers, y_enc, None, SEED7)
+    llm = table.loc[("LLM (constrained answer line)", "all")]
+    assert llm.accuracy == pytest.approx(2 / 6)      # fear, happiness right; None, NaN, wrong word, unknown word wrong
+    assert table.loc[("LLM (free answer line)", "all")].accuracy == pytest.approx(2 / 6)   # fear, happy
+    assert table.loc[("encoder head", "all")].accuracy == pytest.approx(5 / 6)
+    assert table.loc[("chance", "all")].accuracy == pytest.approx(1 / 7)
+    np.testing.assert_array_equal(SEED7.indices(["fear", None, np.nan, float("nan"), "Happy", 3, 9, "xyz"]),
+                                  [2, -1, -1, -1, 0, 3, -1, -1])

@@ -6,14 +6,14 @@ accuracy look far better than it is. Every split function here checks its own ou
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .._atomic import atomic_path
-from ..emotions import EMOTIONS
+from ..labels import SEED7, LabelSpace, LabelSpaceError
 
 __all__ = [
     "normalize_per_subject",
@@ -81,6 +81,9 @@ class FeatureSet:
     bands : tuple of (name, low, high)
     feature : str
         What X holds, e.g. ``"de_gaussian_lds"``.
+    label_space : LabelSpace
+        The labels ``meta.emotion`` may hold, in integer-label order (default SEED-VII's seven); saved with the
+        file and with every model trained on it.
     """
 
     X: np.ndarray
@@ -88,6 +91,7 @@ class FeatureSet:
     ch_names: tuple
     bands: tuple
     feature: str = "de"
+    label_space: LabelSpace = field(default=SEED7)
 
     def __post_init__(self):
         self.X = np.asarray(self.X, dtype=np.float32)
@@ -104,9 +108,13 @@ class FeatureSet:
         missing = [k for k in REQUIRED_META if k not in self.meta.columns]
         if missing:
             raise ValueError(f"meta lacks columns {missing}; required: {REQUIRED_META}")
-        unknown = sorted(set(self.meta.emotion) - set(EMOTIONS))
+        if not isinstance(self.label_space, LabelSpace):
+            raise TypeError(f"label_space must be a LabelSpace, got {type(self.label_space).__name__}")
+        unknown = sorted(set(map(str, self.meta.emotion)) - set(self.label_space.labels))
         if unknown:
-            raise ValueError(f"meta names unknown emotions {unknown}; allowed: {EMOTIONS}")
+            raise LabelSpaceError(f"meta names label(s) {unknown[:10]} outside the {self.label_space.name!r} label "
+                                  f"space {self.label_space.labels}; pass the FeatureSet its label_space "
+                                  f"(e2llm_lab.labels) or map the labels onto it")
         self.meta = self.meta.reset_index(drop=True)
 
     # -- shape ---------------------------------------------------------------------------------------
@@ -132,7 +140,7 @@ class FeatureSet:
     def __repr__(self) -> str:
         return (f"FeatureSet({self.feature}: {len(self)} samples x {self.n_steps} steps x {self.n_chans} chans x "
                 f"{self.n_bands} bands; {self.meta.subject.nunique()} subjects, "
-                f"{self.meta[TRIAL_KEY].drop_duplicates().shape[0]} trials)")
+                f"{self.meta[TRIAL_KEY].drop_duplicates().shape[0]} trials; labels {self.label_space})")
 
     def normalized(self, normalize: str | None = "subject") -> FeatureSet:
         """A copy z-scored per subject (:func:`normalize_per_subject`), or ``self`` for ``normalize=None``."""
@@ -144,13 +152,12 @@ class FeatureSet:
     def subset(self, idx) -> FeatureSet:
         """Samples at integer positions (or a boolean mask) ``idx``."""
         idx = np.flatnonzero(idx) if np.asarray(idx).dtype == bool else np.asarray(idx, dtype=np.int64)
-        return FeatureSet(self.X[idx], self.meta.iloc[idx].reset_index(drop=True), self.ch_names, self.bands,
-                          self.feature)
+        return replace(self, X=self.X[idx], meta=self.meta.iloc[idx].reset_index(drop=True))
 
     def labels(self, target: str = "emotion") -> np.ndarray:
-        """Integer labels: emotion index in EMOTIONS, or any integer-coded meta column."""
+        """Integer labels: the label's position in :attr:`label_space`, or any integer-coded meta column."""
         if target == "emotion":
-            return self.meta.emotion.map(EMOTIONS.index).to_numpy(np.int64)
+            return self.label_space.indices(self.meta.emotion)
         if target not in self.meta.columns:
             raise ValueError(f"target={target!r} is not a meta column; columns: {list(self.meta.columns)}")
         return self.meta[target].to_numpy()
@@ -181,8 +188,7 @@ class FeatureSet:
             rows.append(g.iloc[starts])
         if not chunks:
             raise ValueError(f"no trial has {n_steps} windows; use a smaller n_steps")
-        return FeatureSet(np.concatenate(chunks), pd.concat(rows, ignore_index=True), self.ch_names, self.bands,
-                          self.feature)
+        return replace(self, X=np.concatenate(chunks), meta=pd.concat(rows, ignore_index=True))
 
     # -- torch ---------------------------------------------------------------------------------------
     def torch_dataset(self, target: str = "emotion"):
@@ -203,6 +209,7 @@ class FeatureSet:
             "band_names": np.array([b[0] for b in self.bands], dtype=str),
             "band_edges": np.array([b[1:] for b in self.bands], dtype=np.float64),
             "feature": np.array(self.feature),
+            "label_space": np.array(self.label_space.to_json()),
         }
         for col in self.meta.columns:
             values = self.meta[col].to_numpy()
@@ -221,7 +228,9 @@ class FeatureSet:
             with np.load(path, allow_pickle=False) as z:
                 meta = pd.DataFrame({k[len("meta__"):]: z[k] for k in z.files if k.startswith("meta__")})
                 bands = tuple((str(n), *map(float, e)) for n, e in zip(z["band_names"], z["band_edges"]))
-                return cls(z["X"], meta, tuple(map(str, z["ch_names"])), bands, str(z["feature"]))
+                # files written before label spaces existed hold SEED-VII's seven emotions
+                space = LabelSpace.from_json(str(z["label_space"])) if "label_space" in z.files else SEED7
+                return cls(z["X"], meta, tuple(map(str, z["ch_names"])), bands, str(z["feature"]), space)
         except (KeyError, ValueError, OSError) as err:
             raise ValueError(f"{path} is not a valid FeatureSet file ({err}); re-create it with FeatureSet.save") from err
 

@@ -14,7 +14,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from ..data.featureset import check_no_leakage
-from ..emotions import EMOTIONS
+from ..labels import SEED7, LabelSpace
 from ..instructions import parse_answer
 from ..report import write_html_report
 from .diagnostics import diagnose_chain
@@ -54,29 +54,31 @@ class EvaluationReport:
         return write_html_report(path, title=title, tables=tables, figures=self.figures)
 
 
-def _basic(answers: pd.DataFrame, y_enc, y_lr) -> pd.DataFrame:
+def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.DataFrame:
     """Emotion metrics per subject and overall for the LLM, the encoder head, logistic regression and chance.
 
     The basic-emotion question was asked once for every held-out row, in order, so the baselines' predictions
-    (one per row) line up with the answers.
+    (one per row) line up with the answers. An unreadable answer (None, or NaN as pandas 3 stores it) counts as
+    wrong.
     """
     emo = answers[(answers.task == "emotion") & ~answers.zero_shot]
     preds = {"LLM (constrained answer line)": emo.emotion_pred.to_numpy(),
              "LLM (free answer line)": emo.text_free.map(lambda t: parse_answer(t)["emotion"]).to_numpy()}
     preds.update({name: p for name, p in (("encoder head", y_enc), ("logistic regression", y_lr)) if p is not None})
     subj = emo.subject.to_numpy()
-    y = emo.emotion_true.map(EMOTIONS.index).to_numpy()
+    y = space.indices(emo.emotion_true)
     rows = []
     for name, p in preds.items():
-        p = np.array([EMOTIONS.index(e) if isinstance(e, str) else (-1 if e is None else int(e)) for e in p])
+        p = space.indices(p)
         if len(p) != len(y):
             raise ValueError(f"{name}: {len(p)} predictions for {len(y)} basic-emotion answers")
         for s in [*np.unique(subj), "all"]:
             sel = np.ones(len(y), bool) if s == "all" else subj == s
-            rows.append({"model": name, "subject": s, "n": int(sel.sum()), **classification_metrics(y[sel], p[sel])})
+            rows.append({"model": name, "subject": s, "n": int(sel.sum()), **classification_metrics(y[sel], p[sel], n_classes=len(space))})
     for s in [*np.unique(subj), "all"]:
         rows.append({"model": "chance", "subject": s, "n": int((subj == s).sum()) if s != "all" else len(y),
-                     "accuracy": 1 / 7, "balanced_accuracy": 1 / 7, "macro_f1": 1 / 7, "kappa": 0.0})
+                     "accuracy": 1 / len(space), "balanced_accuracy": 1 / len(space),
+                     "macro_f1": 1 / len(space), "kappa": 0.0})
     return pd.DataFrame(rows).set_index(["model", "subject"])
 
 
@@ -115,10 +117,11 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
     real = answers[answers.control == "none"]
     y_enc = model.encoder.predict_logits(fs.X[idx]).argmax(1)
     y_lr = logistic_regression(fs.subset(train_idx), fs.subset(idx)) if train_idx is not None else None
-    tables = {"basic": _basic(real, y_enc, y_lr)}
+    space = fs.label_space
+    tables = {"basic": _basic(real, y_enc, y_lr, space)}
     emo = real[(real.task == "emotion") & ~real.zero_shot]
-    tables["confusion"] = confusion_table(emo.emotion_true.map(EMOTIONS.index),
-                                          emo.emotion_pred.map(lambda e: EMOTIONS.index(e) if e else -1))
+    tables["confusion"] = confusion_table(space.indices(emo.emotion_true), space.indices(emo.emotion_pred),
+                                          labels=space.labels)
     tasks = generation_summary(real)
     tables["tasks"] = tasks
     seen, unseen = tasks.loc["emotion", "accuracy"], tasks.loc["emotion (zero-shot)", "accuracy"]
