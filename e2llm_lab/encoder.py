@@ -28,7 +28,8 @@ from torch import nn
 
 from ._atomic import atomic_path, write_text_atomic
 from .channels import REGION_NAMES, SEED_CH_NAMES, region_index
-from .config import EncoderConfig, config_from_dict
+from .config import DEFAULT_BANDS, EncoderConfig, band_names, config_from_dict
+from .labels import SEED7, LabelSpace
 
 __all__ = ["EncoderOutput", "EEGEncoder", "region_pooling_matrix"]
 
@@ -127,6 +128,10 @@ class EEGEncoder(nn.Module):
     cfg : EncoderConfig
     ch_names : sequence of str
         SEED channel names of the input's channel axis (sets the region map).
+    label_space : LabelSpace
+        The labels of the classification head, in logit order (default SEED-VII's seven); saved with the weights.
+    bands : sequence of str, optional
+        Band names of the input's last axis (default delta..gamma); saved with the weights.
 
     Examples
     --------
@@ -136,11 +141,18 @@ class EEGEncoder(nn.Module):
     torch.Size([2, 11, 32])
     """
 
-    def __init__(self, cfg: EncoderConfig = EncoderConfig(), ch_names=SEED_CH_NAMES):
+    def __init__(self, cfg: EncoderConfig = EncoderConfig(), ch_names=SEED_CH_NAMES, *,
+                 label_space: LabelSpace = SEED7, bands=None):
         super().__init__()
         if len(ch_names) != cfg.n_chans:
             raise ValueError(f"{len(ch_names)} channel names for n_chans={cfg.n_chans}")
-        self.cfg, self.ch_names = cfg, tuple(ch_names)
+        if cfg.n_classes != len(label_space):
+            raise ValueError(f"n_classes={cfg.n_classes} but the label space {label_space} has {len(label_space)} "
+                             f"labels")
+        bands = band_names(DEFAULT_BANDS) if bands is None else tuple(bands)
+        if len(bands) != cfg.n_bands:
+            raise ValueError(f"{len(bands)} band names {bands} for n_bands={cfg.n_bands}")
+        self.cfg, self.ch_names, self.label_space, self.bands = cfg, tuple(ch_names), label_space, bands
         d = cfg.d_model
         self.band_proj = nn.Linear(cfg.n_bands, d)                 # band vector -> token
         self.electrode_emb = nn.Parameter(torch.randn(cfg.n_chans, d) * 0.02)   # RBTransformer's identity embedding
@@ -204,7 +216,8 @@ class EEGEncoder(nn.Module):
         with atomic_path(folder / "encoder.safetensors") as tmp:
             save_file({k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}, str(tmp))
         write_text_atomic(folder / "encoder_config.json",
-                          json.dumps({"config": asdict(self.cfg), "ch_names": list(self.ch_names)}, indent=1))
+                          json.dumps({"config": asdict(self.cfg), "ch_names": list(self.ch_names),
+                                      "label_space": self.label_space.to_dict(), "bands": list(self.bands)}, indent=1))
         return folder
 
     @classmethod
@@ -214,7 +227,10 @@ class EEGEncoder(nn.Module):
         if not (folder / "encoder.safetensors").exists():
             raise FileNotFoundError(f"no encoder checkpoint in {folder} (expected encoder.safetensors)")
         meta = json.loads((folder / "encoder_config.json").read_text())
-        enc = cls(config_from_dict(EncoderConfig, meta["config"]), meta["ch_names"])
+        # checkpoints written before label spaces existed hold SEED-VII's seven emotions over the default bands
+        space = LabelSpace.from_dict(meta["label_space"]) if meta.get("label_space") else SEED7
+        enc = cls(config_from_dict(EncoderConfig, meta["config"]), meta["ch_names"], label_space=space,
+                  bands=meta.get("bands"))
         enc.load_state_dict(load_file(str(folder / "encoder.safetensors"), device=device))
         return enc.to(device).eval()
 

@@ -92,6 +92,21 @@ class E2LLM(nn.Module):
         return cls(encoder.to(dev), proj, llm, tok, cfg)
 
     @property
+    def label_space(self):
+        """The labels the model was trained on (its encoder's), saved with the checkpoint."""
+        return self.encoder.label_space
+
+    def check_features(self, fs, *, what: str = "the features") -> None:
+        """Refuse a FeatureSet of another label space, band set or cap than the model's, naming both."""
+        self.label_space.check_same(fs.label_space, what=what)
+        if tuple(fs.band_names) != tuple(self.encoder.bands):
+            raise ValueError(f"{what} have bands {fs.band_names} but the model was trained on {self.encoder.bands}")
+        if tuple(fs.ch_names) != tuple(self.encoder.ch_names):
+            diff = sorted(set(fs.ch_names) ^ set(self.encoder.ch_names))[:8]
+            raise ValueError(f"{what} have {len(fs.ch_names)} channels but the model was trained on "
+                             f"{len(self.encoder.ch_names)} (in the same order); they differ in {diff or 'order'}")
+
+    @property
     def n_eeg_tokens(self) -> int:
         """LLM tokens per EEG segment: one per region, plus the global token."""
         return self.encoder.n_regions + 1

@@ -125,9 +125,10 @@ def pretrain_encoder(fs: FeatureSet, cfg: PretrainConfig = PretrainConfig(), *,
         tr, va = subject_holdout(fs.meta, idx, n_val_subjects=cfg.n_val_subjects, seed=cfg.seed)
     else:
         tr, va = idx, np.array([], dtype=np.int64)
-    encoder_cfg = replace(encoder_cfg, n_steps=fs.n_steps, n_chans=fs.n_chans, n_bands=fs.n_bands)
+    encoder_cfg = replace(encoder_cfg, n_steps=fs.n_steps, n_chans=fs.n_chans, n_bands=fs.n_bands,
+                          n_classes=len(fs.label_space))
     torch.manual_seed(cfg.seed)
-    encoder = EEGEncoder(encoder_cfg, fs.ch_names).to(device)
+    encoder = EEGEncoder(encoder_cfg, fs.ch_names, label_space=fs.label_space, bands=fs.band_names).to(device)
     opt = torch.optim.AdamW(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n_epochs = cfg.selfsup_epochs + cfg.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(n_epochs, 1), pct_start=0.15)

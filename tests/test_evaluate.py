@@ -228,6 +228,8 @@ def test_controls_tell_a_reader_from_the_truth(fs, split, sig):
     # ... but it follows the donor, about as often as it is right on its own EEG
     assert abs(shuffled.loc["emotion", "follows_donor"] - real.loc["emotion", "accuracy"]) < 0.1
     assert mean.loc["emotion", "balanced_accuracy"] == pytest.approx(1 / 7)   # one answer for every sample
+    noise = generation_summary(evaluate_generation(model, fs, split[1], tasks=("emotion",), control="noise"))
+    assert abs(noise.loc["emotion", "accuracy"] - 1 / 7) < 0.1 and noise.loc["emotion", "chance"] == pytest.approx(1 / 7)
 
 
 def test_evaluate_all_tables_and_html(fs, split, sig, tmp_path):
@@ -240,7 +242,8 @@ def test_evaluate_all_tables_and_html(fs, split, sig, tmp_path):
     assert {"basic", "confusion", "tasks", "zero_shot_gap", "faithfulness", "controls"} <= set(t)
     assert t["confusion"].to_numpy().sum() == len(split[1][::3])
     assert ("logistic regression", "all") in t["basic"].index and ("encoder head", "all") in t["basic"].index
-    assert set(t["controls"].index.get_level_values("control")) == {"none", "shuffled", "subject_mean"}
+    assert set(t["controls"].index.get_level_values("control")) == {"none", "shuffled", "subject_mean", "noise"}
+    assert "problems" not in t and t["timings"].ok.all() and len(t["timings"]) == 9   # 4 x 2 generation + baselines
     assert t["tasks"].loc["scenario (zero-shot)", "chance"] == pytest.approx(0.25)   # chance set after naming
     html = report.to_html(tmp_path / "eval.html").read_text()
     cells = html.replace("&lt;", "<").replace("&gt;", ">")
@@ -290,3 +293,43 @@ def test_basic_table_survives_unparsed_answers_as_pandas_stores_them():
     assert table.loc[("chance", "all")].accuracy == pytest.approx(1 / 7)
     np.testing.assert_array_equal(SEED7.indices(["fear", None, np.nan, float("nan"), "Happy", 3, 9, "xyz"]),
                                   [2, -1, -1, -1, 0, 3, -1, -1])
+
+
+def test_a_family_that_fails_becomes_a_row_and_the_report_keeps_the_rest(fs, split, sig, tmp_path):
+    """A control that cannot run (here: a model that breaks on noise) is a row of ``problems``, never a crash; the
+    HTML written after each family keeps the finished tables."""
+    from e2llm_lab.evaluate import evaluate_all
+
+    reader = _reader(fs, sig)
+
+    def answer(prompt, eeg):
+        if np.abs(eeg).max() > 0 and not np.isin(eeg, fs.X).any():      # noise: values found nowhere in the data
+            raise RuntimeError("the model broke on this input")
+        return reader.answer(prompt, eeg)
+
+    model = _Canned(answer, sig)
+    model.encoder = _HeadStub(fs, sig)
+    out = tmp_path / "partial.html"
+    report = evaluate_all(model, fs, split[1][::3], train_idx=split[0], n_per_task=4, diagnose=False, out=out,
+                          verbose=False)
+    problems = report.tables["problems"]
+    assert list(problems.index) == ["control: noise (tasks)", "control: noise (held-out templates, zero-shot scenario)"]
+    assert problems.error.str.contains("RuntimeError: the model broke").all()
+    assert "basic" in report.tables and "controls" in report.tables
+    assert set(report.tables["controls"].index.get_level_values("control")) == {"none", "shuffled", "subject_mean"}
+    assert not report.tables["timings"].loc[problems.index, "ok"].any()
+    page = out.read_text()
+    assert "the model broke" in page and "logistic regression" in page
+
+
+def test_nothing_to_score_gives_empty_tables_not_a_crash(fs, split, sig):
+    """Rows of one label only: compare and rank are left out with a line; the basic table still builds."""
+    from e2llm_lab.evaluate import evaluate_all
+
+    one = split[1][(fs.meta.emotion.iloc[split[1]] == "fear").to_numpy()][:6]
+    model = _reader(fs, sig)
+    model.encoder = _HeadStub(fs, sig)
+    report = evaluate_all(model, fs, one, train_idx=split[0], n_per_task=3, controls=("shuffled",), diagnose=False,
+                          verbose=False)
+    assert "compare" not in report.tables["tasks"].index and "rank" not in report.tables["tasks"].index
+    assert report.tables["basic"].loc[("chance", "all"), "accuracy"] == pytest.approx(1 / 7)

@@ -8,9 +8,12 @@ On the same held-out rows, basic-emotion task, first training template:
 3. ``true evidence given, label free``: the reference reasoning's evidence is written into the answer, and the
    model continues freely with its decision sentence and answer (with discriminative evidence this evidence was
    chosen knowing the true emotion, so this link is an upper bound on what the reasoning can carry);
-4. ``own reasoning, label by likelihood``: the model's own greedy reasoning, then the most likely of the seven
-   answer lines (constrained decoding);
+4. ``own reasoning, label by likelihood``: the model's own greedy reasoning, then the most likely of the label
+   space's answer lines (constrained decoding);
 5. ``free generation``: the answer line the model writes itself (unreadable = wrong).
+
+Links 4 and 5 reuse the basic-emotion answers of the main evaluation when they are passed (``answers=``), so the
+diagnostic does not generate them twice.
 """
 from __future__ import annotations
 
@@ -22,7 +25,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..data.featureset import check_no_leakage
-from ..emotions import EMOTIONS
 from ..instructions import answer_lines, decision_sentence, make_example, parse_answer
 from .protocols import classification_metrics
 
@@ -35,17 +37,16 @@ def _projected(model, X: np.ndarray, batch_size: int = 128) -> np.ndarray:
                            for i in range(0, len(X), batch_size)])          # (N, R+1, H) -> (N, (R+1)*H)
 
 
-def _row(link: str, y: np.ndarray, pred) -> dict:
-    """Metrics of one link; ``pred`` holds class indices or emotion names (None: no readable label -> -1)."""
-    if not isinstance(pred, np.ndarray):
-        pred = np.array([EMOTIONS.index(p) if isinstance(p, str) else -1 for p in pred])
-    m = classification_metrics(y, pred)
+def _row(link: str, y: np.ndarray, pred, space) -> dict:
+    """Metrics of one link; ``pred`` holds class indices or label names (None/NaN: no readable label -> -1)."""
+    pred = space.indices(pred)
+    m = classification_metrics(y, pred, n_classes=len(space))
     return {"link": link, "balanced_accuracy": m["balanced_accuracy"], "accuracy": m["accuracy"],
             "answered": float((pred >= 0).mean())}
 
 
 def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256, batch_size: int = 32,
-                   seed: int = 0) -> pd.DataFrame:
+                   seed: int = 0, answers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Balanced accuracy at each link from the encoder to the generated label (see module docstring).
 
     Parameters
@@ -55,6 +56,9 @@ def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256,
     fs : FeatureSet
     train_idx, test_idx : array of int
         Training rows (the probe is fit on them) and held-out rows; they must share no subject.
+    answers : pd.DataFrame, optional
+        Basic-emotion answers already generated for ``test_idx`` in order (columns ``text``, ``text_free``, as
+        :func:`~e2llm_lab.evaluate.evaluate_generation` returns them): links 4 and 5 are read from them.
 
     Returns
     -------
@@ -64,11 +68,12 @@ def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256,
     """
     train_idx, test_idx = np.asarray(train_idx), np.asarray(test_idx)
     check_no_leakage(fs.meta, train_idx, test_idx, level="subject")
+    space = fs.label_space
     y = fs.labels()[test_idx]
-    rows = [_row("encoder head", y, model.encoder.predict_logits(fs.X[test_idx]).argmax(1))]
+    rows = [_row("encoder head", y, model.encoder.predict_logits(fs.X[test_idx]).argmax(1), space)]
     probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
     probe.fit(_projected(model, fs.X[train_idx]), fs.labels()[train_idx])
-    rows.append(_row("probe on projected EEG tokens", y, probe.predict(_projected(model, fs.X[test_idx]))))
+    rows.append(_row("probe on projected EEG tokens", y, probe.predict(_projected(model, fs.X[test_idx])), space))
 
     rng = np.random.default_rng(seed)
     exs = [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, template=0,
@@ -78,12 +83,17 @@ def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256,
     cut = decision_sentence("EMOTION").split("EMOTION")[0]
     given = [e.answer.split(cut)[0] + cut.rstrip() for e in exs]
     cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=24, batch_size=batch_size)
-    rows.append(_row("true evidence given, label free", y, [parse_answer(t)["emotion"] for t in cont]))
+    rows.append(_row("true evidence given, label free", y, [parse_answer(t, space)["emotion"] for t in cont], space))
 
-    free = model.generate(prompts, eeg, max_new_tokens=max_new_tokens, batch_size=batch_size)
-    constrained = model.choose_answer_lines(prompts, eeg, free, [answer_lines(e) for e in exs], batch_size=batch_size)
-    rows.append(_row("own reasoning, label by likelihood", y, [parse_answer(t)["emotion"] for t in constrained]))
-    rows.append(_row("free generation", y, [parse_answer(t)["emotion"] for t in free]))
+    if answers is not None and len(answers) == len(test_idx):
+        free, constrained = list(answers.text_free), list(answers.text)
+    else:
+        free = model.generate(prompts, eeg, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        constrained = model.choose_answer_lines(prompts, eeg, free, [answer_lines(e) for e in exs],
+                                                batch_size=batch_size)
+    rows.append(_row("own reasoning, label by likelihood", y, [parse_answer(t, space)["emotion"] for t in constrained],
+                     space))
+    rows.append(_row("free generation", y, [parse_answer(t, space)["emotion"] for t in free], space))
     out = pd.DataFrame(rows).set_index("link")
     out["share_of_encoder"] = out.balanced_accuracy / max(out.balanced_accuracy.iloc[0], 1e-9)
     return out

@@ -7,9 +7,13 @@ Predictions come from :meth:`E2LLM.generate` only. One greedy generation per pro
   likely (:func:`~e2llm_lab.instructions.answer_lines`), the default for the headline figures.
 
 Controls (``control=``) ask the same prompts with the EEG replaced: ``"shuffled"`` (each segment by another
-random held-out sample's; the donor's emotion is recorded) or ``"subject_mean"`` (all-zero z-scores: the
-subject's own mean). A model that reads the EEG falls to chance under both, and under ``"shuffled"`` its answers
-follow the donor.
+random held-out sample's; the donor's emotion is recorded), ``"subject_mean"`` (all-zero z-scores: the
+subject's own mean) or ``"noise"`` (Gaussian noise of the features' own scale: the control that showed earlier
+EEG-to-text models read nothing). A model that reads the EEG falls to chance under all three, and under
+``"shuffled"`` its answers follow the donor.
+
+Chance is computed for the questions actually asked: the mean over them of 1 / (the number of well-formed answer
+lines), so a label space of k labels has emotion chance 1/k and a scenario question with 3 options 1/3.
 
 Faithfulness of each reasoning, checked against the sample's measured features: claims per answer, claim
 precision (:func:`~e2llm_lab.instructions.check_claims`), repeated claims, hallucinated claims (a "region" or
@@ -26,7 +30,7 @@ from scipy.stats import kendalltau
 
 from ..channels import REGION_NAMES
 from ..config import DEFAULT_BANDS, band_names
-from ..emotions import EMOTIONS, SYNONYMS
+from ..labels import SEED7, LabelSpace
 from ..instructions import (
     answer_lines,
     check_claims,
@@ -35,28 +39,28 @@ from ..instructions import (
     make_examples,
     parse_answer,
     region_band_z,
+    task_plan,
 )
 from .protocols import classification_metrics
 
 __all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "faithfulness", "evaluate_generation", "generation_summary"]
 
-#: Chance level of each task's answer (uniform guessing over its answer set).
+#: Chance of each task for SEED-VII's seven labels and four scenario options (uniform guessing over the answer
+#: set). Tables compute chance from the questions actually asked (column ``chance`` of the answers).
 CHANCE = {"emotion": 1 / 7, "valence_arousal": 1 / 6, "compare": 1 / 2, "rank": 1 / 6, "scenario": 1 / 4}
 MULTI_TASKS = ("emotion", "valence_arousal", "compare", "rank")
-CONTROLS = (None, "shuffled", "subject_mean")
+CONTROLS = (None, "shuffled", "subject_mean", "noise")
 
-_BANDS = band_names(DEFAULT_BANDS)
 _REGIONS = {r.replace("_", " ") for r in REGION_NAMES}
 _SENTENCE_CLAIM = re.compile(r"([A-Za-z][A-Za-z ]*?)\s+([A-Za-z]+)\s+is\s+(?:higher|lower)\s+than usual", re.I)
 _DECIDED = re.compile(r"match(?:es)?\s+(?:the\s+)?([a-z]+)(?:\s+signature)?", re.I)
-_WORD = {w: e for e, ws in SYNONYMS.items() for w in ws}
 _FIT = re.compile(r"closest learned signatures?:\s*([a-z]+)\s*\(r\s*=\s*([+-]?\d*\.\d+)\)", re.I)
 
 
-def _decided_emotion(think: str | None) -> str | None:
-    """The emotion a reasoning arrives at ("These match the fear signature."), or None."""
+def _decided_emotion(think: str | None, space=SEED7) -> str | None:
+    """The label a reasoning arrives at ("These match the fear signature."), or None."""
     m = _DECIDED.findall(think or "")
-    return _WORD.get(m[-1].lower()) if m else None
+    return space.lookup(m[-1]) if m else None
 
 
 def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signatures=None) -> dict:
@@ -80,8 +84,10 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
     comparison: fit_top_correct (the first emotion named as closest really is the closest by the measured
     correlation) and fit_r_error (|stated r - measured r|), NaN where the answer makes no such comparison.
     """
-    think = parse_answer(text)["think"] or text
-    res = check_claims(think, z)
+    space = signatures.label_space if signatures is not None else SEED7
+    bands = signatures.bands if signatures is not None else band_names(DEFAULT_BANDS)
+    think = parse_answer(text, space)["think"] or text
+    res = check_claims(think, z, bands=bands)
     seen, repeated = set(), 0
     for region, band, *_ in res["claims"]:
         repeated += (region, band) in seen
@@ -90,10 +96,10 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
     for sentence in re.split(r"(?<=[.:])\s+", think):
         for region, band in _SENTENCE_CLAIM.findall(sentence):
             region = re.sub(r"^(clip [abc]\s*)", "", region.strip().lower())
-            hallucinated += region not in _REGIONS or band.lower() not in _BANDS or (
+            hallucinated += region not in _REGIONS or band.lower() not in bands or (
                 signatures is not None and not signatures.present[REGION_NAMES.index(region.replace(" ", "_"))])
     consistency = np.nan
-    if res["claims"] and emotion in EMOTIONS and signatures is not None:
+    if res["claims"] and emotion in space and signatures is not None:
         agree = [signatures.agreement(emotion, r.replace(" ", "_"), b, 1 if d == "higher" else -1)
                  for r, b, d, *_ in res["claims"]]
         consistency = float(np.mean(agree))
@@ -101,9 +107,9 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
     m = _FIT.search(think)
     if m and signatures is not None:
         r = signatures.similarity(z)
-        named = _WORD.get(m.group(1).lower())
-        fit_ok = float(named is not None and EMOTIONS.index(named) == int(np.argmax(r)))
-        fit_err = abs(float(m.group(2)) - r[EMOTIONS.index(named)]) if named else np.nan
+        named = space.lookup(m.group(1))
+        fit_ok = float(named is not None and space.labels.index(named) == int(np.argmax(r)))
+        fit_err = abs(float(m.group(2)) - r[space.labels.index(named)]) if named else np.nan
     return {"n_claims": res["n_claims"], "n_supported": res["n_supported"], "n_repeated": repeated,
             "n_hallucinated": hallucinated, "consistency": consistency, "fit_top_correct": fit_ok,
             "fit_r_error": fit_err}
@@ -138,9 +144,18 @@ def _control_eeg(fs, rows: list[int], idx: np.ndarray, control, rng) -> tuple[np
         return fs.X[rows], None
     if control == "subject_mean":
         return np.zeros_like(fs.X[rows]), None
+    if control == "noise":      # Gaussian noise of the held-out features' own scale, per channel x band
+        sd = fs.X[idx].std(axis=(0, 1))                                           # (C, F)
+        return (rng.standard_normal(fs.X[rows].shape) * sd).astype(np.float32), None
     if control == "shuffled":
         trial = fs.meta[["subject", "session", "trial"]].to_numpy()
-        donors = [int(rng.choice([d for d in idx if tuple(trial[d]) != tuple(trial[r])])) for r in rows]
+        keys = [tuple(t) for t in trial[idx]]
+        donors = []
+        for r in rows:
+            others = [d for d, k in zip(idx, keys) if k != tuple(trial[r])]
+            if not others:
+                raise ValueError("the shuffled control needs held-out rows of at least two trials")
+            donors.append(int(rng.choice(others)))
         return fs.X[donors], [fs.meta.emotion.iloc[d] for d in donors]
     raise ValueError(f"control={control!r}; allowed: {CONTROLS}")
 
@@ -161,23 +176,35 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
         Ask with held-out templates only.
     emotion_all_rows : bool
         Ask the basic-emotion question once for every row of ``idx`` (else ``n_per_task`` draws).
-    control : {None, "shuffled", "subject_mean"}
+    control : {None, "shuffled", "subject_mean", "noise"}
         Replace the EEG the model sees (the truth stays that of the original rows).
+
+    Tasks the label space or the rows cannot support are left out with one printed line each
+    (:func:`~e2llm_lab.instructions.task_plan`).
 
     Returns
     -------
     pd.DataFrame
-        One row per answer: task, template, zero_shot, subject, truth, text (constrained answer), text_free,
+        One row per answer: task, template, zero_shot, subject, truth, chance (1 / the number of well-formed
+        answer lines of that question), text (constrained answer), text_free,
         parsed (free answer readable), correct (constrained), correct_free, emotion_true / emotion_pred /
         emotion_decided (named at the end of the reasoning) / emotion_donor, kendall_tau (rank), and the
         :func:`faithfulness` columns (single-clip tasks).
     """
+    if control not in CONTROLS:
+        raise ValueError(f"control={control!r}; allowed: {CONTROLS}")
     rng = np.random.default_rng(seed)
     idx = np.asarray(idx)
+    space = fs.label_space
+    if hasattr(model, "check_features"):
+        model.check_features(fs)
     sig = getattr(model, "signatures", None)
     if sig is None:   # reference answers and consistency need signatures of the *training* subjects
         raise ValueError("model.signatures is not set: learn them from the training rows with "
                          "model.signatures = EmotionSignatures.fit(fs, train_idx)")
+    tasks, skipped = task_plan(fs, idx, tasks)
+    for line in skipped:
+        print(line)
     examples = []
     for task in tasks:
         zs = zero_shot or task == "scenario"
@@ -186,23 +213,24 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
                                       signatures=sig) for r in idx]
         else:
             examples += make_examples(fs, idx, tasks=(task,), n_per_task=n_per_task, n_eeg_tokens=model.n_eeg_tokens,
-                                      seed=seed, zero_shot=zs, signatures=sig)
+                                      seed=seed, zero_shot=zs, signatures=sig, verbose=False)
     crng = np.random.default_rng(seed + 1)
     eeg, donors = zip(*[_control_eeg(fs, ex.eeg_rows, idx, control, crng) for ex in examples]) if examples else ((), ())
     prompts = [e.prompt for e in examples]
-    free = model.generate(prompts, list(eeg), max_new_tokens=max_new_tokens, batch_size=batch_size)
-    constrained = model.choose_answer_lines(prompts, list(eeg), free, [answer_lines(e) for e in examples],
-                                            batch_size=batch_size)
+    lines = [answer_lines(e) for e in examples]
+    free = model.generate(prompts, list(eeg), max_new_tokens=max_new_tokens, batch_size=batch_size) if prompts else []
+    constrained = model.choose_answer_lines(prompts, list(eeg), free, lines, batch_size=batch_size) if prompts else []
     rows = []
-    for ex, text, text_free, donor in zip(examples, constrained, free, donors):
-        parsed, parsed_free = parse_answer(text), parse_answer(text_free)
+    for ex, text, text_free, donor, opts in zip(examples, constrained, free, donors, lines):
+        parsed, parsed_free = parse_answer(text, space), parse_answer(text_free, space)
         correct, correct_free = _correct(ex.task, parsed, ex.truth), _correct(ex.task, parsed_free, ex.truth)
-        decided = _decided_emotion(parsed["think"])
+        decided = _decided_emotion(parsed["think"], space)
         gives = parsed["emotion"] or decided
         row = {"task": ex.task, "template": ex.template, "zero_shot": is_held_out(ex.task, ex.template),
                "control": control or "none", "subject": fs.meta.subject.iloc[ex.eeg_rows[0]],
                "truth": ex.truth.get("emotion") or ex.truth.get("choice") or ex.truth.get("ranking")
                or f"{ex.truth.get('valence')}/{ex.truth.get('arousal')}",
+               "chance": 1 / len(opts) if opts else np.nan,
                "emotion_true": ex.truth["emotions"][0], "emotion_pred": parsed["emotion"], "emotion_decided": decided,
                "emotion_donor": donor[0] if donor else None, "text": text, "text_free": text_free,
                "parsed": parsed_free["parsed"], "correct": bool(correct) if correct is not None else None,
@@ -212,29 +240,43 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
             z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
             row.update(faithfulness(text, z, emotion=gives, signatures=sig))
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=None if rows else ["task", "zero_shot", "control", "subject", "chance"])
+    out.attrs["label_space"] = space
+    return out
 
 
-def generation_summary(answers: pd.DataFrame) -> pd.DataFrame:
+def _space_of(answers: pd.DataFrame, space=None):
+    """The label space of a table of answers: given, recorded by :func:`evaluate_generation`, or SEED-VII."""
+    space = space if space is not None else answers.attrs.get("label_space")
+    if space is not None:
+        return space
+    seen = set(answers.get("emotion_true", pd.Series(dtype=object)).dropna())
+    return SEED7 if seen <= set(SEED7.labels) else LabelSpace.from_names(sorted(seen), name="from answers")
+
+
+def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
     """Per task (zero-shot rows apart, as ``"<task> (zero-shot)"``): accuracy and faithfulness figures.
 
     Columns: n, parse_rate (free answers readable), accuracy (constrained), accuracy_free (unparseable = wrong),
-    chance, balanced_accuracy / macro_f1 / kappa (emotion), kendall_tau (rank), claims_per_answer,
-    claim_precision, no_repeat_rate (answers without a repeated claim), hallucinated_per_answer, consistency,
-    fit_top_correct, fit_r_error (see :func:`faithfulness`), and follows_donor (shuffled control: the emotion named is the donor sample's).
+    chance (for the questions asked: see the module docstring), balanced_accuracy / macro_f1 / kappa (emotion),
+    kendall_tau (rank), claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim),
+    hallucinated_per_answer, consistency, fit_top_correct, fit_r_error (see :func:`faithfulness`), and
+    follows_donor (shuffled control: the label named is the donor sample's). ``space`` defaults to the label
+    space the answers were generated in.
     """
+    space = _space_of(answers, space)
     out = []
     zs = answers["zero_shot"] if "zero_shot" in answers else pd.Series(False, index=answers.index)
     for (task, zero), g in answers.groupby([answers.task, zs], sort=False):
+        chance = g.chance.mean() if "chance" in g and g.chance.notna().any() else CHANCE.get(task, np.nan)
         row = {"task": f"{task} (zero-shot)" if zero else task, "n": len(g), "parse_rate": g.parsed.mean(),
                "accuracy": g.correct.astype(float).mean() if g.correct.notna().any() else np.nan,
                "accuracy_free": g.correct_free.astype(float).mean()
                if "correct_free" in g and g.correct_free.notna().any() else np.nan,
-               "chance": CHANCE.get(task, np.nan)}
+               "chance": chance}
         if task == "emotion":
-            y = g.emotion_true.map(EMOTIONS.index).to_numpy()
-            p = g.emotion_pred.map(lambda e: EMOTIONS.index(e) if isinstance(e, str) else -1).to_numpy()
-            m = classification_metrics(y, p)
+            m = classification_metrics(space.indices(g.emotion_true), space.indices(g.emotion_pred),
+                                       n_classes=len(space))
             row.update(balanced_accuracy=m["balanced_accuracy"], macro_f1=m["macro_f1"], kappa=m["kappa"])
             if "emotion_donor" in g and g.emotion_donor.notna().any():
                 row["follows_donor"] = float((g.emotion_pred == g.emotion_donor).mean())

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..config import EncoderConfig, PretrainConfig
 from ..data.featureset import FeatureSet, check_no_leakage, kfold_by_subject, leave_one_subject_out, trial_split
-from ..emotions import EMOTIONS
+from ..labels import SEED7
 
 __all__ = ["PROTOCOLS", "METRICS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
            "summarize", "logistic_regression", "mlp", "chance", "encoder_models"]
@@ -35,12 +35,19 @@ PROTOCOLS = ("loso", "kfold", "trial")
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "kappa")
 
 
-def classification_metrics(y_true, y_pred, *, n_classes: int = len(EMOTIONS)) -> dict[str, float]:
-    """Accuracy, balanced accuracy, macro-F1 (over all classes) and Cohen's kappa."""
+def classification_metrics(y_true, y_pred, *, n_classes: int | None = None) -> dict[str, float]:
+    """Accuracy, balanced accuracy, macro-F1 (over all ``n_classes`` classes) and Cohen's kappa.
+
+    ``n_classes`` is the size of the label space (default: the largest label seen, plus one); -1 marks an
+    unreadable prediction, which counts as wrong.
+    """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if n_classes is None:
+        n_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
     labels = np.arange(n_classes)
     with warnings.catch_warnings():     # unparsed answers (-1) are a class of their own here, on purpose
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        warnings.filterwarnings("ignore", message="A single label was found")    # one subject, one label
         return _metrics(y_true, y_pred, labels)
 
 
@@ -53,7 +60,7 @@ def _metrics(y_true, y_pred, labels) -> dict[str, float]:
     }
 
 
-def confusion_table(y_true, y_pred, *, labels=EMOTIONS) -> pd.DataFrame:
+def confusion_table(y_true, y_pred, *, labels=SEED7.labels) -> pd.DataFrame:
     """Confusion matrix as a DataFrame (rows: true emotion, columns: predicted)."""
     cm = confusion_matrix(y_true, y_pred, labels=np.arange(len(labels)))
     return pd.DataFrame(cm, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="predicted"))
@@ -100,10 +107,11 @@ def cross_validate(fs: FeatureSet, models: dict[str, Callable], *, protocol: str
                 for s in np.unique(test.meta.subject):
                     sel = (test.meta.subject == s).to_numpy()
                     rows.append({"model": sub_name, "fold": k, "subject": s, "n_test": int(sel.sum()),
-                                 **classification_metrics(y[te][sel], np.asarray(y_pred)[sel])})
+                                 **classification_metrics(y[te][sel], np.asarray(y_pred)[sel],
+                                                          n_classes=len(fs.label_space))})
     per_subject = pd.DataFrame(rows)
-    confusion = {m: confusion_table(np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]))
-                 for m, v in preds.items()}
+    confusion = {m: confusion_table(np.concatenate([a for a, _ in v]), np.concatenate([b for _, b in v]),
+                                    labels=fs.label_space.labels) for m, v in preds.items()}
     return {"per_subject": per_subject, "summary": summarize(per_subject), "confusion": confusion,
             "seconds": seconds}
 

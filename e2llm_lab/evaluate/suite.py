@@ -2,9 +2,15 @@
 
 Every table of LLM answers stands beside the encoder head, a logistic regression and chance on the same rows,
 and beside the same prompts with the EEG swapped (controls): see :mod:`.generation`.
+
+The protocol runs family by family (answers, zero-shot, each control, baselines, diagnostic), printing each
+family's time. A family that fails becomes a row of the ``problems`` table saying why, never a crash, and with
+``out=`` the HTML report is rewritten after every family, so a late failure keeps the earlier tables.
 """
 from __future__ import annotations
 
+import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,18 +19,20 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from ..answers import parse_answer
 from ..data.featureset import check_no_leakage
 from ..labels import SEED7, LabelSpace
-from ..instructions import parse_answer
 from ..report import write_html_report
 from .diagnostics import diagnose_chain
-from .generation import CHANCE, MULTI_TASKS, evaluate_generation, generation_summary
+from .generation import MULTI_TASKS, evaluate_generation, generation_summary
 from .protocols import classification_metrics, confusion_table, logistic_regression
 
-__all__ = ["EvaluationReport", "evaluate_all"]
+__all__ = ["EvaluationReport", "evaluate_all", "DEFAULT_CONTROLS"]
 
 FAITHFULNESS = ("claims_per_answer", "claim_precision", "no_repeat_rate", "hallucinated_per_answer", "consistency",
                 "fit_top_correct", "fit_r_error")
+#: EEG controls of the default protocol: another sample's EEG, the subject's mean, pure noise.
+DEFAULT_CONTROLS = ("shuffled", "subject_mean", "noise")
 
 
 @dataclass
@@ -36,7 +44,8 @@ class EvaluationReport:
     tables : dict of str -> pandas.DataFrame
         ``basic`` (emotion metrics per subject and overall: LLM, encoder head, logistic regression, chance),
         ``confusion``, ``tasks`` (every task with chance, seen and zero-shot rows), ``zero_shot_gap``,
-        ``faithfulness``, ``controls`` and ``diagnostic`` (when training rows were given).
+        ``faithfulness``, ``controls``, ``diagnostic`` (when training rows were given), ``timings`` (seconds per
+        family) and ``problems`` (a family that could not be run or scored, and why; absent when none).
     figures : dict of str -> plotly Figure
     answers : pandas.DataFrame
         Every generated answer, controls included (column ``control``).
@@ -48,7 +57,8 @@ class EvaluationReport:
 
     def to_html(self, path, *, title: str = "e2llm_lab evaluation") -> Path:
         """Write the report as one self-contained HTML page (atomically)."""
-        real = self.answers[self.answers.control == "none"] if self.answers is not None else pd.DataFrame()
+        real = self.answers[self.answers.control == "none"] if self.answers is not None and len(self.answers) \
+            else pd.DataFrame()
         sample = real.groupby("task", sort=False).head(2)[["task", "truth", "text"]] if len(real) else None
         tables = dict(self.tables) | ({"Some answers": sample} if sample is not None else {})
         return write_html_report(path, title=title, tables=tables, figures=self.figures)
@@ -82,14 +92,16 @@ def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.
     return pd.DataFrame(rows).set_index(["model", "subject"])
 
 
-def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, controls=("shuffled", "subject_mean"),
-                 diagnose: bool = True, seed: int = 0, max_new_tokens: int = 256) -> EvaluationReport:
+def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, controls=DEFAULT_CONTROLS,
+                 n_control: int | None = None, diagnose: bool = True, seed: int = 0, max_new_tokens: int = 256,
+                 out=None, verbose: bool = True) -> EvaluationReport:
     """Run the evaluation protocol on held-out rows ``idx``.
 
     Parameters
     ----------
     model : E2LLM
-        With ``model.signatures`` learned from the training subjects.
+        With ``model.signatures`` learned from the training subjects; its label space, bands and cap must be
+        those of ``fs``.
     fs : FeatureSet
     idx : array of int
         Held-out rows (whole subjects never seen in training).
@@ -98,7 +110,12 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
         no subject with ``idx``.
     n_per_task : int
         Prompts per multi-clip or zero-shot task (basic emotion asks every row once).
-    controls : tuple of {"shuffled", "subject_mean"}
+    controls : tuple of {"shuffled", "subject_mean", "noise"}
+    n_control : int, optional
+        Prompts per task under each control (default ``n_per_task``); a control needs only enough prompts to
+        show whether accuracy falls to chance.
+    out : path, optional
+        HTML report rewritten after every family, so a late failure keeps what was finished.
 
     Returns
     -------
@@ -107,43 +124,126 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
     idx = np.asarray(idx)
     if train_idx is not None:
         check_no_leakage(fs.meta, np.asarray(train_idx), idx, level="subject")
-    kw = dict(n_per_task=n_per_task, seed=seed, max_new_tokens=max_new_tokens)
-    runs = []
-    for control in (None, *controls):
-        runs.append(evaluate_generation(model, fs, idx, tasks=MULTI_TASKS, control=control, **kw))
-        runs.append(evaluate_generation(model, fs, idx, tasks=("emotion", "scenario"), zero_shot=True,
-                                        emotion_all_rows=False, control=control, **kw))
-    answers = pd.concat(runs, ignore_index=True)
-    real = answers[answers.control == "none"]
-    y_enc = model.encoder.predict_logits(fs.X[idx]).argmax(1)
-    y_lr = logistic_regression(fs.subset(train_idx), fs.subset(idx)) if train_idx is not None else None
+    if hasattr(model, "check_features"):
+        model.check_features(fs)
+    say = print if verbose else (lambda *a, **k: None)
     space = fs.label_space
-    tables = {"basic": _basic(real, y_enc, y_lr, space)}
-    emo = real[(real.task == "emotion") & ~real.zero_shot]
-    tables["confusion"] = confusion_table(space.indices(emo.emotion_true), space.indices(emo.emotion_pred),
-                                          labels=space.labels)
-    tasks = generation_summary(real)
-    tables["tasks"] = tasks
-    seen, unseen = tasks.loc["emotion", "accuracy"], tasks.loc["emotion (zero-shot)", "accuracy"]
-    tables["zero_shot_gap"] = pd.DataFrame(
-        [{"task": "emotion", "seen_templates": seen, "held_out_templates": unseen, "gap": seen - unseen},
-         {"task": "scenario (held-out family)", "seen_templates": np.nan,
-          "held_out_templates": tasks.loc["scenario (zero-shot)", "accuracy"], "gap": np.nan}]).set_index("task")
-    tables["faithfulness"] = tasks[[c for c in FAITHFULNESS if c in tasks]].dropna(how="all")
-    tables["controls"] = _controls(answers)
+    report = EvaluationReport()
+    problems, timings, runs, baselines = [], [], [], []
+    kw = dict(seed=seed, max_new_tokens=max_new_tokens)
+    n_control = n_per_task if n_control is None else n_control
+
+    def family(name: str, fn):
+        """Run one family: its time is printed and recorded; a failure becomes a row of ``problems``."""
+        say(f"[evaluate] {name} ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            result = fn()
+            ok = True
+        except Exception as err:                      # noqa: BLE001 - one family's failure must not lose the rest
+            result, ok = None, False
+            last = traceback.extract_tb(err.__traceback__)[-1]
+            problems.append({"family": name, "error": f"{type(err).__name__}: {err}",
+                             "where": f"{Path(last.filename).name}:{last.lineno}"})
+        dt = time.perf_counter() - t0
+        timings.append({"family": name, "seconds": dt, "ok": ok})
+        say(f"[evaluate] {name}: {'done' if ok else 'FAILED (' + problems[-1]['error'][:120] + ')'} in {dt:.1f} s",
+            flush=True)
+        _finish(report, runs, problems, timings, space, baselines[0] if baselines else None)
+        if out is not None:
+            report.to_html(out)
+        return result
+
+    for control in (None, *controls):
+        label = "answers" if control is None else f"control: {control}"
+        n = n_per_task if control is None else n_control
+        runs.append(family(f"{label} (tasks)", lambda c=control, n=n: evaluate_generation(
+            model, fs, idx, tasks=MULTI_TASKS, control=c, n_per_task=n, emotion_all_rows=c is None, **kw)))
+        runs.append(family(f"{label} (held-out templates, zero-shot scenario)", lambda c=control, n=n:
+                           evaluate_generation(model, fs, idx, tasks=("emotion", "scenario"), zero_shot=True,
+                                               emotion_all_rows=False, control=c, n_per_task=n, **kw)))
+    preds = family("baselines (encoder head, logistic regression)", lambda: (
+        model.encoder.predict_logits(fs.X[idx]).argmax(1),
+        logistic_regression(fs.subset(train_idx), fs.subset(idx)) if train_idx is not None else None))
+    if preds is not None:
+        baselines.append(preds)
     if diagnose and train_idx is not None:
-        tables["diagnostic"] = diagnose_chain(model, fs, train_idx, idx, max_new_tokens=max_new_tokens, seed=seed)
-    figures = {"Basic emotion: truth vs generated label": px.imshow(tables["confusion"], text_auto=True),
-               "Accuracy per task against chance": _task_figure(tasks),
-               "Controls: does the answer depend on the EEG?": _control_figure(tables["controls"])}
-    return EvaluationReport(tables, figures, answers)
+        real = report.answers[(report.answers.control == "none") & (report.answers.task == "emotion")
+                              & ~report.answers.zero_shot] if report.answers is not None and len(report.answers) \
+            else None
+        diag = family("diagnostic (where emotion information is lost)", lambda: diagnose_chain(
+            model, fs, train_idx, idx, max_new_tokens=max_new_tokens, seed=seed, answers=real))
+        if diag is not None:
+            report.tables["diagnostic"] = diag
+    _finish(report, runs, problems, timings, space, baselines[0] if baselines else None)
+    if out is not None:
+        report.to_html(out)
+    return report
 
 
-def _controls(answers: pd.DataFrame) -> pd.DataFrame:
+def _finish(report: EvaluationReport, runs, problems, timings, space: LabelSpace, baselines=None) -> None:
+    """(Re)build every table and figure from what has been run so far; a table that cannot be built says why."""
+    answers = [r for r in runs if r is not None and len(r)]
+    report.answers = pd.concat(answers, ignore_index=True) if answers else pd.DataFrame(
+        columns=["task", "control", "zero_shot", "emotion_true", "emotion_pred"])
+    real = report.answers[report.answers.control == "none"]
+    tables = {k: v for k, v in report.tables.items() if k == "diagnostic"}
+    built_problems = []
+
+    def build(name, fn):
+        try:
+            value = fn()
+            if value is not None:
+                tables[name] = value
+        except Exception as err:                      # noqa: BLE001
+            built_problems.append({"family": f"table {name}", "error": f"{type(err).__name__}: {err}", "where": ""})
+
+    emo = real[(real.task == "emotion") & ~real.zero_shot] if len(real) else real
+    if len(emo):
+        y_enc, y_lr = baselines if baselines is not None else (None, None)
+        # the baselines predict every held-out row in order: they line up with the all-rows emotion answers only
+        if y_enc is not None and len(y_enc) != len(emo):
+            y_enc = y_lr = None
+        build("basic", lambda: _basic(real, y_enc, y_lr, space))
+        build("confusion", lambda: confusion_table(space.indices(emo.emotion_true), space.indices(emo.emotion_pred),
+                                                   labels=space.labels))
+    if len(real):
+        build("tasks", lambda: generation_summary(real, space=space))
+    tasks = tables.get("tasks")
+    if tasks is not None:
+        build("zero_shot_gap", lambda: _gap(tasks))
+        build("faithfulness", lambda: tasks[[c for c in FAITHFULNESS if c in tasks]].dropna(how="all"))
+    if (report.answers.control != "none").any():
+        build("controls", lambda: _controls(report.answers, space))
+    tables["timings"] = pd.DataFrame(timings).set_index("family") if timings else pd.DataFrame()
+    if problems or built_problems:
+        tables["problems"] = pd.DataFrame(problems + built_problems).set_index("family")
+    figures = {}
+    if "confusion" in tables:
+        figures["Basic emotion: truth vs generated label"] = px.imshow(tables["confusion"], text_auto=True)
+    if tasks is not None:
+        figures["Accuracy per task against chance"] = _task_figure(tasks)
+    if "controls" in tables:
+        figures["Controls: does the answer depend on the EEG?"] = _control_figure(tables["controls"])
+    report.tables, report.figures = tables, figures
+
+
+def _gap(tasks: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    if "emotion" in tasks.index and "emotion (zero-shot)" in tasks.index:
+        seen, unseen = tasks.loc["emotion", "accuracy"], tasks.loc["emotion (zero-shot)", "accuracy"]
+        rows.append({"task": "emotion", "seen_templates": seen, "held_out_templates": unseen, "gap": seen - unseen})
+    if "scenario (zero-shot)" in tasks.index:
+        rows.append({"task": "scenario (held-out family)", "seen_templates": np.nan,
+                     "held_out_templates": tasks.loc["scenario (zero-shot)", "accuracy"], "gap": np.nan})
+    return pd.DataFrame(rows).set_index("task") if rows else None
+
+
+def _controls(answers: pd.DataFrame, space: LabelSpace = SEED7) -> pd.DataFrame:
     """Accuracy of each task under each control, against the original labels, with the drop from the real run."""
     rows = []
     for control, g in answers.groupby("control", sort=False):
-        s = generation_summary(g)
+        s = generation_summary(g, space=space)
         for task in s.index:
             rows.append({"control": control, "task": task, "accuracy": s.loc[task, "accuracy"],
                          "balanced_accuracy": s.loc[task].get("balanced_accuracy", np.nan),
@@ -167,6 +267,7 @@ def _task_figure(tasks: pd.DataFrame) -> go.Figure:
 def _control_figure(controls: pd.DataFrame) -> go.Figure:
     df = controls.reset_index()
     fig = px.bar(df, x="task", y="accuracy", color="control", barmode="group")
-    fig.add_scatter(x=df.task.unique(), y=[CHANCE.get(t.split(" (")[0], np.nan) for t in df.task.unique()],
+    chance = df.groupby("task", sort=False).chance.first()
+    fig.add_scatter(x=chance.index, y=chance.to_numpy(),
                     mode="markers", name="chance", marker={"symbol": "line-ew-open", "size": 30, "color": "black"})
     return fig
