@@ -76,37 +76,32 @@ def _prepare(args) -> int:
 
 
 def _evaluate(args) -> int:
-    import numpy as np
-
     from .data.featureset import FeatureSet
     from .data.samples import load_sample
     from .evaluate import evaluate_all
+    from .evaluate.suite import DEFAULT_CONTROLS
     from .model import E2LLM
     from .quickstart import QUICKSTART_TEST_SUBJECTS
 
     if not (Path(args.model_dir) / "e2llm_config.json").exists():
         raise FileNotFoundError(f"{args.model_dir} holds no E2LLM checkpoint (no e2llm_config.json); train one with "
                                 f"`e2llm-lab quickstart` (it saves reports/model) or E2LLM.save_pretrained")
+    windows = FeatureSet.load(args.features) if args.features else None
     model = E2LLM.from_pretrained(args.model_dir, device=args.device)
-    n_steps = model.encoder.cfg.n_steps
-    if args.features:
-        fs = FeatureSet.load(args.features)
-        subjects = tuple(args.test_subjects or ())
-        if not subjects:
-            raise ValueError("--test-subjects is required with --features: name the subjects the model never saw")
-    else:
-        fs = load_sample().with_steps(n_steps, stride=2)
-        subjects = tuple(args.test_subjects or QUICKSTART_TEST_SUBJECTS)
-    unknown = set(subjects) - set(fs.meta.subject)
-    if unknown:
-        raise ValueError(f"test subjects {sorted(unknown)} are not in the features (subjects: {sorted(set(fs.meta.subject))})")
-    test = fs.meta.subject.isin(subjects).to_numpy()
-    report = evaluate_all(model, fs, np.flatnonzero(test), train_idx=np.flatnonzero(~test) if (~test).any() else None,
-                          n_per_task=args.n_per_task, controls=() if args.no_controls else ("shuffled", "subject_mean"))
-    for name in ("tasks", "controls", "diagnostic"):
+    # the model's own windowing (n_steps, stride), label space, bands and cap; its own held-out subjects
+    fs = model.samples(windows if windows is not None else load_sample())
+    subjects = args.test_subjects or model.test_subjects or (None if windows is not None else QUICKSTART_TEST_SUBJECTS)
+    if not subjects:
+        raise ValueError("--test-subjects is required: this model does not record which subjects it never saw")
+    train_idx, test_idx = model.held_out_rows(fs, subjects)
+    print(f"evaluating on {fs}; held-out subjects {tuple(subjects)}", flush=True)
+    report = evaluate_all(model, fs, test_idx, train_idx=train_idx if len(train_idx) else None,
+                          n_per_task=args.n_per_task, n_control=args.n_control,
+                          controls=() if args.no_controls else DEFAULT_CONTROLS, out=args.out)
+    for name in ("tasks", "controls", "diagnostic", "timings", "problems"):
         if name in report.tables:
             print(f"\n{name}:\n{report.tables[name].round(3).to_string()}")
-    print(f"\nreport: {report.to_html(args.out)}")
+    print(f"\nreport: {Path(args.out)}")
     return 0
 
 
@@ -140,9 +135,10 @@ def main(argv=None) -> int:
     e.add_argument("model_dir", help="folder written by E2LLM.save_pretrained (the quickstart saves reports/model)")
     e.add_argument("--features", default=None, help="FeatureSet .npz (default: the sample cohort)")
     e.add_argument("--test-subjects", type=int, nargs="+", default=None,
-                   help="held-out subjects (default for the sample cohort: the quickstart's, 5 and 6)")
+                   help="held-out subjects (default: those the model records it never saw)")
     e.add_argument("--n-per-task", type=int, default=40, help="prompts per multi-clip and zero-shot task")
-    e.add_argument("--no-controls", action="store_true", help="skip the shuffled and subject-mean EEG controls")
+    e.add_argument("--n-control", type=int, default=20, help="prompts per task under each EEG control")
+    e.add_argument("--no-controls", action="store_true", help="skip the shuffled, subject-mean and noise EEG controls")
     e.add_argument("--device", default="auto", help="auto, cpu or cuda")
     e.add_argument("--out", default="reports/evaluation.html")
     e.set_defaults(func=_evaluate)

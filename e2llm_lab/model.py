@@ -79,6 +79,9 @@ class E2LLM(nn.Module):
         #: Emotion signatures of the training subjects (set by the training pipeline; saved with the model): the
         #: reference every rationale's evidence is chosen and checked against.
         self.signatures: EmotionSignatures | None = None
+        #: The data the model was trained on (set by :meth:`record_training_data`; saved with the model): which
+        #: subjects it saw and never saw, and how window-level features became samples.
+        self.training_data: dict | None = None
 
     @classmethod
     def build(cls, encoder: EEGEncoder, cfg: E2LLMConfig = E2LLMConfig(), *, device: str = "auto") -> E2LLM:
@@ -105,6 +108,54 @@ class E2LLM(nn.Module):
             diff = sorted(set(fs.ch_names) ^ set(self.encoder.ch_names))[:8]
             raise ValueError(f"{what} have {len(fs.ch_names)} channels but the model was trained on "
                              f"{len(self.encoder.ch_names)} (in the same order); they differ in {diff or 'order'}")
+
+    def record_training_data(self, fs, train_idx, test_idx, *, stride: int) -> None:
+        """Remember the subjects of training and of the held-out test, and the sample windowing (``stride``)."""
+        subjects = fs.meta.subject.to_numpy()
+        plain = lambda v: v.item() if hasattr(v, "item") else v                       # noqa: E731 - JSON-ready
+        self.training_data = {"train_subjects": sorted({plain(s) for s in subjects[np.asarray(train_idx)]}, key=str),
+                              "test_subjects": sorted({plain(s) for s in subjects[np.asarray(test_idx)]}, key=str),
+                              "n_steps": int(fs.n_steps), "stride": int(stride), "feature": fs.feature}
+
+    @property
+    def test_subjects(self) -> tuple | None:
+        """Subjects no training stage saw (None for a model that does not record them)."""
+        return None if self.training_data is None else tuple(self.training_data["test_subjects"])
+
+    def samples(self, fs):
+        """Window-level features (``n_steps = 1``) -> the model's samples, windowed as in training; checked."""
+        if fs.n_steps == 1 and self.encoder.cfg.n_steps > 1:
+            stride = (self.training_data or {}).get("stride", 2)
+            fs = fs.with_steps(self.encoder.cfg.n_steps, stride=stride)
+        self.check_features(fs)
+        return fs
+
+    def held_out_rows(self, fs, subjects=None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of training subjects and of held-out ``subjects`` (default :attr:`test_subjects`).
+
+        Raises
+        ------
+        LeakageError
+            When a requested subject was seen in training: the model's figures on it would be inflated.
+        """
+        from .data.featureset import LeakageError, check_no_leakage
+
+        seen = set(map(str, (self.training_data or {}).get("train_subjects", ())))
+        subjects = tuple(self.test_subjects or ()) if subjects is None else tuple(subjects)
+        if not subjects:
+            raise ValueError("name the held-out subjects: this model does not record which subjects it never saw")
+        leaked = sorted(s for s in subjects if str(s) in seen)
+        if leaked:
+            raise LeakageError(f"subjects {leaked} were seen in training; evaluate or explain this model only on "
+                               f"subjects it never saw: {self.test_subjects}")
+        known = {str(s): s for s in fs.meta.subject.unique()}
+        missing = [s for s in subjects if str(s) not in known]
+        if missing:
+            raise ValueError(f"held-out subjects {missing} are not in the features (subjects: {sorted(known, key=str)})")
+        test = fs.meta.subject.astype(str).isin({str(s) for s in subjects}).to_numpy()
+        tr, te = np.flatnonzero(~test), np.flatnonzero(test)
+        check_no_leakage(fs.meta, tr, te, level="subject")
+        return tr, te
 
     @property
     def n_eeg_tokens(self) -> int:
@@ -259,6 +310,8 @@ class E2LLM(nn.Module):
         write_text_atomic(folder / "e2llm_config.json", json.dumps(asdict(self.cfg), indent=1))
         if self.signatures is not None:
             write_text_atomic(folder / "signatures.json", json.dumps(self.signatures.to_dict()))
+        if self.training_data is not None:
+            write_text_atomic(folder / "training_data.json", json.dumps(self.training_data, indent=1))
         return folder
 
     @classmethod
@@ -277,4 +330,6 @@ class E2LLM(nn.Module):
         model.projector.load_state_dict(load_file(str(folder / "projector.safetensors"), device=str(model.device)))
         if (folder / "signatures.json").exists():
             model.signatures = EmotionSignatures.from_dict(json.loads((folder / "signatures.json").read_text()))
+        if (folder / "training_data.json").exists():
+            model.training_data = json.loads((folder / "training_data.json").read_text())
         return model.eval()

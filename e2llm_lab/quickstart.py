@@ -31,6 +31,8 @@ __all__ = ["QUICKSTART_TEST_SUBJECTS", "N_INSTRUCT", "N_CAPTIONS", "quickstart_c
 
 #: Subjects of the sample cohort never seen in any training stage.
 QUICKSTART_TEST_SUBJECTS = (5, 6)
+#: Hop between samples, in windows: consecutive samples of a trial overlap by all but this many windows.
+SAMPLE_STRIDE = 2
 #: Instruction mix of stage 3 (examples per task) and captions of stage 2.
 N_INSTRUCT = {"emotion": 600, "valence_arousal": 150, "compare": 100, "rank": 60, "describe": 100}
 N_CAPTIONS = 800
@@ -56,6 +58,13 @@ def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 
     examples = make_examples(fs, train_idx, n_per_task=mix, n_eeg_tokens=n_eeg_tokens, seed=2 + 10 * seed,
                              signatures=signatures)
     return captions, examples
+
+
+def _examples_to_show(answers: pd.DataFrame, n: int = 4) -> pd.DataFrame:
+    """Basic-emotion answers of ``n`` different true labels (the first answer of each), so the printout shows
+    the model telling labels apart, not four answers to one label."""
+    emo = answers[(answers.task == "emotion") & ~answers.zero_shot]
+    return emo.drop_duplicates("emotion_true").head(n)
 
 
 def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="reports", device: str = "auto",
@@ -107,20 +116,23 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     if unknown:
         raise ValueError(f"test subjects {sorted(unknown)} are not in the features (subjects: "
                          f"{sorted(set(windows.meta.subject))})")
-    fs = windows.with_steps(cfg.data.n_steps, stride=2)
+    fs = windows.with_steps(cfg.data.n_steps, stride=SAMPLE_STRIDE)
     test = fs.meta.subject.isin(test_subjects).to_numpy()
     tr, te = np.flatnonzero(~test), np.flatnonzero(test)
     check_no_leakage(fs.meta, tr, te, level="subject")
+    space = fs.label_space
+    chance = 1 / len(space)
     say(f"data: {fs}; held-out subjects {test_subjects}")
 
     encoder, hist1 = pretrain_encoder(fs, cfg.pretrain, encoder_cfg=cfg.encoder, train_idx=tr, progress=progress)
-    head = classification_metrics(fs.labels()[te], encoder.predict_logits(fs.X[te]).argmax(1))
+    head = classification_metrics(fs.labels()[te], encoder.predict_logits(fs.X[te]).argmax(1), n_classes=len(space))
     t1 = time.perf_counter()
     say(f"stage 1 (encoder): balanced accuracy of its own head on held-out subjects "
         f"{head['balanced_accuracy']:.3f} ({t1 - t0:.0f} s)")
 
     model = E2LLM.build(encoder, cfg, device=device)
     model.signatures = EmotionSignatures.fit(fs, tr)          # learned from the training subjects only
+    model.record_training_data(fs, tr, te, stride=SAMPLE_STRIDE)
     captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens, seed=seed,
                                         scale=scale)
     hist2 = train_stage(model, captions, fs, cfg.align, stage="align", progress=progress)
@@ -146,31 +158,35 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     shuffled = generation_summary(evaluate_generation(model, fs, te_eval, tasks=("emotion",), control="shuffled"))
     t4 = time.perf_counter()
     say("\nSome answers on held-out subjects (truth beside them):")
-    for _, r in answers[answers.task == "emotion"].head(4).iterrows():
+    for _, r in _examples_to_show(answers).iterrows():
         say(f"--- truth: {r.emotion_true}\n{r.text}")
     say("\nAccuracy on held-out subjects (unparseable answers count as wrong):")
     say(summary.round(3).to_string())
     say(f"\nbasic emotion, balanced accuracy: LLM {llm_bacc:.3f} vs the encoder's own head "
         f"{head['balanced_accuracy']:.3f} (ratio {llm_bacc / max(head['balanced_accuracy'], 1e-9):.2f}); chance "
-        f"{1 / 7:.3f}")
+        f"{chance:.3f} ({len(space)} labels: {space.name})")
     control = (f"control, another held-out sample's EEG: accuracy {shuffled.loc['emotion', 'accuracy']:.3f} against "
-               f"the true labels (chance {1 / 7:.3f}); the answer names the donor sample's emotion "
+               f"the true labels (chance {chance:.3f}); the answer names the donor sample's emotion "
                f"{shuffled.loc['emotion', 'follows_donor']:.3f} of the time")
     say(control)
 
     out = Path(out)
     model.save_pretrained(out / "model")
     hist = pd.concat([hist2, hist3.assign(step=hist3.step + len(hist2))])
-    cm = pd.crosstab(answers[answers.task == "emotion"].emotion_true,
-                     answers[answers.task == "emotion"].emotion_pred.fillna("(unparsed)"))
+    basic = answers[(answers.task == "emotion") & ~answers.zero_shot]       # held-out-template rows apart
+    cm = pd.crosstab(basic.emotion_true, basic.emotion_pred.fillna("(unparsed)"))
+    main_cols = [c for c in ("n", "accuracy", "chance", "balanced_accuracy", "claim_precision") if c in summary]
     report = write_html_report(
         out / "quickstart.html", title="e2llm_lab quickstart",
         text=[f"data: {fs}", f"held-out subjects: {test_subjects}", f"LLM: {llm or 'tiny offline Qwen3'}",
               f"stage 1 head balanced accuracy {head['balanced_accuracy']:.3f}; LLM {llm_bacc:.3f}", control],
-        tables={"Accuracy on held-out subjects": summary, "Some answers": answers[["task", "truth", "text"]].head(12)},
+        tables={"Accuracy on held-out subjects": summary[main_cols],
+                "Some answers": answers.groupby("task", sort=False).head(2)[["task", "truth", "text"]]},
+        details={"All figures per task (parse rate, free answers, faithfulness)": summary},
         figures={"Stage 1 history": plot_history(hist1),
                  "Stages 2-3 loss": px.line(hist, x="step", y="loss", color="stage"),
-                 "Basic emotion: truth vs generated label": px.imshow(cm, text_auto=True),
+                 f"Basic emotion ({len(basic)} answers, seen templates): truth vs generated label":
+                     px.imshow(cm, text_auto=True, labels={"x": "generated", "y": "truth"}),
                  "Emotion contrasts per band (z-scored DE)": plot_emotion_topomaps(windows)})
     say(f"\nreport: {report}\ntotal time {t4 - t0:.0f} s")
     return {"model": model, "encoder_metrics": head, "answers": answers, "summary": summary, "shuffled": shuffled,

@@ -154,6 +154,44 @@ class FeatureSet:
         idx = np.flatnonzero(idx) if np.asarray(idx).dtype == bool else np.asarray(idx, dtype=np.int64)
         return replace(self, X=self.X[idx], meta=self.meta.iloc[idx].reset_index(drop=True))
 
+    def select(self, *, ch_names=None, bands=None) -> FeatureSet:
+        """A copy restricted to channels ``ch_names`` and bands ``bands`` (names), in the order given."""
+        ci = list(range(self.n_chans)) if ch_names is None else [self._position(self.ch_names, c, "channel")
+                                                                  for c in ch_names]
+        bi = list(range(self.n_bands)) if bands is None else [self._position(self.band_names, b, "band")
+                                                               for b in bands]
+        X = self.X[:, :, ci][..., bi]                        # (N, T, C, F) -> (N, T, C', F')
+        return replace(self, X=X, ch_names=tuple(self.ch_names[i] for i in ci),
+                       bands=tuple(self.bands[i] for i in bi))
+
+    @staticmethod
+    def _position(names, name, what: str) -> int:
+        if name not in names:
+            raise ValueError(f"{what} {name!r} is not in this FeatureSet; it has {list(names)}")
+        return list(names).index(name)
+
+    def relabel(self, mapping, label_space: LabelSpace) -> FeatureSet:
+        """The same samples on another label space.
+
+        Parameters
+        ----------
+        mapping : dict or callable
+            Old label -> new label (a dict), or a function of one meta row (a pandas Series) returning the new
+            label. A sample mapped to None (or missing from the dict) is dropped.
+        label_space : LabelSpace
+            The new space; ``valence`` and ``arousal`` meta columns take its coordinates (NaN where it has none).
+        """
+        rows = [r for _, r in self.meta.iterrows()]
+        new = [mapping(r) if callable(mapping) else mapping.get(r.emotion) for r in rows]
+        keep = np.array([n is not None for n in new])
+        if not keep.any():
+            raise LabelSpaceError(f"the mapping sends no sample to the {label_space.name!r} label space")
+        labels = [label_space.normalize(n) for n in np.array(new, dtype=object)[keep]]
+        meta = self.meta[keep].reset_index(drop=True).assign(
+            emotion=labels, valence=[label_space.valence_of(e) for e in labels],
+            arousal=[label_space.arousal_of(e) for e in labels])
+        return replace(self, X=self.X[keep], meta=meta, label_space=label_space)
+
     def labels(self, target: str = "emotion") -> np.ndarray:
         """Integer labels: the label's position in :attr:`label_space`, or any integer-coded meta column."""
         if target == "emotion":

@@ -93,7 +93,7 @@ def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.
 
 
 def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, controls=DEFAULT_CONTROLS,
-                 n_control: int | None = None, diagnose: bool = True, seed: int = 0, max_new_tokens: int = 256,
+                 n_control: int | None = 20, diagnose: bool = True, seed: int = 0, max_new_tokens: int = 256,
                  out=None, verbose: bool = True) -> EvaluationReport:
     """Run the evaluation protocol on held-out rows ``idx``.
 
@@ -112,8 +112,8 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
         Prompts per multi-clip or zero-shot task (basic emotion asks every row once).
     controls : tuple of {"shuffled", "subject_mean", "noise"}
     n_control : int, optional
-        Prompts per task under each control (default ``n_per_task``); a control needs only enough prompts to
-        show whether accuracy falls to chance.
+        Prompts per task under each control (None: ``n_per_task``); a control needs only enough prompts to show
+        whether accuracy falls to chance, so the default asks 20.
     out : path, optional
         HTML report rewritten after every family, so a late failure keeps what was finished.
 

@@ -14,7 +14,6 @@ from scipy.interpolate import RBFInterpolator
 
 from ..channels import REGION_NAMES, SEED_CH_NAMES, channel_positions_2d, make_info, region_of
 from ..config import DEFAULT_BANDS, band_names
-from ..emotions import EMOTIONS
 
 __all__ = ["plot_history", "plot_topomap", "plot_band_topomaps", "plot_emotion_topomaps", "plot_cap", "plot_topomap_static",
            "emotion_band_contrast"]
@@ -142,15 +141,16 @@ def plot_band_topomaps(values, *, ch_names=SEED_CH_NAMES, bands=DEFAULT_BANDS, r
 
 
 def emotion_band_contrast(fs) -> np.ndarray:
-    """Mean feature per emotion minus the grand mean, shape ``(n_emotions, n_chans, n_bands)``.
+    """Mean feature per label minus the grand mean, shape ``(n_labels, n_chans, n_bands)``.
 
-    Averages over samples and steps of a FeatureSet (z-scored features give contrasts in SD units).
-    Emotions absent from ``fs`` give NaN rows.
+    Averages over samples and steps of a FeatureSet (z-scored features give contrasts in SD units), labels in the
+    order of ``fs.label_space``. Labels absent from ``fs`` give NaN rows.
     """
     per_sample = fs.X.mean(axis=1)                                   # (N, T, C, F) -> (N, C, F)
     grand = per_sample.mean(axis=0)
-    out = np.full((len(EMOTIONS), fs.n_chans, fs.n_bands), np.nan)
-    for i, e in enumerate(EMOTIONS):
+    labels = fs.label_space.labels
+    out = np.full((len(labels), fs.n_chans, fs.n_bands), np.nan)
+    for i, e in enumerate(labels):
         sel = (fs.meta.emotion == e).to_numpy()
         if sel.any():
             out[i] = per_sample[sel].mean(axis=0) - grand
@@ -168,7 +168,7 @@ def plot_emotion_topomaps(fs, *, title: str | None = "Band power per emotion (mi
     contrast = emotion_band_contrast(fs)
     keep = ~np.isnan(contrast).all(axis=(1, 2))
     return plot_band_topomaps(contrast[keep], ch_names=fs.ch_names, bands=fs.bands,
-                              row_labels=[e for e, k in zip(EMOTIONS, keep) if k], title=title, vlim=vlim,
+                              row_labels=[e for e, k in zip(fs.label_space.labels, keep) if k], title=title, vlim=vlim,
                               cbar_title="z")
 
 

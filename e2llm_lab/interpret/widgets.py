@@ -11,7 +11,6 @@ import html
 
 import numpy as np
 
-from ..emotions import EMOTIONS
 from .attribution import METHODS, Attributor
 from .views import plot_attribution_topomap, plot_band_heatmap
 
@@ -28,7 +27,7 @@ def _figure_output(fig) -> dict:
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
-def reasoning_html(text: str, z: np.ndarray) -> str:
+def reasoning_html(text: str, z: np.ndarray, *, bands=None) -> str:
     """The generated answer as HTML, every "<region> <band> is higher/lower" claim marked against the features.
 
     Parameters
@@ -37,11 +36,13 @@ def reasoning_html(text: str, z: np.ndarray) -> str:
         A generated answer.
     z : np.ndarray, shape (n_regions, n_bands)
         The sample's measured deviations (:func:`~e2llm_lab.instructions.region_band_z`).
+    bands : sequence of str, optional
+        Band names of ``z``'s last axis (default delta..gamma).
     """
     from ..instructions import check_claims
 
     out = html.escape(text)
-    for region, band, word, value, ok in check_claims(text, z)["claims"]:
+    for region, band, word, value, ok in check_claims(text, z, bands=bands)["claims"]:
         claim = f"{region.capitalize()} {band} is {word}"
         mark = (f"<span style='background:{'#d4f7d4' if ok else '#f9d0d0'}' title='measured z = {value:+.2f}'>"
                 f"{'&#10003;' if ok else '&#10007;'} {claim}</span>")
@@ -58,6 +59,7 @@ class Explorer:
         With an E2LLM the reasoning is generated; attributions target the E2LLM (``target="e2llm"``) or its
         encoder (``target="encoder"``, the default: faster).
     fs : FeatureSet
+        Of the model's label space, bands and cap (checked); the target list is that label space.
     rows : array of int, optional
         Rows to offer (default: all).
     target : {"encoder", "e2llm"}
@@ -73,6 +75,10 @@ class Explorer:
 
         if target not in ("encoder", "e2llm"):
             raise ValueError(f"target={target!r}; allowed: 'encoder', 'e2llm'")
+        if hasattr(model, "check_features"):
+            model.check_features(fs, what="the explorer's features")
+        elif hasattr(model, "label_space"):
+            model.label_space.check_same(fs.label_space, what="the explorer's features")
         self.model, self.fs = model, fs
         self.rows = np.arange(len(fs)) if rows is None else np.asarray(rows)
         is_llm = hasattr(model, "llm")
@@ -86,7 +92,8 @@ class Explorer:
         self.subject = w.Dropdown(options=subjects, value=subjects[0], description="subject")
         self.clip = w.Dropdown(description="clip")
         self.window = w.Dropdown(description="window")
-        self.emotion = w.Dropdown(options=["(true emotion)", *EMOTIONS], value="(true emotion)", description="target")
+        self.emotion = w.Dropdown(options=["(true emotion)", *fs.label_space.labels], value="(true emotion)",
+                                  description="target")
         self.method = w.Dropdown(options=list(METHODS), value=METHODS[0], description="method")
         self.band = w.Dropdown(options=["all", *fs.band_names], value="all", description="band")
         self.topomap, self.heatmap, self.reasoning = w.Output(), w.Output(), w.HTML()
@@ -165,4 +172,4 @@ class Explorer:
         if text is not None:
             z = region_band_z(self.fs.X[self.row], self.fs.ch_names)
             self.reasoning.value = "<h4>The model's reasoning (claims checked against the features)</h4>" + \
-                reasoning_html(text, z)
+                reasoning_html(text, z, bands=self.fs.band_names)
