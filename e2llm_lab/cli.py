@@ -105,6 +105,11 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _subject(text: str):
+    """A subject id from the command line: a number where it is one (SEED's 1..15), else the name ("sub-01")."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def main(argv=None) -> int:
     """Entry point of the ``e2llm-lab`` console script."""
     from .data.samples import SOURCE_SAMPLES
@@ -118,7 +123,7 @@ def main(argv=None) -> int:
     q.add_argument("--device", default="auto", help="auto, cpu or cuda")
     q.add_argument("--fast", action="store_true", help="shrink every stage (a smoke test; results not meaningful)")
     q.add_argument("--features", default=None, help="window-level FeatureSet .npz on any cap (default: the sample cohort)")
-    q.add_argument("--test-subjects", type=int, nargs="+", default=None,
+    q.add_argument("--test-subjects", type=_subject, nargs="+", default=None,
                    help="subjects no stage sees (required with --features)")
     q.set_defaults(func=_quickstart)
     t = sub.add_parser("build-tiny-llm", help="rebuild the tiny offline Qwen3 model deterministically")
@@ -134,7 +139,7 @@ def main(argv=None) -> int:
     e = sub.add_parser("evaluate", help="the evaluation protocol on held-out subjects -> HTML report")
     e.add_argument("model_dir", help="folder written by E2LLM.save_pretrained (the quickstart saves reports/model)")
     e.add_argument("--features", default=None, help="FeatureSet .npz (default: the sample cohort)")
-    e.add_argument("--test-subjects", type=int, nargs="+", default=None,
+    e.add_argument("--test-subjects", type=_subject, nargs="+", default=None,
                    help="held-out subjects (default: those the model records it never saw)")
     e.add_argument("--n-per-task", type=int, default=40, help="prompts per multi-clip and zero-shot task")
     e.add_argument("--n-control", type=int, default=20, help="prompts per task under each EEG control")

@@ -333,3 +333,44 @@ def test_nothing_to_score_gives_empty_tables_not_a_crash(fs, split, sig):
                           verbose=False)
     assert "compare" not in report.tables["tasks"].index and "rank" not in report.tables["tasks"].index
     assert report.tables["basic"].loc[("chance", "all"), "accuracy"] == pytest.approx(1 / 7)
+
+
+def test_every_permutation_of_a_known_ranking_is_scored_once_right():
+    import itertools
+
+    from e2llm_lab.evaluate.generation import _correct, _kendall
+    from e2llm_lab.instructions import parse_answer
+
+    truth = {"ranking": "BCA"}
+    scores = {}
+    for p in itertools.permutations("ABC"):
+        parsed = parse_answer("<think> x </think>\nAnswer: " + " > ".join(p))
+        assert parsed["ranking"] == "".join(p)
+        scores["".join(p)] = (_correct("rank", parsed, truth), _kendall(parsed["ranking"], truth["ranking"]))
+    assert [k for k, (ok, _) in scores.items() if ok] == ["BCA"]
+    assert sorted(round(t, 3) for _, t in scores.values()) == [-1.0, -0.333, -0.333, 0.333, 0.333, 1.0]
+    assert scores["ACB"][1] == pytest.approx(-1.0)                  # BCA reversed
+
+
+def test_chance_by_simulation_matches_the_answer_sets(fs, split, sig):
+    from e2llm_lab.evaluate.generation import chance_by_simulation
+    from e2llm_lab.instructions import make_examples
+
+    exs = make_examples(fs, split[1], tasks=("emotion", "valence_arousal", "compare", "rank"), n_per_task=12,
+                        n_eeg_tokens=12, signatures=sig)
+    exs += make_examples(fs, split[1], tasks=("scenario",), n_per_task=12, n_eeg_tokens=12, signatures=sig,
+                         zero_shot=True)
+    sim = chance_by_simulation(exs, n_draws=4000)
+    expected = {"emotion": 1 / 7, "valence_arousal": 1 / 6, "compare": 1 / 2, "rank": 1 / 6, "scenario": 1 / 4}
+    for task, value in expected.items():
+        assert sim[task] == pytest.approx(value, abs=0.015), task
+
+
+def test_clip_readings_inside_multi_clip_reasoning():
+    from e2llm_lab.evaluate.generation import clip_reading_accuracy, clip_readings
+
+    think = ("Clip A: Closest learned signature: fear (r = +0.4). Occipital alpha is lower than usual (z = -0.9). "
+             "It matches fear. Clip B: It matches happy. Clip C: It matches nonsense. From most to least positive: ...")
+    assert clip_readings(think) == {"A": "fear", "B": "happiness", "C": None}
+    assert clip_reading_accuracy(think, ["fear", "happiness", "sadness"]) == pytest.approx(2 / 3)
+    assert clip_reading_accuracy("Clip A: It matches fear.", ["fear", "anger"]) == pytest.approx(0.5)

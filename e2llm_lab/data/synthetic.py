@@ -36,7 +36,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from ..channels import REGIONS, SEED_CH_NAMES, channel_positions_3d, make_info
 from ..config import DEFAULT_BANDS, SyntheticConfig, band_names
-from ..emotions import AROUSAL, EMOTIONS, VALENCE
+from ..labels import SEED7
 
 __all__ = ["PLANTED_EFFECTS", "planted_effects_table", "planted_effect_matrix", "planted_mask",
            "simulate_trial", "iter_cohort", "make_cohort", "trials_table"]
@@ -59,6 +59,8 @@ PLANTED_EFFECTS: dict[str, tuple[tuple[str, str, float], ...]] = {
 }
 
 _UV = 1e-6
+# The cohort is SEED-VII-like: its label space is SEED-VII's seven emotions, in their integer-label order.
+EMOTIONS, VALENCE, AROUSAL = SEED7.labels, dict(SEED7.valence), dict(SEED7.arousal)
 
 
 def planted_effects_table() -> pd.DataFrame:

@@ -43,7 +43,8 @@ from ..instructions import (
 )
 from .protocols import classification_metrics
 
-__all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "faithfulness", "evaluate_generation", "generation_summary"]
+__all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "clip_readings", "clip_reading_accuracy", "chance_by_simulation",
+           "faithfulness", "evaluate_generation", "generation_summary"]
 
 #: Chance of each task for SEED-VII's seven labels and four scenario options (uniform guessing over the answer
 #: set). Tables compute chance from the questions actually asked (column ``chance`` of the answers).
@@ -55,6 +56,24 @@ _REGIONS = {r.replace("_", " ") for r in REGION_NAMES}
 _SENTENCE_CLAIM = re.compile(r"([A-Za-z][A-Za-z ]*?)\s+([A-Za-z]+)\s+is\s+(?:higher|lower)\s+than usual", re.I)
 _DECIDED = re.compile(r"match(?:es)?\s+(?:the\s+)?([a-z]+)(?:\s+signature)?", re.I)
 _FIT = re.compile(r"closest learned signatures?:\s*([a-z]+)\s*\(r\s*=\s*([+-]?\d*\.\d+)\)", re.I)
+_CLIP_READ = re.compile(r"clip\s+([ABC])\s*:.*?it\s+matches\s+([a-z][a-z ]*?)\s*\.", re.I | re.S)
+
+
+def clip_readings(think: str | None, space=SEED7) -> dict[str, str | None]:
+    """The label a multi-clip reasoning reads for each clip ("Clip B: ... It matches fear." -> {"B": "fear"}).
+
+    The first reading of each clip counts; an unknown word reads as None.
+    """
+    out: dict[str, str | None] = {}
+    for letter, word in _CLIP_READ.findall(think or ""):
+        out.setdefault(letter.upper(), space.lookup(word))
+    return out
+
+
+def clip_reading_accuracy(think: str | None, emotions, space=SEED7) -> float:
+    """Share of a prompt's clips whose reading names their true label (a clip the reasoning never reads is wrong)."""
+    read = clip_readings(think, space)
+    return float(np.mean([read.get("ABC"[i]) == e for i, e in enumerate(emotions)]))
 
 
 def _decided_emotion(think: str | None, space=SEED7) -> str | None:
@@ -137,6 +156,25 @@ def _kendall(pred: str | None, truth: str) -> float:
     if not pred:
         return np.nan
     return float(kendalltau([pred.index(c) for c in truth], range(len(truth))).statistic)
+
+
+def chance_by_simulation(examples, *, n_draws: int = 2000, seed: int = 0, space=SEED7) -> pd.Series:
+    """Accuracy of a guesser that picks a well-formed answer line uniformly at random, per task, by simulation.
+
+    Each draw answers every example with one of its :func:`~e2llm_lab.instructions.answer_lines`, parsed and scored
+    exactly as a model's answer is, so this checks the chance column (1 / number of lines) and the scorer together.
+    """
+    rng = np.random.default_rng(seed)
+    hits: dict[str, list[float]] = {}
+    for ex in examples:
+        lines = answer_lines(ex)
+        if not lines:
+            continue
+        picks = rng.integers(len(lines), size=n_draws)
+        scored = [bool(_correct(ex.task, parse_answer("<think> </think>" + lines[k], space), ex.truth))
+                  for k in range(len(lines))]
+        hits.setdefault(ex.task, []).append(float(np.mean(np.asarray(scored)[picks])))
+    return pd.Series({task: float(np.mean(v)) for task, v in hits.items()}, name="chance (simulated)")
 
 
 def _control_eeg(fs, rows: list[int], idx: np.ndarray, control, rng) -> tuple[np.ndarray, list[str] | None]:
@@ -235,7 +273,10 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
                "emotion_donor": donor[0] if donor else None, "text": text, "text_free": text_free,
                "parsed": parsed_free["parsed"], "correct": bool(correct) if correct is not None else None,
                "correct_free": bool(correct_free) if correct_free is not None else None,
-               "kendall_tau": _kendall(parsed["ranking"], ex.truth["ranking"]) if ex.task == "rank" else np.nan}
+               "kendall_tau": _kendall(parsed["ranking"], ex.truth["ranking"]) if ex.task == "rank" else np.nan,
+               # inside compare/rank prompts: is each clip read as well as a single clip is?
+               "clip_reading": clip_reading_accuracy(parsed["think"], ex.truth["emotions"], space)
+               if len(ex.eeg_rows) > 1 else np.nan}
         if len(ex.eeg_rows) == 1:
             z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
             row.update(faithfulness(text, z, emotion=gives, signatures=sig))
@@ -259,7 +300,8 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
 
     Columns: n, parse_rate (free answers readable), accuracy (constrained), accuracy_free (unparseable = wrong),
     chance (for the questions asked: see the module docstring), balanced_accuracy / macro_f1 / kappa (emotion),
-    kendall_tau (rank), claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim),
+    kendall_tau (rank), clip_reading (compare/rank: share of clips whose reading names their true label, beside
+    single-clip emotion accuracy), claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim),
     hallucinated_per_answer, consistency, fit_top_correct, fit_r_error (see :func:`faithfulness`), and
     follows_donor (shuffled control: the label named is the donor sample's). ``space`` defaults to the label
     space the answers were generated in.
@@ -280,6 +322,8 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
             row.update(balanced_accuracy=m["balanced_accuracy"], macro_f1=m["macro_f1"], kappa=m["kappa"])
             if "emotion_donor" in g and g.emotion_donor.notna().any():
                 row["follows_donor"] = float((g.emotion_pred == g.emotion_donor).mean())
+        if "clip_reading" in g and g.clip_reading.notna().any():
+            row["clip_reading"] = g.clip_reading.mean()
         if task == "rank" and "kendall_tau" in g:
             row["kendall_tau"] = g.kendall_tau.fillna(-1.0).mean()      # unreadable rankings count as reversed
         if "n_claims" in g and g.n_claims.notna().any():
