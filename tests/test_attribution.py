@@ -8,6 +8,7 @@ from e2llm_lab.data.samples import load_sample
 from e2llm_lab.data.synthetic import planted_mask
 from e2llm_lab.emotions import EMOTIONS
 from e2llm_lab.interpret.attribution import (
+    FLOORS,
     METHODS,
     Attribution,
     Attributor,
@@ -134,3 +135,108 @@ def test_encoder_attention_per_head_and_rollout(fs, encoder):
     np.testing.assert_allclose(r, (0.5 * sp.mean(1)[0] + 0.5 * np.eye(62)), atol=1e-6)   # one block: A/2 + I/2
     with pytest.raises(ValueError, match="allowed"):
         encoder_attention(encoder, X, kind="heads")
+
+
+# -- new methods, floors, the white-box truth and the metrics table --------------------------------------------
+
+def _small_net(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 62 * 5, 24), torch.nn.GELU(),
+                               torch.nn.Linear(24, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+
+
+def test_deeplift_is_complete_on_a_small_model(fs):
+    from captum.attr import DeepLift
+
+    net = _small_net()
+
+    def f(x):
+        return net(x)[:, 0]
+
+    f.module = net
+    x = fs.X[9]
+    a = attribute(f, x, method="deeplift")
+    assert a.values.sum() == pytest.approx(a.output - a.baseline_output, abs=1e-4)   # summation-to-delta
+    assert a.delta < 1e-4
+    # captum alone (no rescale rule for GELU: plain gradients there) misses completeness by its own delta
+    xt = torch.as_tensor(x[None])
+    raw, delta = DeepLift(net).attribute(xt, baselines=torch.zeros_like(xt), return_convergence_delta=True)
+    assert abs(raw.sum().item() - (a.output - a.baseline_output)) == pytest.approx(abs(delta.item()), abs=1e-5)
+    assert abs(delta.item()) > 10 * a.delta
+
+
+def test_noise_tunnel_over_a_linear_model_is_its_gradient(fs):
+    w = torch.as_tensor(np.random.default_rng(1).normal(size=(4, 62, 5)), dtype=torch.float32)
+
+    def f(x):
+        return (x * w).sum((1, 2, 3))
+
+    sg = attribute(f, fs.X[4], method="smoothgrad")
+    assert sg.method == "saliency+smoothgrad"
+    np.testing.assert_allclose(sg.values, w.numpy(), rtol=1e-5, atol=1e-6)
+    ig = attribute(f, fs.X[4], method="integrated_gradients", noise_tunnel="smoothgrad", n_samples=4)
+    assert ig.values.sum() != pytest.approx((fs.X[4] * w.numpy()).sum(), rel=1e-6)   # noisy inputs, not x itself
+    with pytest.raises(ValueError, match="noise_tunnel"):
+        attribute(f, fs.X[4], method="occlusion_region", noise_tunnel="smoothgrad")
+
+
+def test_floors_read_no_model(fs):
+    r1 = attribute(_occipital_alpha, fs.X[1], method="random")
+    r2 = attribute(lambda x: x.sum((1, 2, 3)), fs.X[1], method="random")
+    np.testing.assert_array_equal(r1.values, r2.values)                   # same sample, same draw, any model
+    assert not np.allclose(r1.values, attribute(_occipital_alpha, fs.X[2], method="random").values)
+    np.testing.assert_array_equal(attribute(_occipital_alpha, fs.X[1], method="input_magnitude").values,
+                                  np.abs(fs.X[1]))
+
+
+@pytest.fixture(scope="module")
+def white(fs):
+    from e2llm_lab.interpret.metrics import WhiteBox
+
+    return WhiteBox(planted_mask(fs.ch_names)).fit(fs.X[:180], fs.labels()[:180], epochs=150)
+
+
+def test_white_box_reliance_is_the_mask_and_correct_methods_recover_it(fs, white):
+    from e2llm_lab.interpret.metrics import auroc_scores, quantus_explain
+
+    np.testing.assert_array_equal(white.reliance(), planted_mask(fs.ch_names))
+    X, y = fs.X[200:214], fs.labels()[200:214]
+    for method in ("integrated_gradients", "input_x_gradient", "deeplift", "saliency"):
+        A = quantus_explain(white, X, y, method=method)
+        assert auroc_scores(A, y, white.reliance())["per_sample"].min() > 0.99, method
+    # IG of a linear model is exactly weight x input: the known truth
+    W = white.linear.weight.detach().numpy().reshape(7, 62, 5)
+    A = quantus_explain(white, X[:2], y[:2], method="integrated_gradients")
+    np.testing.assert_allclose(A, W[y[:2]][:, None] * X[:2] / 4, atol=1e-5)
+    random = auroc_scores(quantus_explain(white, X, y, method="random"), y, white.reliance())["per_sample"]
+    assert 0.35 < random.mean() < 0.65
+
+
+def test_metrics_table_flags_floors_and_the_randomisation_check(fs, white):
+    from e2llm_lab.interpret.metrics import TABLE_COLUMNS, attribution_table
+
+    X, y = fs.X[200:210], fs.labels()[200:210]
+    df = attribution_table(white, X, y, white.reliance(), methods=("integrated_gradients", "saliency") + tuple(FLOORS),
+                           progress=False)
+    assert list(df.index) == ["integrated_gradients", "saliency", "random", "input_magnitude"]
+    assert set(TABLE_COLUMNS) <= set(df.columns)
+    assert df.loc["integrated_gradients", "auroc"] > 0.99 and df.loc["random", "auroc"] < 0.7
+    # floors read no model: a re-initialised model leaves them unchanged (they fail), IG changes
+    assert df.loc["random", "randomisation_spearman"] == pytest.approx(1.0)
+    assert df.loc["input_magnitude", "randomisation_spearman"] == pytest.approx(1.0)
+    assert df.loc["integrated_gradients", "randomisation_spearman"] < 0.5
+    assert not df.loc[list(FLOORS), "beats_floors"].any()
+    assert df.loc["integrated_gradients", "deletion_auc"] < df.loc["random", "deletion_auc"]
+    assert df.attrs["recommended"] == "integrated_gradients"
+    with pytest.raises(ValueError, match="allowed"):
+        attribution_table(white, X, y, white.reliance(), methods=("lime",))
+
+
+def test_missing_quantus_says_how_to_install(monkeypatch):
+    import sys
+
+    from e2llm_lab.interpret import metrics
+
+    monkeypatch.setitem(sys.modules, "quantus", None)                     # import quantus -> ImportError
+    with pytest.raises(ImportError, match=r'pip install "e2llm-lab\[interpret\]"'):
+        metrics._quantus()

@@ -8,8 +8,19 @@ Targets
   EEG tensor and builds ``inputs_embeds`` from it, so every method attributes to (window, electrode, band).
 
 Methods (``METHODS``): Integrated Gradients (Sundararajan et al. 2017; its convergence delta is kept),
-Saliency (Simonyan et al. 2014), InputXGradient, and occlusion of whole regions or whole bands (captum's
+Saliency (Simonyan et al. 2014), InputXGradient, DeepLIFT with the rescale rule (Shrikumar et al. 2017) and
+DeepLIFT-SHAP, GradientSHAP (Lundberg & Lee 2017), SmoothGrad (Smilkov et al. 2017; ``noise_tunnel=`` puts
+captum's NoiseTunnel over any gradient method), and occlusion of whole regions or whole bands (captum's
 FeatureAblation with a feature mask).
+
+Floors (``FLOORS``): a random attribution and the input magnitude |x|. They read no model, so a method that does
+not beat them on a metric has shown nothing on that metric (:mod:`e2llm_lab.interpret.metrics` scores them all).
+
+DeepLIFT and the encoder: captum's DeepLift rejects none of the encoder's modules, but it has rules only for
+ReLU-like activations, Softmax *modules* and max-pooling. The encoder's GELUs (and the LLM's SiLUs) get the rescale
+rule here (:data:`DEEPLIFT_RESCALED`: it holds for any elementwise activation); the attention's functional softmax,
+the q.k and weights.v products and LayerNorm have no rule and pass plain gradients, so DeepLIFT is not exactly
+complete on the encoder: its convergence delta (kept in ``Attribution.delta``) says by how much.
 
 Baselines: features are z-scored against each subject's own statistics, so the all-zero input **is** the
 subject's mean (``"zero"``, the default: "what in this sample departs from this person's usual activity");
@@ -22,7 +33,10 @@ random order).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,15 +45,24 @@ import pandas as pd
 import torch
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
+from torch import nn
 
 from ..channels import REGION_NAMES, SEED_CH_NAMES, region_index
 from ..config import DEFAULT_BANDS, band_names
-from ..emotions import EMOTIONS
+from ..labels import SEED7
 
-__all__ = ["METHODS", "Attribution", "encoder_target", "e2llm_target", "attribute", "Attributor",
-           "score_attribution", "sanity_check", "deletion_curve"]
+__all__ = ["METHODS", "FLOORS", "NOISE_TUNNELS", "DEEPLIFT_RESCALED", "Attribution", "encoder_target", "e2llm_target",
+           "e2llm_log_probs", "attribute", "Attributor", "score_attribution", "sanity_check", "deletion_curve"]
 
-METHODS = ("integrated_gradients", "saliency", "input_x_gradient", "occlusion_region", "occlusion_band")
+#: Gradient methods (any of them takes ``noise_tunnel=``), SmoothGrad over saliency, and occlusion.
+GRADIENT_METHODS = ("integrated_gradients", "saliency", "input_x_gradient", "deeplift", "deeplift_shap",
+                    "gradient_shap")
+METHODS = GRADIENT_METHODS + ("smoothgrad", "occlusion_region", "occlusion_band")
+#: Attributions that read no model: what every method must beat.
+FLOORS = ("random", "input_magnitude")
+NOISE_TUNNELS = ("smoothgrad", "smoothgrad_sq", "vargrad")
+#: Elementwise activations given DeepLIFT's rescale rule, beside captum's own list.
+DEEPLIFT_RESCALED = (nn.GELU, nn.SiLU)
 
 
 @dataclass
@@ -99,15 +122,58 @@ class Attribution:
 # -- targets: functions (B, T, C, F) -> (B,) ------------------------------------------------------------------
 
 def encoder_target(encoder, emotion: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The encoder's logit for ``emotion``, as a function of its input features."""
-    k = EMOTIONS.index(emotion)
+    """The encoder's logit for ``emotion`` (a label of the encoder's label space), as a function of its input."""
+    k = getattr(encoder, "label_space", SEED7).index(emotion)
     encoder.eval()
 
     def f(x: torch.Tensor) -> torch.Tensor:
         return encoder(x).logits[:, k]
 
-    f.name, f.device = f"encoder logit: {emotion}", next(encoder.parameters()).device
+    f.name, f.device, f.module = f"encoder logit: {emotion}", next(encoder.parameters()).device, encoder
     return f
+
+
+def _answer_ids(model, labels, prompt: str | None, prefix: str):
+    # Prompt + prefix + " <label>" per label, right-padded (causal: padding never reaches the label's positions):
+    # ids (K, L), the label tokens' 0/1 weights (K, L) at the positions that predict them.
+    from ..instructions import TEMPLATES, eeg_placeholder
+    from ..llm import chat_prompt
+
+    tok = model.tokenizer
+    prompt = prompt or TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(model.n_eeg_tokens))
+    head = tok(chat_prompt(tok, prompt) + prefix, add_special_tokens=False)["input_ids"]
+    tails = [tok(" " + label, add_special_tokens=False)["input_ids"] for label in labels]
+    width = len(head) + max(map(len, tails))
+    ids = torch.full((len(labels), width), tok.pad_token_id or 0, dtype=torch.long)
+    weight = torch.zeros(len(labels), width)
+    for k, tail in enumerate(tails):
+        ids[k, :len(head) + len(tail)] = torch.tensor(head + tail)
+        weight[k, len(head) - 1:len(head) + len(tail) - 1] = 1.0
+    return ids.to(model.device), weight.to(model.device)
+
+
+def e2llm_log_probs(model, x: torch.Tensor, labels, *, prompt: str | None = None,
+                    prefix: str = "<think> Closest learned signatures:") -> torch.Tensor:
+    """Log-probability of each label's tokens continuing ``prefix``, given the prompt and the EEG, in one forward.
+
+    Parameters
+    ----------
+    model : E2LLM
+    x : torch.Tensor, shape (B, T, C, F)
+    labels : sequence of str
+
+    Returns
+    -------
+    torch.Tensor, shape (B, K)
+    """
+    ids, weight = _answer_ids(model, labels, prompt, prefix)                    # (K, L), (K, L)
+    B, K = len(x), len(labels)
+    batch = ids.repeat(B, 1)                                                    # (K, L) -> (B*K, L)
+    eeg = x.repeat_interleave(K, dim=0)                                         # (B, T, C, F) -> (B*K, T, C, F)
+    logits = model.llm(inputs_embeds=model.embed_inputs(batch, eeg)).logits.float()          # (B*K, L, V)
+    nxt = torch.cat([batch[:, 1:], batch[:, -1:]], dim=1)                       # the token each position predicts
+    lp = torch.log_softmax(logits, dim=-1).gather(-1, nxt[..., None])[..., 0]   # (B*K, L)
+    return (lp * weight.repeat(B, 1)).sum(1).view(B, K)
 
 
 def e2llm_target(model, emotion: str, *, prompt: str | None = None,
@@ -118,24 +184,12 @@ def e2llm_target(model, emotion: str, *, prompt: str | None = None,
     learned signatures), the position where it reads the EEG to decide; pass the full reasoning up to
     ``"Emotion:"`` to attribute the answer line instead.
     """
-    from ..instructions import TEMPLATES, eeg_placeholder
-    from ..llm import chat_prompt
-
-    tok = model.tokenizer
-    prompt = prompt or TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(model.n_eeg_tokens))
-    head = tok(chat_prompt(tok, prompt) + prefix, add_special_tokens=False)["input_ids"]
-    tail = tok(" " + emotion, add_special_tokens=False)["input_ids"]
-    ids = torch.tensor(head + tail, device=model.device)
-    pos = torch.arange(len(head) - 1, len(head) + len(tail) - 1, device=model.device)
-    want = torch.tensor(tail, device=model.device)
     model.eval()
 
     def f(x: torch.Tensor) -> torch.Tensor:
-        batch = ids.expand(len(x), -1)
-        logits = model.llm(inputs_embeds=model.embed_inputs(batch, x)).logits.float()       # (B, L, V)
-        return torch.log_softmax(logits[:, pos], dim=-1).gather(-1, want.expand(len(x), -1)[..., None]).sum((1, 2))
+        return e2llm_log_probs(model, x, [emotion], prompt=prompt, prefix=prefix)[:, 0]
 
-    f.name, f.device = f"E2LLM log p({emotion})", model.device
+    f.name, f.device, f.module = f"E2LLM log p({emotion})", model.device, model
     return f
 
 
@@ -161,50 +215,148 @@ def _masks(shape, ch_names) -> dict[str, torch.Tensor]:
     return {"occlusion_region": region[None].contiguous(), "occlusion_band": band[None].contiguous()}
 
 
+class _TargetModule(nn.Module):
+    """A target function as the ``nn.Module`` captum's DeepLift needs; the model it reads (``target.module``) is a
+    child, so DeepLift's hooks reach its activations."""
+
+    def __init__(self, target: Callable):
+        super().__init__()
+        self.net = getattr(target, "module", None)
+        self.target = target
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.target(x)
+
+
+@contextlib.contextmanager
+def _rescale_rule_for_activations():
+    # captum keeps its DeepLift rules in a module-level table; GELU/SiLU get its elementwise rescale rule while we
+    # attribute, then the table is restored.
+    from captum.attr._core import deep_lift
+
+    added = [m for m in DEEPLIFT_RESCALED if m not in deep_lift.SUPPORTED_NON_LINEAR]
+    deep_lift.SUPPORTED_NON_LINEAR.update({m: deep_lift.nonlinear for m in added})
+    try:
+        with warnings.catch_warnings():          # captum announces its hooks on every call
+            warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
+            warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
+            yield
+    finally:
+        for m in added:
+            deep_lift.SUPPORTED_NON_LINEAR.pop(m, None)
+
+
+def _background(x: np.ndarray, baseline, n_baselines: int, rng: np.random.Generator) -> np.ndarray:
+    # The SHAP methods' baseline distribution (K, T, C, F). For z-scored features "zero" means the subject's own
+    # distribution with features treated as independent: K draws of N(0, 1).
+    b = np.asarray(baseline, dtype=np.float32) if not isinstance(baseline, str) else None
+    if b is not None and b.ndim == 4:
+        if b.shape[1:] != x.shape or len(b) < 2:
+            raise ValueError(f"a baseline distribution must be (K >= 2, {', '.join(map(str, x.shape))}), got {b.shape}")
+        return b
+    if b is not None:
+        return np.stack([_baseline(x, b)] * 2)
+    _baseline(x, baseline)                                         # same checks and messages as the other methods
+    return rng.standard_normal((n_baselines,) + x.shape).astype(np.float32)
+
+
+def _seed_of(x: np.ndarray) -> int:
+    # A random floor that differs between samples but is the same for the same sample (cached views agree)
+    return zlib.crc32(np.ascontiguousarray(x).tobytes())
+
+
 def attribute(target: Callable, x: np.ndarray, *, method: str = "integrated_gradients", baseline="zero",
-              n_steps: int = 32, internal_batch_size: int | None = 32, ch_names=SEED_CH_NAMES,
-              bands=band_names(DEFAULT_BANDS)) -> Attribution:
+              noise_tunnel: str | None = None, n_steps: int = 32, internal_batch_size: int | None = 32,
+              n_samples: int = 16, stdev: float = 0.3, n_baselines: int = 8, seed: int | None = None,
+              ch_names=SEED_CH_NAMES, bands=band_names(DEFAULT_BANDS)) -> Attribution:
     """Attribute ``target`` at one sample to its (window, electrode, band) features.
 
     Parameters
     ----------
     target : callable
-        (B, T, C, F) -> (B,), e.g. :func:`encoder_target` or :func:`e2llm_target`.
+        (B, T, C, F) -> (B,), e.g. :func:`encoder_target` or :func:`e2llm_target`. DeepLIFT needs the model as an
+        ``nn.Module``: it is read from ``target.module`` (set by both target builders).
     x : np.ndarray, shape (n_windows, n_chans, n_bands)
-    method : one of :data:`METHODS`
-    baseline : "zero" (the subject's mean for z-scored features) or an array shaped like ``x``
+    method : one of :data:`METHODS` or :data:`FLOORS`
+    baseline : "zero" (the subject's mean for z-scored features) or an array shaped like ``x``; for
+        ``deeplift_shap`` and ``gradient_shap`` also a distribution, shape (K, n_windows, n_chans, n_bands)
+        ("zero" draws ``n_baselines`` samples of N(0, 1), the subject's z-scored distribution).
+    noise_tunnel : {None, "smoothgrad", "smoothgrad_sq", "vargrad"}
+        Average the gradient method over ``n_samples`` copies of ``x`` with Gaussian noise of sd ``stdev`` (in
+        z-score units). ``method="smoothgrad"`` is saliency with ``noise_tunnel="smoothgrad"``.
     n_steps, internal_batch_size : Integrated Gradients' path steps and batch
+    n_samples, stdev : noise-tunnel samples and noise sd; ``n_samples`` is also GradientSHAP's draws per baseline
+    seed : random state of the floors, the noise and the background (default: derived from ``x``)
 
     Returns
     -------
     Attribution
+        ``delta`` is captum's convergence delta for Integrated Gradients, DeepLIFT, DeepLIFT-SHAP and GradientSHAP.
     """
-    from captum.attr import FeatureAblation, InputXGradient, IntegratedGradients, Saliency
+    from captum.attr import (
+        DeepLift,
+        DeepLiftShap,
+        FeatureAblation,
+        GradientShap,
+        InputXGradient,
+        IntegratedGradients,
+        NoiseTunnel,
+        Saliency,
+    )
 
-    if method not in METHODS:
-        raise ValueError(f"method={method!r}; allowed: {METHODS}")
+    if method not in METHODS + FLOORS:
+        raise ValueError(f"method={method!r}; allowed: {METHODS + FLOORS}")
+    if method == "smoothgrad":
+        method, noise_tunnel = "saliency", noise_tunnel or "smoothgrad"
+    if noise_tunnel is not None and (noise_tunnel not in NOISE_TUNNELS or method not in GRADIENT_METHODS):
+        raise ValueError(f"noise_tunnel={noise_tunnel!r} with method={method!r}: noise_tunnel is one of {NOISE_TUNNELS} "
+                         f"over a gradient method {GRADIENT_METHODS}")
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3 or x.shape[1] != len(ch_names) or x.shape[2] != len(bands):
         raise ValueError(f"x must be (n_windows, {len(ch_names)} chans, {len(bands)} bands), got {x.shape}")
-    b = _baseline(x, baseline)
+    rng = np.random.default_rng(_seed_of(x) if seed is None else seed)
+    shap = method in ("deeplift_shap", "gradient_shap")
+    b = _background(x, baseline, n_baselines, rng) if shap else _baseline(x, baseline)
     dev = getattr(target, "device", "cpu")
-    xt, bt = torch.as_tensor(x[None], device=dev), torch.as_tensor(b[None], device=dev)
+    xt = torch.as_tensor(x[None], device=dev)
+    bt = torch.as_tensor(b if shap else b[None], device=dev)          # (1 or K, T, C, F)
+    name = method if noise_tunnel is None else f"{method}+{noise_tunnel}"
     delta = None
-    if method == "integrated_gradients":
-        a, d = IntegratedGradients(target).attribute(xt, baselines=bt, n_steps=n_steps, return_convergence_delta=True,
-                                                     internal_batch_size=internal_batch_size)
-        delta = float(d.abs().max())
-    elif method == "saliency":
-        a = Saliency(target).attribute(xt.clone().requires_grad_(), abs=False)
-    elif method == "input_x_gradient":
-        a = InputXGradient(target).attribute(xt.clone().requires_grad_())
-    else:   # each group's effect is spread over its elements, so region or band sums equal the effect
+    if method in FLOORS:                  # read no model: the random floor is N(0, 1), the magnitude floor is |x|
+        a = torch.as_tensor(rng.standard_normal(x.shape) if method == "random" else np.abs(x))[None]
+    elif method in ("occlusion_region", "occlusion_band"):   # a group's effect is spread over its elements
         mask = _masks(x.shape, ch_names)[method].to(xt.device)
         a = FeatureAblation(target).attribute(xt, baselines=bt, feature_mask=mask)
         a = a / torch.bincount(mask.flatten())[mask].to(a.dtype)
-    with torch.no_grad():
-        out, base_out = float(target(xt)[0]), float(target(bt)[0])
-    return Attribution(a[0].detach().float().cpu().numpy(), method, getattr(target, "name", "target"), tuple(ch_names),
+    else:
+        kw = {}
+        if method == "integrated_gradients":
+            algo, kw = IntegratedGradients(target), {"baselines": bt, "n_steps": n_steps,
+                                                     "internal_batch_size": internal_batch_size}
+        elif method == "saliency":
+            algo, kw = Saliency(target), {"abs": False}
+        elif method == "input_x_gradient":
+            algo = InputXGradient(target)
+        elif method == "deeplift":
+            algo, kw = DeepLift(_TargetModule(target)), {"baselines": bt}
+        elif method == "deeplift_shap":
+            algo, kw = DeepLiftShap(_TargetModule(target)), {"baselines": bt}
+        else:
+            algo, kw = GradientShap(target), {"baselines": bt, "n_samples": n_samples, "stdevs": 0.0}
+        complete = method in ("integrated_gradients", "deeplift", "deeplift_shap", "gradient_shap")
+        torch.manual_seed(int(rng.integers(2**31)))                 # GradientSHAP's and the noise tunnel's draws
+        inputs = xt.clone().requires_grad_()
+        with _rescale_rule_for_activations() if method.startswith("deeplift") else contextlib.nullcontext():
+            if noise_tunnel is not None:
+                a = NoiseTunnel(algo).attribute(inputs, nt_type=noise_tunnel, nt_samples=n_samples, stdevs=stdev, **kw)
+            elif complete:
+                a, d = algo.attribute(inputs, return_convergence_delta=True, **kw)
+                delta = float(d.abs().max())
+            else:
+                a = algo.attribute(inputs, **kw)
+    with torch.no_grad():                        # for the SHAP methods the baseline output is the background's mean
+        out, base_out = float(target(xt)[0]), float(target(bt).mean())
+    return Attribution(a[0].detach().float().cpu().numpy(), name, getattr(target, "name", "target"), tuple(ch_names),
                        tuple(bands), delta, out, base_out)
 
 
