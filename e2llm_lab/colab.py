@@ -125,6 +125,9 @@ def setup_notebook(*, llm: str | None = "auto", preset: str | None = None, devic
             os.kill(os.getpid(), 9)                        # Colab brings the runtime back up by itself
         raise SystemExit(f"{msg}: restart the kernel (Kernel > Restart), then run the notebook again.")
 
+    from ._threads import configure_threads
+
+    threads = configure_threads()      # before torch is imported where possible: OpenMP reads its settings once
     import numpy as np
     import torch
 
@@ -149,5 +152,5 @@ def setup_notebook(*, llm: str | None = "auto", preset: str | None = None, devic
     if verbose:
         gpu = f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""
         print(f"e2llm_lab: device {dev}{gpu} | model {llm or 'tiny offline Qwen3'} | preset {name} | "
-              f"{'fast' if fast else 'full'} mode | seed {seed}")
+              f"{'fast' if fast else 'full'} mode | seed {seed} | {threads} CPU thread(s)")
     return NotebookSetup(cfg, llm, fast)

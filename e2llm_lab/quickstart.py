@@ -96,6 +96,8 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     dict with the model, histories, answers table, summary table, encoder metrics and timings.
     """
     say = print if verbose else (lambda *a, **k: None)
+    from ._threads import configure_threads
+    configure_threads()                      # a deliberate CPU thread count (the CLI's choice holds if it made one)
     cfg = quickstart_config(llm, preset)
     resolve_device(device)                   # fail before any work: device, model and preset are checked first
     check_llm_source(llm)

@@ -1,0 +1,157 @@
+"""How many CPU threads torch may use: chosen once per process, deliberately, so that a shared machine stays usable.
+
+torch's default intra-op pool takes every logical core, and its OpenMP workers spin while they wait for a sibling.
+Two such processes on one small machine do not each get half of it: a worker that waits for a descheduled sibling
+spins on a core the other process needs, and both slow down many times over. So the toolkit
+
+- takes the physical cores (hyper-threads share one core's arithmetic units), fewer when the machine is already
+  loaded (``os.getloadavg``), and never fewer than one;
+- lets the user decide: ``configure_threads(n)``, ``$E2LLM_THREADS``, the CLI's ``--threads``, or a standard
+  ``$OMP_NUM_THREADS`` already set;
+- keeps one inter-op thread (the models here are one chain of operations; a second pool only competes);
+- makes OpenMP workers sleep rather than spin while waiting (``OMP_WAIT_POLICY=PASSIVE``, ``KMP_BLOCKTIME=0``;
+  read when the OpenMP runtime starts, so only effective when set before torch is imported);
+- adds no pool of its own for data loading (``TOKENIZERS_PARALLELISM=false``; the DataLoaders use no workers).
+
+Settings a user has exported themselves are left as they are.
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["ENV_VAR", "choose_threads", "configure_threads", "physical_cores"]
+
+#: The environment variable that sets the intra-op thread count of every toolkit entry point.
+ENV_VAR = "E2LLM_THREADS"
+
+#: Environment settings applied (unless already set) before torch is imported: sleeping, not spinning, OpenMP
+#: workers (GNU libgomp reads OMP_WAIT_POLICY, Intel's runtime KMP_BLOCKTIME) and no tokenizer thread pool.
+_QUIET_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0", "TOKENIZERS_PARALLELISM": "false"}
+
+_chosen: int | None = None         # torch's threads are process-wide: the first choice holds for the process
+
+
+def _usable_cpus() -> int:
+    """Logical CPUs this process may run on (its affinity mask, e.g. a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def physical_cores(cpuinfo: str | Path = "/proc/cpuinfo") -> int:
+    """Physical cores this process may use: distinct (package, core) pairs, at most the usable logical CPUs.
+
+    Where the CPU topology cannot be read (macOS, Windows, a sandbox) this is the usable logical CPU count.
+    """
+    usable = _usable_cpus()
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return usable
+    cores, package = set(), "0"
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "physical id":
+            package = value.strip()
+        elif key == "core id":
+            cores.add((package, value.strip()))
+    return max(1, min(usable, len(cores))) if cores else usable
+
+
+def _parse(value: str, source: str) -> int:
+    try:
+        n = int(str(value).strip())
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{source}={value!r} is not a thread count; give a whole number >= 1 (e.g. 1 on a busy "
+                         f"machine), or leave it unset to let the toolkit choose")
+    return n
+
+
+def choose_threads(n: int | None = None, *, environ=None, cores: int | None = None, cpus: int | None = None,
+                   load: float | None = None) -> int:
+    """The intra-op thread count to use; a pure function of what it is given (the defaults read this machine).
+
+    Parameters
+    ----------
+    n : int, optional
+        Explicit request (``--threads``); wins over everything else.
+    environ : mapping, optional
+        Where ``E2LLM_THREADS`` (then ``OMP_NUM_THREADS``) is looked up; default ``os.environ``.
+    cores : int, optional
+        Physical cores; default :func:`physical_cores`.
+    cpus : int, optional
+        Usable logical CPUs, the upper bound of any request; default the process's affinity mask.
+    load : float, optional
+        Runnable processes on the machine (1-minute load average); default ``os.getloadavg()[0]``.
+
+    Returns
+    -------
+    int
+        ``n``, else ``$E2LLM_THREADS``, else ``$OMP_NUM_THREADS``, each at most ``cpus``; otherwise the physical
+        cores not already busy, ``cores - round(load)``, at least 1.
+
+    Raises
+    ------
+    ValueError
+        For a request that is not a whole number >= 1 (the message names where it came from).
+    """
+    environ = os.environ if environ is None else environ
+    cpus = _usable_cpus() if cpus is None else max(1, int(cpus))
+    if n is not None:
+        return min(_parse(n, "threads"), cpus)
+    for name in (ENV_VAR, "OMP_NUM_THREADS"):
+        if environ.get(name, "").strip():
+            return min(_parse(environ[name], name), cpus)
+    cores = physical_cores() if cores is None else max(1, int(cores))
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):        # Windows has no load average
+            load = 0.0
+    busy = math.floor(max(0.0, float(load)) + 0.5)
+    return max(1, min(cores, cpus) - busy)
+
+
+def configure_threads(n: int | None = None) -> int:
+    """Choose the intra-op thread count (:func:`choose_threads`) and apply it to this process; returns it.
+
+    Called by the CLI before it imports anything heavy, by :func:`~e2llm_lab.quickstart.run_quickstart` and by
+    :func:`~e2llm_lab.colab.setup_notebook`. The first choice holds for the process (later calls without ``n``
+    return it: by then the load average counts this process's own work); an explicit ``n`` re-applies.
+
+    Parameters
+    ----------
+    n : int, optional
+        Threads to use; default ``$E2LLM_THREADS``, ``$OMP_NUM_THREADS``, or physical cores minus the load.
+
+    Returns
+    -------
+    int
+        The intra-op thread count now in force (``torch.get_num_threads()``).
+    """
+    global _chosen
+    if n is None and _chosen is not None:
+        return _chosen
+    threads = choose_threads(n)
+    if "torch" not in sys.modules:
+        # read once, when the OpenMP runtime starts: too late once torch is imported
+        for key, value in {**_QUIET_ENV, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}.items():
+            os.environ.setdefault(key, value)
+    else:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")   # read when a tokenizer first encodes
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:                       # only possible before the first inter-op work; harmless afterwards
+        pass
+    _chosen = threads
+    return threads

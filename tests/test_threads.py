@@ -1,0 +1,91 @@
+"""The CPU thread count: explicit request, environment overrides, load-based reduction, bounds, and its effect."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from e2llm_lab._threads import choose_threads, physical_cores
+
+
+@pytest.mark.parametrize("load,expected", [
+    (0.0, 4), (0.4, 4),          # an idle machine: every physical core
+    (0.6, 3), (1.0, 3),          # one busy process takes one core away
+    (2.2, 2), (3.5, 1),          # 3.5 rounds to 4 busy of 4: still one thread
+    (9.0, 1), (-1.0, 4),         # never below 1; a nonsense load counts as idle
+])
+def test_automatic_choice_is_free_physical_cores(load, expected):
+    assert choose_threads(environ={}, cores=4, cpus=8, load=load) == expected
+
+
+def test_physical_cores_never_exceed_usable_cpus():
+    assert choose_threads(environ={}, cores=8, cpus=2, load=0.0) == 2      # a container pinned to 2 CPUs
+
+
+def test_explicit_request_then_environment_in_that_order():
+    env = {"E2LLM_THREADS": "3", "OMP_NUM_THREADS": "2"}
+    assert choose_threads(1, environ=env, cores=4, cpus=8, load=0.0) == 1
+    assert choose_threads(environ=env, cores=4, cpus=8, load=0.0) == 3
+    assert choose_threads(environ={"OMP_NUM_THREADS": "2"}, cores=4, cpus=8, load=0.0) == 2
+    # an override is obeyed even on a loaded machine (the user decided), but capped at the usable CPUs
+    assert choose_threads(environ={"E2LLM_THREADS": "3"}, cores=4, cpus=8, load=7.0) == 3
+    assert choose_threads(environ={"E2LLM_THREADS": "64"}, cores=4, cpus=8, load=0.0) == 8
+    assert choose_threads(64, environ={}, cores=4, cpus=8, load=0.0) == 8
+    assert choose_threads(environ={"E2LLM_THREADS": "  "}, cores=4, cpus=8, load=0.0) == 4   # blank = unset
+
+
+@pytest.mark.parametrize("source,value", [("E2LLM_THREADS", "0"), ("E2LLM_THREADS", "two"),
+                                          ("OMP_NUM_THREADS", "-1"), ("threads", 0)])
+def test_a_bad_count_names_where_it_came_from(source, value):
+    kwargs = {"environ": {}} if source == "threads" else {"environ": {source: value}}
+    n = value if source == "threads" else None
+    with pytest.raises(ValueError, match=rf"{source}={value!r} is not a thread count"):
+        choose_threads(n, cores=4, cpus=8, load=0.0, **kwargs)
+
+
+def test_physical_cores_from_cpuinfo(tmp_path):
+    # two packages x two cores, each with two hyper-threads: 8 logical CPUs, 4 physical cores
+    blocks = [f"processor\t: {i}\nphysical id\t: {i // 4}\ncore id\t\t: {(i // 2) % 2}\n" for i in range(8)]
+    (tmp_path / "cpuinfo").write_text("\n".join(blocks))
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert physical_cores(tmp_path / "cpuinfo") == min(4, usable)
+    assert physical_cores(tmp_path / "missing") == usable               # unreadable topology: logical CPUs
+
+
+def _fresh(code: str, **env) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in ("E2LLM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY",
+                                                              "KMP_BLOCKTIME", "MKL_NUM_THREADS",
+                                                              "TOKENIZERS_PARALLELISM")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**clean, **env},
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_configure_threads_applies_to_torch_and_sets_quiet_openmp_before_import():
+    code = ("import os, sys; from e2llm_lab._threads import configure_threads; n = configure_threads(); "
+            "import torch; print(n, torch.get_num_threads(), torch.get_num_interop_threads(), "
+            "os.environ['OMP_WAIT_POLICY'], os.environ['TOKENIZERS_PARALLELISM'], configure_threads())")
+    n, intra, inter, wait, tok, again = _fresh(code, E2LLM_THREADS="1")
+    assert (n, intra, inter, wait, tok, again) == ("1", "1", "1", "PASSIVE", "false", "1")
+    # a setting the user exported stays as it is
+    assert _fresh(code, E2LLM_THREADS="1", OMP_WAIT_POLICY="ACTIVE")[3] == "ACTIVE"
+
+
+def test_cli_threads_option_and_env_var_reach_torch():
+    # the command's own work replaced by a report of torch's thread counts at the moment it would start
+    code = ("import sys, torch, e2llm_lab.cli as c; "
+            "c._build_samples = lambda a: print(torch.get_num_threads(), torch.get_num_interop_threads()) or 0; "
+            "sys.exit(c.main(sys.argv[1:]))")
+
+    def run(*args, **env):
+        clean = {k: v for k, v in os.environ.items() if k not in ("E2LLM_THREADS", "OMP_NUM_THREADS")}
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                              env={**clean, **env}, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert run("build-samples", "--threads", "1", E2LLM_THREADS="2") == ["1", "1"]     # the option wins
+    assert run("--threads", "1", "build-samples") == ["1", "1"]                        # before the command too
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert run("build-samples", E2LLM_THREADS="2") == ["2", "1"]
