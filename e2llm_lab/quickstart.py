@@ -69,7 +69,8 @@ def _examples_to_show(answers: pd.DataFrame, n: int = 4) -> pd.DataFrame:
 
 def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="reports", device: str = "auto",
                    fast: bool = False, seed: int = 0, features=None, test_subjects=None, progress: bool = True,
-                   verbose: bool = True) -> dict:
+                   verbose: bool = True, config: E2LLMConfig | None = None, scale: float | None = None,
+                   evaluate: bool = True) -> dict:
     """Run every stage on the sample cohort (or your own features) and evaluate on held-out subjects.
 
     Parameters
@@ -90,6 +91,12 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     test_subjects : sequence, optional
         Subjects held out of every stage (default :data:`QUICKSTART_TEST_SUBJECTS` for the sample cohort; required
         with ``features``).
+    config : E2LLMConfig, optional
+        The whole recipe (default: the preset's); a longer recipe trains the reference model.
+    scale : float, optional
+        Multiplies the number of captions and instruction examples (default 1, fast mode 0.1).
+    evaluate : bool
+        Ask the held-out subjects and write the report; False only trains and saves the model.
 
     Returns
     -------
@@ -98,13 +105,13 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     say = print if verbose else (lambda *a, **k: None)
     from ._threads import configure_threads
     configure_threads()                      # a deliberate CPU thread count (the CLI's choice holds if it made one)
-    cfg = quickstart_config(llm, preset)
+    cfg = quickstart_config(llm, preset) if config is None else config
     resolve_device(device)                   # fail before any work: device, model and preset are checked first
     check_llm_source(llm)
     cfg = replace(cfg, pretrain=replace(cfg.pretrain, seed=seed, device=device), align=replace(cfg.align, seed=seed),
                   instruct=replace(cfg.instruct, seed=seed))
     cfg = fast_config(cfg) if fast else cfg
-    scale = 0.1 if fast else 1.0
+    scale = (0.1 if fast else 1.0) if scale is None else scale
     t0 = time.perf_counter()
     windows = load_sample() if features is None else features
     if features is not None and features.n_steps != 1:
@@ -148,6 +155,11 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     say(f"stage 3 (instruction tuning, LoRA + projector): loss {hist3.loss.iloc[:5].mean():.3f} -> "
         f"{hist3.loss.iloc[-5:].mean():.3f} ({t3 - t2:.0f} s)")
 
+    if not evaluate:
+        model.save_pretrained(Path(out) / "model")
+        return {"model": model, "encoder_metrics": head, "features": fs, "train_idx": tr, "test_idx": te,
+                "histories": {"pretrain": hist1, "align": hist2, "instruct": hist3},
+                "seconds": {"stage1": t1 - t0, "align": t2 - t1, "instruct": t3 - t2, "total": t3 - t0}}
     te_eval = te if not fast else te[::8]
     answers = pd.concat([
         evaluate_generation(model, fs, te_eval, n_per_task=8 if fast else 40),
