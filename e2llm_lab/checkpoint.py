@@ -2,7 +2,8 @@
 
 A checkpoint folder holds ``state.safetensors`` (model weights, optimizer moments, any extra tensors) and
 ``state.json`` (optimizer hyper-parameters and step counts, epoch, history, ...). The folder is written
-beside the old one and swapped in, so an interrupted save never leaves a half-written checkpoint.
+beside the old one and swapped in, so an interrupted save never leaves a half-written checkpoint; a folder damaged
+afterwards (a broken copy, a full disk elsewhere) is reported as a :class:`~e2llm_lab.errors.CheckpointError`.
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
+
+from .errors import damaged, read_json, read_safetensors
 
 __all__ = ["save_training_state", "load_training_state"]
 
@@ -92,8 +95,12 @@ def load_training_state(folder, *, device: str = "cpu") -> tuple[dict, dict | No
     folder = Path(folder)
     if not (folder / "state.json").exists():
         raise FileNotFoundError(f"no training checkpoint in {folder} (expected state.json and state.safetensors)")
-    info = json.loads((folder / "state.json").read_text())
-    flat = load_file(str(folder / "state.safetensors"), device=device)
-    groups = {g: {k[len(g) + 1:]: v for k, v in flat.items() if k.startswith(g + ".")} for g in info["groups"]}
-    opt = _unflatten_optimizer(flat, info["optimizer"]) if info["optimizer"] is not None else None
-    return groups, opt, info["meta"]
+    fix = f"delete {folder} and run the stage again without resume=True"
+    info = read_json(folder / "state.json", fix=fix)
+    flat = read_safetensors(folder / "state.safetensors", fix=fix, device=device)
+    try:
+        groups = {g: {k[len(g) + 1:]: v for k, v in flat.items() if k.startswith(g + ".")} for g in info["groups"]}
+        opt = _unflatten_optimizer(flat, info["optimizer"]) if info["optimizer"] is not None else None
+        return groups, opt, info["meta"]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:      # a field missing or of the wrong kind
+        raise damaged(folder / "state.json", f"{type(err).__name__}: {err}", fix) from err

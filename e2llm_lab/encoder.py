@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from ._atomic import atomic_path, write_text_atomic
 from .channels import REGION_NAMES, SEED_CH_NAMES, region_index
 from .config import DEFAULT_BANDS, EncoderConfig, band_names, config_from_dict
+from .errors import damaged, read_json, read_safetensors
 from .labels import SEED7, LabelSpace
 
 __all__ = ["EncoderOutput", "EEGEncoder", "region_pooling_matrix"]
@@ -226,12 +227,21 @@ class EEGEncoder(nn.Module):
         folder = Path(folder)
         if not (folder / "encoder.safetensors").exists():
             raise FileNotFoundError(f"no encoder checkpoint in {folder} (expected encoder.safetensors)")
-        meta = json.loads((folder / "encoder_config.json").read_text())
-        # checkpoints written before label spaces existed hold SEED-VII's seven emotions over the default bands
-        space = LabelSpace.from_dict(meta["label_space"]) if meta.get("label_space") else SEED7
-        enc = cls(config_from_dict(EncoderConfig, meta["config"]), meta["ch_names"], label_space=space,
-                  bands=meta.get("bands"))
-        enc.load_state_dict(load_file(str(folder / "encoder.safetensors"), device=device))
+        fix = f"re-save it with EEGEncoder.save_pretrained, or copy {folder} again"
+        meta = read_json(folder / "encoder_config.json", fix=fix)
+        try:
+            # checkpoints written before label spaces existed hold SEED-VII's seven emotions over the default bands
+            space = LabelSpace.from_dict(meta["label_space"]) if meta.get("label_space") else SEED7
+            enc = cls(config_from_dict(EncoderConfig, meta["config"]), meta["ch_names"], label_space=space,
+                      bands=meta.get("bands"))
+        except (KeyError, TypeError, ValueError) as err:            # a field missing or of the wrong kind
+            raise damaged(folder / "encoder_config.json", err, fix) from err
+        state = read_safetensors(folder / "encoder.safetensors", fix=fix, device=device)
+        try:
+            enc.load_state_dict(state)
+        except RuntimeError as err:                                 # tensors of another configuration
+            raise damaged(folder / "encoder.safetensors", f"its tensors do not fit encoder_config.json: {err}",
+                          fix) from err
         return enc.to(device).eval()
 
     def predict_logits(self, X: np.ndarray, *, batch_size: int = 256) -> np.ndarray:

@@ -17,6 +17,7 @@ from packaging.version import Version
 
 from ._atomic import write_text_atomic
 from ._device import resolve_device
+from .errors import damaged, find_damaged
 from .config import LLMConfig
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
 
@@ -153,6 +154,11 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
     -------
     model : transformers.PreTrainedModel
     tokenizer : transformers.PreTrainedTokenizerBase
+
+    Raises
+    ------
+    CheckpointError
+        When a file of a local model folder is truncated or corrupt (the message names it).
     """
     path = str(name_or_path) if name_or_path is not None else str(tiny_llm_path())
     dev = resolve_device(device)
@@ -162,8 +168,16 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
         torch_dtype = getattr(torch, dtype)
     else:
         raise ValueError(f"dtype={dtype!r}; allowed: 'auto', 'float32', 'bfloat16'")
-    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-    model = transformers.AutoModelForCausalLM.from_pretrained(path, **{_DTYPE_KW: torch_dtype}).to(dev)
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+        model = transformers.AutoModelForCausalLM.from_pretrained(path, **{_DTYPE_KW: torch_dtype}).to(dev)
+    except Exception as err:
+        # a truncated or corrupt file of a local folder: name it (transformers' and tokenizers' messages do not)
+        bad = find_damaged(path) if Path(path).is_dir() else None
+        if bad is None:
+            raise
+        redo = " (the tiny offline model: `e2llm-lab build-tiny-llm`)" if Path(path) == tiny_llm_path() else ""
+        raise damaged(bad, err, f"copy the model folder {path} again or re-save it{redo}") from err
     add_eeg_tokens(model, tokenizer)
     return model, tokenizer
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from ._atomic import atomic_path, write_text_atomic
 from .config import E2LLMConfig, config_from_dict
 from .encoder import EEGEncoder
+from .errors import damaged, read_json, read_safetensors, unreadable
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, EmotionSignatures
 from .llm import chat_prompt, load_llm, quiet_peft, save_tokenizer
 from .projector import EEGProjector
@@ -322,14 +323,31 @@ class E2LLM(nn.Module):
         folder = Path(folder)
         if not (folder / "e2llm_config.json").exists():
             raise FileNotFoundError(f"no E2LLM checkpoint in {folder} (expected e2llm_config.json)")
-        cfg = config_from_dict(E2LLMConfig, json.loads((folder / "e2llm_config.json").read_text()))
+        fix = f"re-save the model with E2LLM.save_pretrained, or copy {folder} again"
+        raw = read_json(folder / "e2llm_config.json", fix=fix)
+        try:
+            cfg = config_from_dict(E2LLMConfig, raw)
+        except (KeyError, TypeError, ValueError) as err:            # a field missing or of the wrong kind
+            raise damaged(folder / "e2llm_config.json", err, fix) from err
         model = cls.build(EEGEncoder.from_pretrained(folder / "encoder"), cfg, device=device)
         if (folder / "adapter").exists():
-            with quiet_peft():
-                model.llm = PeftModel.from_pretrained(model.llm, folder / "adapter")
-        model.projector.load_state_dict(load_file(str(folder / "projector.safetensors"), device=str(model.device)))
+            try:
+                with quiet_peft():
+                    model.llm = PeftModel.from_pretrained(model.llm, folder / "adapter")
+            except unreadable() as err:
+                raise damaged(folder / "adapter", err, fix) from err
+        state = read_safetensors(folder / "projector.safetensors", fix=fix, device=str(model.device))
+        try:
+            model.projector.load_state_dict(state)
+        except RuntimeError as err:                                 # tensors of another configuration
+            raise damaged(folder / "projector.safetensors", f"its tensors do not fit e2llm_config.json: {err}",
+                          fix) from err
         if (folder / "signatures.json").exists():
-            model.signatures = EmotionSignatures.from_dict(json.loads((folder / "signatures.json").read_text()))
+            raw = read_json(folder / "signatures.json", fix=fix)
+            try:
+                model.signatures = EmotionSignatures.from_dict(raw)
+            except (KeyError, TypeError, ValueError) as err:
+                raise damaged(folder / "signatures.json", err, fix) from err
         if (folder / "training_data.json").exists():
-            model.training_data = json.loads((folder / "training_data.json").read_text())
+            model.training_data = read_json(folder / "training_data.json", fix=fix)
         return model.eval()

@@ -6,6 +6,8 @@ accuracy look far better than it is. Every split function here checks its own ou
 """
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pandas as pd
 
 from .._atomic import atomic_path
 from ..labels import SEED7, LabelSpace, LabelSpaceError
+from .errors import EEGFileError
 
 __all__ = [
     "normalize_per_subject",
@@ -269,8 +272,11 @@ class FeatureSet:
                 # files written before label spaces existed hold SEED-VII's seven emotions
                 space = LabelSpace.from_json(str(z["label_space"])) if "label_space" in z.files else SEED7
                 return cls(z["X"], meta, tuple(map(str, z["ch_names"])), bands, str(z["feature"]), space)
+        except (zipfile.BadZipFile, EOFError, zlib.error) as err:    # cut short (a full disk, a broken copy) or corrupt
+            raise EEGFileError(f"{path} is damaged: truncated or corrupt ({err}); copy it again, or re-create it with "
+                               f"FeatureSet.save") from err
         except (KeyError, ValueError, OSError) as err:
-            raise ValueError(f"{path} is not a valid FeatureSet file ({err}); re-create it with FeatureSet.save") from err
+            raise EEGFileError(f"{path} is not a valid FeatureSet file ({err}); re-create it with FeatureSet.save") from err
 
 
 # -- splits ---------------------------------------------------------------------------------------------
