@@ -3,49 +3,62 @@
 The pipeline, one module per step: ``data`` (synthetic cohorts, readers, FeatureSet) -> ``preprocess``
 (filtering, DE features) -> ``encoder``/``pretrain`` (stage 1) -> ``projector`` -> ``llm``/``model`` (Qwen with
 EEG tokens) -> ``train`` (stages 2-3) -> ``evaluate`` -> ``interpret`` (figures, attention, EEG tokens).
+
+``import e2llm_lab`` is cheap: each public name is imported from its module on first use (PEP 562), so the
+command line answers ``--help`` or refuses a bad argument before torch, transformers or MNE are loaded.
 """
-from .channels import REGION_NAMES, REGIONS, SEED_CH_NAMES, make_info, make_montage
-from .colab import setup_notebook
-from .config import DEFAULT_BANDS, PRESETS, DataConfig, E2LLMConfig, SyntheticConfig, fast_config
-from .data import (
-                   EEGFileError,
-                   FeatureSet,
-                   LeakageError,
-                   MissingChannelsError,
-                   NoCapChannelsError,
-                   check_no_leakage,
-                   kfold_by_subject,
-                   leave_one_subject_out,
-                   load_sample,
-                   load_sample_raw,
-                   make_cohort,
-                   read_raw,
-                   read_seed7_features,
-                   trial_split,
-)
-from .emotions import AROUSAL, EMOTIONS, VALENCE, normalize_emotion
-from .encoder import EEGEncoder
-from .evaluate import evaluate_all, evaluate_generation, generation_summary
-from .instructions import EmotionSignatures, make_examples
-from .llm import add_lora, load_llm
-from .model import E2LLM
-from .preprocess import EEGDataError, differential_entropy, extract_features, lds_smooth, preprocess_raw
-from .pretrain import pretrain_encoder
-from .projector import build_projector
-from .quickstart import run_quickstart
-from .train import train_stage
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__", "setup_notebook", "SEED_CH_NAMES", "REGIONS", "REGION_NAMES", "make_info", "make_montage",
-    "DEFAULT_BANDS", "DataConfig", "SyntheticConfig", "E2LLMConfig", "PRESETS", "fast_config",
-    "FeatureSet", "LeakageError", "check_no_leakage", "kfold_by_subject", "leave_one_subject_out", "trial_split",
-    "load_sample", "load_sample_raw", "make_cohort", "read_raw", "read_seed7_features",
-    "EEGFileError", "MissingChannelsError", "NoCapChannelsError",
-    "EmotionSignatures", "make_examples", "evaluate_generation", "generation_summary", "evaluate_all",
-    "EMOTIONS", "VALENCE", "AROUSAL", "normalize_emotion",
-    "EEGDataError", "differential_entropy", "extract_features", "lds_smooth", "preprocess_raw",
-    "EEGEncoder", "pretrain_encoder", "build_projector", "load_llm", "add_lora", "E2LLM", "train_stage",
-    "run_quickstart",
-]
+#: Public name -> the module (relative to this package) that defines it.
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("setup_notebook",), ".colab"),
+    **dict.fromkeys(("SEED_CH_NAMES", "REGIONS", "REGION_NAMES", "make_info", "make_montage"), ".channels"),
+    **dict.fromkeys(("DEFAULT_BANDS", "DataConfig", "SyntheticConfig", "E2LLMConfig", "PRESETS", "fast_config"),
+                    ".config"),
+    **dict.fromkeys(("FeatureSet", "LeakageError", "check_no_leakage", "kfold_by_subject", "leave_one_subject_out",
+                     "trial_split", "load_sample", "load_sample_raw", "make_cohort", "read_raw", "read_seed7_features",
+                     "EEGFileError", "MissingChannelsError", "NoCapChannelsError"), ".data"),
+    **dict.fromkeys(("LabelSpace", "LabelSpaceError", "LABEL_SPACES", "get_label_space", "quadrant_label"),
+                    ".labels"),
+    **dict.fromkeys(("EmotionSignatures", "make_examples"), ".instructions"),
+    **dict.fromkeys(("evaluate_generation", "generation_summary", "evaluate_all"), ".evaluate"),
+    **dict.fromkeys(("EMOTIONS", "VALENCE", "AROUSAL", "normalize_emotion"), ".emotions"),
+    **dict.fromkeys(("EEGDataError", "differential_entropy", "extract_features", "lds_smooth", "preprocess_raw"),
+                    ".preprocess"),
+    "EEGEncoder": ".encoder",
+    "pretrain_encoder": ".pretrain",
+    "build_projector": ".projector",
+    **dict.fromkeys(("load_llm", "add_lora"), ".llm"),
+    "E2LLM": ".model",
+    "train_stage": ".train",
+    "run_quickstart": ".quickstart",
+    "CheckpointError": ".errors",
+    "configure_threads": "._threads",
+}
+
+#: Subpackages and modules reachable as attributes (``e2llm_lab.interpret``) without importing them first.
+_SUBMODULES = frozenset({"data", "evaluate", "interpret", "channels", "colab", "config", "emotions", "encoder",
+                         "errors", "instructions", "labels", "llm", "model", "preprocess", "pretrain", "projector",
+                         "quickstart", "train"})
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    """Import a public name (or a submodule) on first access and keep it in the package namespace."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)

@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+
+# Imports here stay light (standard library only): the arguments are parsed and checked before torch,
+# transformers or MNE load (seconds), so --help and a mistyped option answer at once; each command imports
+# what it needs.
 
 __all__ = ["main"]
 
@@ -28,16 +33,18 @@ def _quickstart(args) -> int:
 
 def _build_samples(args) -> int:
     from .build import build_samples
+    from .data.samples import SOURCE_SAMPLES
 
-    out = build_samples(args.out)
+    out = build_samples(args.out or SOURCE_SAMPLES)
     print(f"sample data written to {out}")
     return 0
 
 
 def _build_tiny_llm(args) -> int:
     from .build import build_tiny_llm
+    from .data.samples import SOURCE_SAMPLES
 
-    print(f"tiny LLM written to {build_tiny_llm(args.out, seed=args.seed)}")
+    print(f"tiny LLM written to {build_tiny_llm(args.out or SOURCE_SAMPLES / 'tiny_qwen3', seed=args.seed)}")
     return 0
 
 
@@ -110,11 +117,44 @@ def _subject(text: str):
     return int(text) if text.lstrip("-").isdigit() else text
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``e2llm-lab`` console script."""
-    from .data.samples import SOURCE_SAMPLES
+#: Device spellings the toolkit runs on; whether the hardware is there is checked later (that needs torch).
+_DEVICE = re.compile(r"auto|(cpu|cuda|mps|xpu)(:\d+)?")
+#: Commands that compute with torch (and so get a deliberate thread count); build-wheel only calls pip.
+_NO_TORCH = frozenset({"build-wheel"})
 
+
+def _check_args(args) -> None:
+    """Refuse, before anything heavy is imported, what the arguments alone show to be wrong."""
+    from ._threads import choose_threads
+    from .config import PRESETS                    # dataclasses only: no torch
+
+    preset = getattr(args, "preset", None)
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"preset={preset!r}; allowed: {tuple(PRESETS)}")
+    device = getattr(args, "device", None)
+    if device is not None and not _DEVICE.fullmatch(device):
+        raise ValueError(f"device={device!r} is not a device torch knows; use 'auto', 'cpu' or 'cuda' "
+                         f"(or 'cuda:1', 'mps')")
+    features = getattr(args, "features", None)
+    if features and not Path(features).is_file():
+        raise FileNotFoundError(f"no FeatureSet at {features} (--features): check the path, or make one with "
+                                f"`e2llm-lab prepare`")
+    if args.command == "quickstart" and features and not args.test_subjects:
+        raise ValueError("--test-subjects is required with --features: name the subjects no stage may see")
+    choose_threads(args.threads)                   # a bad --threads or $E2LLM_THREADS fails here, in one line
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``e2llm-lab`` console script.
+
+    Parses and checks the arguments first (standard library only), then sets the CPU thread count
+    (:func:`~e2llm_lab._threads.configure_threads`), then runs the command. Expected failures (bad arguments,
+    missing or damaged files) print one line on stderr and return 2.
+    """
+    threads_help = ("CPU threads for torch (default: $E2LLM_THREADS, else $OMP_NUM_THREADS, else the physical "
+                    "cores not already busy; give 1 on a busy shared machine)")
     p = argparse.ArgumentParser(prog="e2llm-lab", description=__doc__)
+    p.add_argument("--threads", type=int, default=None, help=threads_help)
     sub = p.add_subparsers(dest="command", required=True)
     q = sub.add_parser("quickstart", help="run the pipeline on the shipped sample data")
     q.add_argument("--out", default="reports", help="folder for the HTML report and model (default: reports/)")
@@ -127,14 +167,14 @@ def main(argv=None) -> int:
                    help="subjects no stage sees (required with --features)")
     q.set_defaults(func=_quickstart)
     t = sub.add_parser("build-tiny-llm", help="rebuild the tiny offline Qwen3 model deterministically")
-    t.add_argument("--out", default=str(SOURCE_SAMPLES / "tiny_qwen3"))
+    t.add_argument("--out", default=None, help="output folder (default: data_samples/tiny_qwen3 of the checkout)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_build_tiny_llm)
     w = sub.add_parser("build-wheel", help="build a wheel to hand out (sample data and tiny model inside)")
     w.add_argument("--out", default="dist", help="folder for the wheel (default: dist/)")
     w.set_defaults(func=_build_wheel)
     b = sub.add_parser("build-samples", help="rebuild the synthetic sample data deterministically")
-    b.add_argument("--out", default=str(SOURCE_SAMPLES))
+    b.add_argument("--out", default=None, help="output folder (default: data_samples/ of the checkout)")
     b.set_defaults(func=_build_samples)
     e = sub.add_parser("evaluate", help="the evaluation protocol on held-out subjects -> HTML report")
     e.add_argument("model_dir", help="folder written by E2LLM.save_pretrained (the quickstart saves reports/model)")
@@ -157,11 +197,18 @@ def main(argv=None) -> int:
     r.add_argument("--de-method", default="gaussian",
                    help="gaussian, fft or fft_seed (SEED's official extractor, to sit beside its shipped de_*)")
     r.set_defaults(func=_prepare)
+    for command in sub.choices.values():          # also accepted after the command: e2llm-lab quickstart --threads 1
+        command.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
     args = p.parse_args(argv)
     try:
+        _check_args(args)
+        if args.command not in _NO_TORCH:
+            from ._threads import configure_threads
+
+            configure_threads(args.threads)
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"e2llm-lab {args.command}: error: {err}", file=sys.stderr)
+    except (ValueError, FileNotFoundError) as err:   # CheckpointError and EEGFileError are ValueErrors
+        print(f"e2llm-lab {args.command}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
 
 

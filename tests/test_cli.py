@@ -77,3 +77,104 @@ def test_a_device_that_is_not_there_fails_in_one_line(tmp_path, capsys):
     assert "sees no CUDA GPU" in err and "'auto' or 'cpu'" in err and err.count("\n") == 0
     assert main(["quickstart", "--out", str(tmp_path), "--device", "gpu7"]) == 2
     assert "not a device torch knows" in capsys.readouterr().err
+
+
+# -- start-up: the arguments are checked before torch, transformers or MNE load --------------------------------
+
+HEAVY = ("torch", "transformers", "mne", "peft")
+_RUN_MAIN = """
+import json, sys
+from e2llm_lab.cli import main
+try:
+    rc = main(sys.argv[1:])
+except SystemExit as stop:                       # --help
+    rc = stop.code
+print(json.dumps({"rc": rc, "heavy": [m for m in %r if m in sys.modules]}))
+""" % (HEAVY,)
+
+
+def _fresh_main(*args, cwd):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _RUN_MAIN, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+    assert done.stdout.strip(), done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr.strip()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--help"], None),
+    (["quickstart", "--help"], None),
+    (["quickstart", "--preset", "nope"], "preset='nope'; allowed: ('cpu-tiny'"),
+    (["quickstart", "--device", "gpu7"], "device='gpu7' is not a device torch knows"),
+    (["evaluate", "model", "--device", "cuda:x"], "device='cuda:x' is not a device torch knows"),
+    (["quickstart", "--features", "missing.npz", "--test-subjects", "5"], "no FeatureSet at missing.npz"),
+    (["evaluate", "model", "--features", "missing.npz"], "no FeatureSet at missing.npz"),
+    (["quickstart", "--features", "here.npz"], "--test-subjects is required with --features"),
+    (["quickstart", "--threads", "0"], "threads=0 is not a thread count"),
+])
+def test_help_and_argument_errors_import_nothing_heavy(tmp_path, args, expected):
+    (tmp_path / "here.npz").write_bytes(b"")          # exists: only the missing --test-subjects is wrong
+    result, err = _fresh_main(*args, cwd=tmp_path)
+    assert result["heavy"] == [], f"{args} imported {result['heavy']}"
+    if expected is None:
+        assert result["rc"] == 0
+    else:
+        assert result["rc"] == 2 and err.count("\n") == 0 and expected in err
+        assert err.startswith(f"e2llm-lab {args[0]}: error:")
+
+
+def test_bad_threads_env_var_is_refused_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("E2LLM_THREADS", "many")
+    result, err = _fresh_main("quickstart", "--fast", cwd=tmp_path)
+    assert result == {"rc": 2, "heavy": []}
+    assert err == ("e2llm-lab quickstart: error: E2LLM_THREADS='many' is not a thread count; give a whole number >= 1 "
+                   "(e.g. 1 on a busy machine), or leave it unset to let the toolkit choose")
+
+
+#: The public API before it became lazy: every name must still be there.
+API_BEFORE_LAZY = (
+    "__version__", "setup_notebook", "SEED_CH_NAMES", "REGIONS", "REGION_NAMES", "make_info", "make_montage",
+    "DEFAULT_BANDS", "DataConfig", "SyntheticConfig", "E2LLMConfig", "PRESETS", "fast_config", "FeatureSet",
+    "LeakageError", "check_no_leakage", "kfold_by_subject", "leave_one_subject_out", "trial_split",
+    "load_sample", "load_sample_raw", "make_cohort", "read_raw", "read_seed7_features", "EEGFileError",
+    "MissingChannelsError", "NoCapChannelsError", "EmotionSignatures", "make_examples", "evaluate_generation",
+    "generation_summary", "evaluate_all", "EMOTIONS", "VALENCE", "AROUSAL", "normalize_emotion", "EEGDataError",
+    "differential_entropy", "extract_features", "lds_smooth", "preprocess_raw", "EEGEncoder",
+    "pretrain_encoder", "build_projector", "load_llm", "add_lora", "E2LLM", "train_stage", "run_quickstart",
+)
+
+
+def test_import_is_light_and_the_public_api_complete():
+    import subprocess
+    import sys
+
+    code = f"""
+import sys, e2llm_lab
+heavy = [m for m in {HEAVY!r} if m in sys.modules]
+assert heavy == [], heavy
+names = set(e2llm_lab.__all__)
+assert names <= set(dir(e2llm_lab))
+for n in {API_BEFORE_LAZY!r} + ("LabelSpace", "LabelSpaceError", "LABEL_SPACES", "get_label_space",
+                              "quadrant_label", "CheckpointError"):
+    assert n in names, n
+from e2llm_lab import LabelSpace, quadrant_label, FeatureSet
+from e2llm_lab import labels
+assert LabelSpace is labels.LabelSpace and quadrant_label is labels.quadrant_label
+missing = [n for n in sorted(names) if getattr(e2llm_lab, n, None) is None]
+assert missing == [], missing
+import e2llm_lab.interpret as interp
+assert e2llm_lab.interpret is interp
+try:
+    e2llm_lab.no_such_name
+except AttributeError as err:
+    assert "no_such_name" in str(err)
+else:
+    raise AssertionError("no AttributeError")
+print(len(names))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= len(API_BEFORE_LAZY) + 6
