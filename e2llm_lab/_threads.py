@@ -75,7 +75,7 @@ def _parse(value: str, source: str) -> int:
 
 
 def choose_threads(n: int | None = None, *, environ=None, cores: int | None = None, cpus: int | None = None,
-                   load: float | None = None) -> int:
+                   load: float | None = None, host_cpus: int | None = None) -> int:
     """The intra-op thread count to use; a pure function of what it is given (the defaults read this machine).
 
     Parameters
@@ -90,12 +90,15 @@ def choose_threads(n: int | None = None, *, environ=None, cores: int | None = No
         Usable logical CPUs, the upper bound of any request; default the process's affinity mask.
     load : float, optional
         Runnable processes on the machine (1-minute load average); default ``os.getloadavg()[0]``.
+    host_cpus : int, optional
+        Logical CPUs that load is spread over; default ``os.cpu_count()`` (measured values) or ``cpus`` (given
+        ones). A container pinned to a few CPUs of a large host sees the host's load: only its share counts.
 
     Returns
     -------
     int
         ``n``, else ``$E2LLM_THREADS``, else ``$OMP_NUM_THREADS``, each at most ``cpus``; otherwise the physical
-        cores not already busy, ``cores - round(load)``, at least 1.
+        cores not already busy, ``cores - round(load * cpus / host_cpus)``, at least 1.
 
     Raises
     ------
@@ -103,6 +106,8 @@ def choose_threads(n: int | None = None, *, environ=None, cores: int | None = No
         For a request that is not a whole number >= 1 (the message names where it came from).
     """
     environ = os.environ if environ is None else environ
+    if host_cpus is None:
+        host_cpus = (os.cpu_count() or 1) if cpus is None else cpus
     cpus = _usable_cpus() if cpus is None else max(1, int(cpus))
     if n is not None:
         return min(_parse(n, "threads"), cpus)
@@ -115,7 +120,8 @@ def choose_threads(n: int | None = None, *, environ=None, cores: int | None = No
             load = os.getloadavg()[0]
         except (AttributeError, OSError):        # Windows has no load average
             load = 0.0
-    busy = math.floor(max(0.0, float(load)) + 0.5)
+    share = min(1.0, cpus / max(1, int(host_cpus)))        # the part of the host's load that falls on our CPUs
+    busy = math.floor(max(0.0, float(load)) * share + 0.5)
     return max(1, min(cores, cpus) - busy)
 
 

@@ -18,6 +18,13 @@ def test_automatic_choice_is_free_physical_cores(load, expected):
     assert choose_threads(environ={}, cores=4, cpus=8, load=load) == expected
 
 
+def test_a_container_counts_its_share_of_the_host_load():
+    # pinned to 2 of a 64-CPU host's cores, which runs 30 processes: about one of our two cores is taken
+    assert choose_threads(environ={}, cores=2, cpus=2, host_cpus=64, load=30.0) == 1
+    assert choose_threads(environ={}, cores=2, cpus=2, host_cpus=64, load=10.0) == 2      # 0.3 of a core: free
+    assert choose_threads(environ={}, cores=2, cpus=2, host_cpus=2, load=1.0) == 1        # no container: all of it
+
+
 def test_physical_cores_never_exceed_usable_cpus():
     assert choose_threads(environ={}, cores=8, cpus=2, load=0.0) == 2      # a container pinned to 2 CPUs
 
