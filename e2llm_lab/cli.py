@@ -15,17 +15,19 @@ __all__ = ["main"]
 
 def _quickstart(args) -> int:
     from . import __version__
+    from ._threads import configure_threads
     from .data.samples import sample_dir
     from .quickstart import run_quickstart
 
     features = None
+    threads = f"{configure_threads()} CPU thread(s) (--threads or E2LLM_THREADS to change)"
     if args.features:
         from .data.featureset import FeatureSet
 
         features = FeatureSet.load(args.features)
-        print(f"e2llm_lab {__version__} quickstart on {args.features}")
+        print(f"e2llm_lab {__version__} quickstart on {args.features}; {threads}")
     else:
-        print(f"e2llm_lab {__version__} quickstart on the sample data in {sample_dir()}")
+        print(f"e2llm_lab {__version__} quickstart on the sample data in {sample_dir()}; {threads}")
     run_quickstart(llm=args.llm, preset=args.preset, out=args.out, device=args.device, fast=args.fast,
                    features=features, test_subjects=args.test_subjects)
     return 0
