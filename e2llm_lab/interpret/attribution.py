@@ -309,8 +309,8 @@ def attribute(target: Callable, x: np.ndarray, *, method: str = "integrated_grad
     if method == "smoothgrad":
         method, noise_tunnel = "saliency", noise_tunnel or "smoothgrad"
     if noise_tunnel is not None and (noise_tunnel not in NOISE_TUNNELS or method not in GRADIENT_METHODS):
-        raise ValueError(f"noise_tunnel={noise_tunnel!r} with method={method!r}: noise_tunnel is one of {NOISE_TUNNELS} "
-                         f"over a gradient method {GRADIENT_METHODS}")
+        raise ValueError(f"noise_tunnel={noise_tunnel!r} with method={method!r}: noise_tunnel is one of "
+                         f"{NOISE_TUNNELS} over a gradient method {GRADIENT_METHODS}")
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3 or x.shape[1] != len(ch_names) or x.shape[2] != len(bands):
         raise ValueError(f"x must be (n_windows, {len(ch_names)} chans, {len(bands)} bands), got {x.shape}")

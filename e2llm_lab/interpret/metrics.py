@@ -250,13 +250,19 @@ def quantus_scores(scores: ClassScores, X: np.ndarray, y: np.ndarray, A: np.ndar
             disable_warnings=True)(**common, a_batch=A), float), axis=1),
     }
     if randomisation:
+        def explain(model, inputs, targets, **kwargs):
+            # MPRT re-explains the original model before the randomised one: those are the attributions given
+            same = model is scores and np.shape(inputs) == X.shape and np.array_equal(inputs, X) and np.array_equal(
+                np.ravel(targets), y)
+            return A if same else quantus_explain(model, inputs, targets, **kwargs)
+
         sim = quantus.similarity_func.correlation_spearman
         out["randomisation_spearman"] = quantus.MPRT(
             similarity_func=sim, skip_layers=True, return_last_correlation=True, abs=True, normalise=False, seed=seed,
-            disable_warnings=True)(**common, a_batch=A, explain_func=quantus_explain, explain_func_kwargs=kw)
+            disable_warnings=True)(**common, a_batch=A, explain_func=explain, explain_func_kwargs=kw)
         out["random_logit"] = quantus.RandomLogit(
             similarity_func=sim, num_classes=len(scores.labels), abs=True, normalise=False, seed=seed,
-            disable_warnings=True)(**common, a_batch=A, explain_func=quantus_explain, explain_func_kwargs=kw)
+            disable_warnings=True)(**common, a_batch=A, explain_func=explain, explain_func_kwargs=kw)
     return {k: np.asarray(v, float).ravel() for k, v in out.items()}
 
 
@@ -268,7 +274,7 @@ HIGHER_IS_BETTER = {"auroc": True, "auroc_class": True, "auroc_class_min": True,
 
 def attribution_table(scores: ClassScores, X: np.ndarray, y: np.ndarray, masks: np.ndarray, *,
                       methods=METHODS + FLOORS, randomisation: bool = True, explain_kwargs: dict | None = None,
-                      progress: bool = True) -> pd.DataFrame:
+                      features_in_step: int | None = None, progress: bool = True) -> pd.DataFrame:
     """The method x metric table: every method and both floors, on one model and one set of samples.
 
     Parameters
@@ -283,6 +289,7 @@ def attribution_table(scores: ClassScores, X: np.ndarray, y: np.ndarray, masks: 
     methods : methods of :data:`~.attribution.METHODS` and :data:`~.attribution.FLOORS`
     randomisation : run the model-randomisation and random-logit tests (each re-attributes every sample)
     explain_kwargs : options of :func:`~.attribution.attribute` (``n_steps``, ``ch_names``, ``bands`` ...)
+    features_in_step : features removed per deletion step (default ``C``; coarser is cheaper for the E2LLM)
 
     Returns
     -------
@@ -307,7 +314,7 @@ def attribution_table(scores: ClassScores, X: np.ndarray, y: np.ndarray, masks: 
         seconds = (time.perf_counter() - t0) / len(X)
         au = auroc_scores(A, y, masks)
         q = quantus_scores(scores, X, y, A, masks, method=method, explain_kwargs=explain_kwargs,
-                           randomisation=randomisation)
+                           randomisation=randomisation, features_in_step=features_in_step)
         deletion[method] = q["deletion_auc"]
         cls = list(au["per_class"].values())
         row = {"method": method, "auroc": au["per_sample"].mean(), "auroc_sd": au["per_sample"].std(),
