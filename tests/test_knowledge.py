@@ -4,23 +4,86 @@ import re
 import numpy as np
 import pytest
 
-from e2llm_lab.emotions import AROUSAL, EMOTIONS, VALENCE
 from e2llm_lab.instructions import SCENARIOS, TEMPLATES, is_held_out
-from e2llm_lab.knowledge import SCENES, comparison_sentences, knowledge_texts, multiple_choice
+from e2llm_lab.knowledge import (
+    FEELINGS,
+    HELD_OUT_WORDINGS,
+    MC_KINDS,
+    SCENE_SENSE,
+    SCENES,
+    WORDINGS,
+    arousal_score,
+    comparison_sentences,
+    knowledge_texts,
+    multiple_choice,
+    pleasantness,
+    question_key,
+)
+from e2llm_lab.labels import LABEL_SPACES
+
+
+@pytest.mark.parametrize("space", list(LABEL_SPACES.values()), ids=list(LABEL_SPACES))
+def test_knowledge_covers_every_label_space(space):
+    """Each label is a known feeling, its scene brings it, and the space's order of labels is kept."""
+    for label in space.labels:
+        assert label in FEELINGS, label
+        if space.has_scenes:
+            assert SCENE_SENSE[space.scene_of(label)] in FEELINGS[label].senses, label
+    for attr, score in (("positive", pleasantness), ("aroused", arousal_score)):
+        if attr not in space.attributes():
+            continue
+        coords = space.score(attr)
+        for a in space.labels:
+            for b in space.labels:
+                if coords[a] > coords[b]:
+                    assert score(a) > score(b), (space.name, attr, a, b)
 
 
 def test_every_scenario_option_is_known_scene_knowledge():
     for emotion, scene in SCENARIOS.items():
-        assert scene in SCENES[emotion]
-    assert set(SCENES) == set(EMOTIONS)
+        assert any(scene in SCENES[sense] for sense in FEELINGS[emotion].senses)
+    assert "amusement" in FEELINGS and "tenderness" in FEELINGS and "tense" in FEELINGS
 
 
-def test_multiple_choice_answers_name_the_right_option():
-    for q, a in multiple_choice(np.random.default_rng(3), 200):
+def _options(q: str) -> dict[str, str]:
+    return dict(re.findall(r"\((\w)\) (.+?)(?= \(\w\) |$)", q))
+
+
+def test_multiple_choice_answers_name_the_one_right_option():
+    rng = np.random.default_rng(3)
+    qs = [qa for kind in MC_KINDS for qa in multiple_choice(rng, 100, kinds=(kind,))]
+    for q, a in qs:
         letter, restated = re.search(r"Answer: \((\w)\) (.+)$", a).groups()
-        options = dict(re.findall(r"\((\w)\) (.+?)(?= \(\w\) |\?|$)", q.split("?")[-1] if "?" in q else q))
-        assert options[letter].rstrip(".") == restated, (q, a)
+        options = _options(q)
+        assert 3 <= len(options) <= 4 and len(set(options.values())) == len(options), q
+        assert options[letter] == restated, (q, a)
         assert "EEG" not in q and "EEG" not in a
+        m = re.match(r"Which scene would make someone feel (\w+)\?", q)
+        if m:                       # exactly one option's scene brings the feeling
+            fits = [x for x, s in options.items() if SCENE_SENSE[s] in FEELINGS[m.group(1)].senses]
+            assert fits == [letter], (q, a)
+        m = re.match(r"Which feeling is the (most|least) (positive|aroused)\?", q)
+        if m:
+            score = pleasantness if m.group(2) == "positive" else arousal_score
+            values = {x: score(w) for x, w in options.items()}
+            best = (max if m.group(1) == "most" else min)(values, key=values.get)
+            assert best == letter and sorted(values.values()).count(values[best]) == 1, (q, a)
+
+
+def test_held_out_questions_are_worded_and_drawn_apart_from_the_warm_up():
+    _, warm = knowledge_texts(0, n_sentences=100, n_questions=3000)
+    warm_keys = {question_key(q) for q, _ in warm}
+    held = multiple_choice(np.random.default_rng(1), 400, held_out=True, exclude=warm_keys)
+    assert len(held) == 400 and not {question_key(q) for q, _ in held} & warm_keys
+    held_starts = {WORDINGS[k][i].split("{")[0] for k, i in HELD_OUT_WORDINGS if WORDINGS[k][i].split("{")[0]}
+    warm_starts = {w.split("{")[0] for k, ws in WORDINGS.items() for i, w in enumerate(ws)
+                   if (k, i) not in HELD_OUT_WORDINGS}
+    assert sum(any(q.startswith(s) for s in held_starts) for q, _ in held) > 200
+    assert not any(q.startswith(s) for q, _ in warm for s in held_starts if s not in warm_starts)
+    for k, i in HELD_OUT_WORDINGS:             # no warm-up question is worded like a held-out one
+        pattern = re.escape(WORDINGS[k][i]).replace(r"\{", "{").replace(r"\}", "}")
+        pattern = re.sub(r"\{\w+\}", ".+?", pattern)
+        assert not any(re.match(pattern + " \\(a\\)", q) for q, _ in warm), WORDINGS[k][i]
 
 
 def test_comparison_sentences_are_true():
@@ -28,13 +91,13 @@ def test_comparison_sentences_are_true():
         a, word, b = re.match(r"(\w+) is (more positive|less positive|more aroused|calmer) than (\w+)\.", s).groups()
         a = a.lower()
         if word == "more positive":
-            assert VALENCE[a] > VALENCE[b]
+            assert pleasantness(a) > pleasantness(b)
         elif word == "less positive":
-            assert VALENCE[a] < VALENCE[b]
+            assert pleasantness(a) < pleasantness(b)
         elif word == "more aroused":
-            assert AROUSAL[a] > AROUSAL[b]
+            assert arousal_score(a) > arousal_score(b)
         else:
-            assert AROUSAL[a] < AROUSAL[b]
+            assert arousal_score(a) < arousal_score(b)
 
 
 def test_knowledge_is_deterministic():
@@ -63,7 +126,7 @@ def test_no_scenario_template_or_answer_format_reaches_stages_2_and_3(train_rows
 
     fs, tr = train_rows
     captions, examples = stage_examples(fs, tr, EmotionSignatures.fit(fs, tr), n_eeg_tokens=12)
-    scenes = [s for ss in SCENES.values() for s in ss]
+    scenes = list(SCENE_SENSE)
     assert len(examples) > 500 and {e.task for e in examples} == {"emotion", "valence_arousal", "compare", "rank",
                                                                    "describe"}
     for ex in captions + examples:
@@ -73,13 +136,26 @@ def test_no_scenario_template_or_answer_format_reaches_stages_2_and_3(train_rows
 
 
 def test_warmup_has_world_knowledge_but_no_scenario_task(train_rows):
-    from e2llm_lab.build import warmup_texts
+    from e2llm_lab.build import CURRICULUM, warmup_curriculum
     from e2llm_lab.llm import load_llm
 
     fs, tr = train_rows
     _, tok = load_llm(device="cpu")
-    texts = warmup_texts(tok, fs, tr, n=400, seed=0, n_sentences=100, n_questions=100)
-    assert len(texts) >= 400
-    assert sum("brings" in t for t in texts) > 50 and sum("Answer: (" in t for t in texts) == 100
+    stages = warmup_curriculum(tok, fs, tr, n=1000, seed=0, n_sentences=200, n_questions=400)
+    assert [name for name, _ in stages] == [name for name, _, _ in CURRICULUM]
+    texts = [t for _, ts in stages for t in ts]
+    assert abs(len(texts) - 1000) <= 5
+    assert sum("brings" in t for t in texts) > 100 and sum("Answer: (" in t for t in texts) > 400
     assert not any(any(p in t for p in _SCENARIO_PHRASES) for t in texts)
     assert not any("<|eeg|>" in t and "Answer: (" in t for t in texts)     # lettered answers never follow EEG
+    assert not any("<|eeg|>" in t and s in t for t in texts for s in SCENE_SENSE)   # scenes never beside EEG
+    # the curriculum's order: multiple choice first (no EEG), then captions, then chain-of-thought tasks
+    first, captions, reasoning = (ts for _, ts in stages)
+    assert not any("<|eeg|>" in t for t in first)
+    assert any("Describe the EEG evidence." in t for t in captions)
+    assert not any("Emotion:" in t for t in first + captions)
+    assert sum("Emotion:" in t for t in reasoning) > 30
+    warm = {question_key(m.group(1)) for t in texts
+            if (m := re.search(r"<\|im_start\|>user\n(.+?)<\|im_end\|>", t, re.S)) and "Answer: (" in t}
+    _, drawn = knowledge_texts(0, n_sentences=200, n_questions=400)
+    assert warm <= {question_key(q) for q, _ in drawn}                      # bench/tiny_llm.py excludes these
