@@ -365,7 +365,7 @@ def extract_features(raw: mne.io.BaseRaw, cfg: DataConfig = DataConfig(), *, pre
 
 
 def featureset_from_recordings(recordings, cfg: DataConfig = DataConfig(), *, preprocess: bool = True,
-                               total: int | None = None, progress: bool = True):
+                               total: int | None = None, progress: bool = True, label_space="seed7"):
     """Build a window-level :class:`~e2llm_lab.data.featureset.FeatureSet` from a stream of recordings.
 
     Recordings are processed one at a time (memory does not grow with their number); each window becomes
@@ -375,25 +375,52 @@ def featureset_from_recordings(recordings, cfg: DataConfig = DataConfig(), *, pr
     Parameters
     ----------
     recordings : iterable of (mne.io.BaseRaw, dict)
-        Each dict holds at least subject, session, trial, emotion (valence/arousal filled from the emotion
-        if absent).
+        Each dict holds at least subject, trial and emotion (a label of ``label_space``, any synonym); session
+        defaults to 1; valence/arousal default to the space's coordinates of the label (NaN where the space has
+        none). Any other key but ``source`` (ratings, say) becomes a meta column of its own.
+    label_space : LabelSpace or str
+        The labels the rows use (default SEED-VII's seven); travels with the FeatureSet.
+
+    Raises
+    ------
+    EEGDataError
+        When the stream yields nothing, or a row names a label outside ``label_space``.
     """
+    import itertools
+
+    from .labels import LabelSpaceError, get_label_space
+
+    # Row keys with a meaning of their own; any other key becomes a meta column.
+    row_keys = frozenset({"subject", "session", "trial", "emotion", "valence", "arousal", "source"})
+    space = get_label_space(label_space)
+    stream = iter(recordings)
+    first = next(stream, None)              # before the bar: an empty stream or a reader's error prints no "0it" bar
+    if first is None:
+        raise EEGDataError("no recordings to compute features from: the reader yielded no (raw, row) pair; check "
+                           "that the folder holds the dataset's files and that the labels and subjects asked for "
+                           "exist there")
     feats, rows, ch_names = [], [], None
-    for raw, row in tqdm(recordings, total=total, desc="DE features", disable=not progress):
+    for raw, row in tqdm(itertools.chain([first], stream), total=total, desc="DE features", disable=not progress):
         src = row.get("source") or f"subject {row['subject']} trial {row['trial']}"
+        try:
+            label = space.normalize(row["emotion"])
+        except LabelSpaceError:
+            raise EEGDataError(f"{src}: label {row['emotion']!r} is not in the {space.name!r} label space "
+                               f"{space.labels}; pass label_space= the dataset's space or map the label onto "
+                               f"it") from None
         de = extract_features(raw, cfg, preprocess=preprocess, source=src)
         if ch_names is None:
             ch_names = tuple(raw.copy().pick("eeg").ch_names)
-        emotion = normalize_emotion(row["emotion"])
-        for w in range(de.shape[0]):
-            rows.append({"subject": row["subject"], "session": row.get("session", 1), "trial": row["trial"],
-                         "start_window": w, "emotion": emotion,
-                         "valence": row.get("valence", VALENCE[emotion]), "arousal": row.get("arousal", AROUSAL[emotion])})
+        extra = {k: v for k, v in row.items() if k not in row_keys}
+        base = {"subject": row["subject"], "session": row.get("session", 1), "trial": row["trial"],
+                "emotion": label, "valence": row.get("valence", space.valence_of(label)),
+                "arousal": row.get("arousal", space.arousal_of(label))}
+        rows += [{**base, "start_window": w, **extra} for w in range(de.shape[0])]
         feats.append(de)
-    if not feats:
-        raise ValueError("no recordings were given")
     X = np.concatenate(feats)[:, None]                      # (N, C, F) -> (N, 1, C, F)
-    fs = FeatureSet(X=X, meta=pd.DataFrame(rows), ch_names=ch_names, bands=tuple(cfg.bands),
-                    feature=f"de_{cfg.de_method}" + ("_lds" if cfg.lds else ""))
+    meta = pd.DataFrame(rows)
+    fixed = ["subject", "session", "trial", "start_window", "emotion", "valence", "arousal"]
+    meta = meta[fixed + [c for c in meta.columns if c not in fixed]]
+    fs = FeatureSet(X=X, meta=meta, ch_names=ch_names, bands=tuple(cfg.bands),
+                    feature=f"de_{cfg.de_method}" + ("_lds" if cfg.lds else ""), label_space=space)
     return fs.normalized(cfg.normalize)
-
