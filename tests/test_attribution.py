@@ -119,6 +119,15 @@ def test_e2llm_target_attributes_the_label_to_the_eeg(fs):
     assert lp.shape == (2,) and (lp < 0).all()
     a = Attributor(model)(fs.X[0], "fear", key=0)
     assert a.values.shape == fs.X[0].shape and np.abs(a.values).sum() > 0
+    from e2llm_lab.interpret.metrics import E2LLMScores, class_target
+
+    scores = E2LLMScores(model)                         # every label in one forward = each label's own target
+    with torch.no_grad():
+        every = scores(torch.as_tensor(fs.X[:2]))
+    assert every.shape == (2, 7) and every[:, EMOTIONS.index("fear")].numpy() == pytest.approx(lp.numpy(), abs=1e-4)
+    assert [n for n, _ in scores.named_children()] == ["encoder", "projector"]       # randomisation: the EEG path
+    d = attribute(class_target(scores, EMOTIONS.index("fear")), fs.X[0], method="deeplift")
+    assert np.isfinite(d.values).all() and np.abs(d.values).sum() > 0
     assert a.values.sum() == pytest.approx(a.output - a.baseline_output, abs=0.05 * abs(a.output - a.baseline_output) + 1e-3)
 
 
@@ -240,3 +249,14 @@ def test_missing_quantus_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "quantus", None)                     # import quantus -> ImportError
     with pytest.raises(ImportError, match=r'pip install "e2llm-lab\[interpret\]"'):
         metrics._quantus()
+
+
+def test_metrics_table_on_the_trained_encoder(fs, encoder):
+    from e2llm_lab.interpret.metrics import EncoderScores, attribution_table
+
+    rows = np.arange(0, 252, 36)
+    df = attribution_table(EncoderScores(encoder), fs.X[rows], fs.labels()[rows], planted_mask(fs.ch_names),
+                           methods=("integrated_gradients",) + tuple(FLOORS), progress=False)
+    assert df.shape[0] == 3 and df[["auroc", "rank_accuracy", "mass_accuracy", "deletion_auc"]].notna().all().all()
+    assert 0 <= df.loc["integrated_gradients", "mass_accuracy"] <= 1
+    assert df.loc["input_magnitude", "randomisation_spearman"] == pytest.approx(1.0)

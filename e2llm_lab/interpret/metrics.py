@@ -68,8 +68,9 @@ class EncoderScores(ClassScores):
 
     def __init__(self, encoder):
         super().__init__()
-        self.encoder = encoder.eval()
+        self.encoder = encoder
         self.labels = tuple(getattr(encoder, "label_space", SEED7).labels)
+        self.eval()                                       # Quantus refuses a module in training mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x).logits
@@ -88,6 +89,7 @@ class E2LLMScores(ClassScores):
         self._frozen = (model,)
         self.labels = tuple(getattr(model, "label_space", SEED7).labels)
         self.target_kwargs = target_kwargs
+        self.eval()
         model.eval()
 
     def model(self):
@@ -124,6 +126,7 @@ class WhiteBox(ClassScores):
         self.labels, self.shape = tuple(labels), masks.shape[1:]
         self.register_buffer("mask", torch.as_tensor(masks).flatten(1).float())   # (K, C*F)
         self.linear = nn.Linear(self.mask.shape[1], len(masks))
+        self.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x.mean(1).flatten(1))                   # (B, T, C, F) -> (B, C*F) -> (B, K)
