@@ -9,6 +9,13 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
+def _kernel_name() -> str:
+    """The project's own kernel (.ci/run registers "e2llm-lab" in its virtualenv), else the default "python3"."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return "e2llm-lab" if "e2llm-lab" in KernelSpecManager().find_kernel_specs() else "python3"
+
+
 def test_there_are_notebooks():
     assert any(p.name.startswith("01_") for p in NOTEBOOKS)
 
@@ -37,7 +44,7 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("E2LLM_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(nb, timeout=900, kernel_name=_kernel_name(), resources={"metadata": {"path": str(tmp_path)}}).execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
     errors = [o for c in code for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
