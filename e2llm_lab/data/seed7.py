@@ -129,7 +129,13 @@ def list_subjects(root, folder: str = "EEG_features") -> list:
     if not d.is_dir():
         raise FileNotFoundError(f"{d} not found; expected the SEED-VII layout {root}/EEG_preprocessed and "
                                 f"{root}/EEG_features")
-    return sorted((_subject_id(p.stem) for p in d.glob("*.mat")), key=lambda s: (isinstance(s, str), s))
+    found = sorted((_subject_id(p.stem) for p in d.glob("*.mat")), key=lambda s: (isinstance(s, str), s))
+    if not found:
+        raise FileNotFoundError(f"{d} holds no <subject>.mat file; expected SEED-VII's {folder}/1.mat, 2.mat, ... "
+                                f"(keys '1'..'80' in EEG_preprocessed, de_k/de_LDS_k/psd_k in EEG_features). For "
+                                f"another dataset pass --dataset (seed, seed4, seed5, deap, dreamer, faced, bids, "
+                                f"events)")
+    return found
 
 
 def _loadmat(path: Path) -> dict:

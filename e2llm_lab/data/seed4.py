@@ -1,0 +1,142 @@
+"""Reader for the SEED-IV dataset (Zheng et al. 2019) in its official layout (licence from BCMI, SJTU).
+
+Layout::
+
+    <root>/eeg_raw_data/<session>/<subject>_<date>.mat        keys '<initials>_eeg1'..'<initials>_eeg24':
+                                                              (62, n_times), 200 Hz, microvolts, SEED order
+    <root>/eeg_feature_smooth/<session>/<subject>_<date>.mat  keys de_LDS1..24, de_movingAve1..24, psd_LDS1..24,
+                                                              psd_movingAve1..24: (62, n_windows, 5), 4-s windows
+
+``<session>`` is the folder 1, 2 or 3. The 24 trial labels of each session are the same for every subject; they
+ship here as :data:`SEED4_SESSION_LABELS`, from the dataset's ReadMe (codes 0 neutral, 1 sad, 2 fear, 3 happy:
+the :data:`~e2llm_lab.labels.SEED4` space).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import mne
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..channels import SEED_CH_NAMES, make_info
+from ..config import DataConfig
+from ..labels import SEED4
+from .errors import EEGDataError, EEGFileError
+from .featureset import FeatureSet, check_normalize
+from .seed import SEED_FEATURE_BANDS, _check_trial, _EEG_KEY, _feature_rows, _feature_set, _loadmat, _sort_key
+
+__all__ = ["SEED4_SESSION_LABELS", "list_seed4_files", "iter_seed4_eeg", "read_seed4_features", "read_seed4"]
+
+SFREQ = 200.0
+N_TRIALS = 24
+#: Label codes of the 24 trials of sessions 1, 2, 3 (the dataset's ReadMe); 0 neutral, 1 sad, 2 fear, 3 happy.
+SEED4_SESSION_LABELS: tuple[tuple[int, ...], ...] = (
+    (1, 2, 3, 0, 2, 0, 0, 1, 0, 1, 2, 1, 1, 1, 2, 3, 2, 2, 3, 3, 0, 3, 0, 3),
+    (2, 1, 3, 0, 0, 2, 0, 2, 3, 3, 2, 3, 2, 0, 1, 1, 2, 1, 0, 3, 0, 1, 3, 1),
+    (1, 2, 2, 1, 3, 3, 3, 1, 1, 2, 1, 0, 2, 3, 3, 0, 2, 3, 0, 0, 2, 0, 1, 0),
+)
+_FILE = re.compile(r"^(\d+)_(\d{8})\.mat$")
+
+
+def list_seed4_files(root, folder: str = "eeg_raw_data", *, subjects=None) -> list[tuple]:
+    """``(subject, session, path)`` of every ``root/folder/<session>/<subject>_<date>.mat``, subject-major."""
+    base = Path(root) / folder
+    if not base.is_dir():
+        raise EEGFileError(f"{base} not found; expected the SEED-IV layout {root}/eeg_raw_data/<1|2|3>/ (and "
+                           f"{root}/eeg_feature_smooth/<1|2|3>/) holding <subject>_<date>.mat files")
+    found = []
+    for session in (1, 2, 3):
+        for p in (base / str(session)).glob("*.mat"):
+            m = _FILE.match(p.name)
+            if m:
+                found.append((int(m.group(1)), session, p))
+    if not found:
+        raise EEGFileError(f"{base}/1, /2 and /3 hold no <subject>_<date>.mat file (e.g. 1_20160518.mat); is this "
+                           f"SEED-IV's {folder} folder?")
+    have = sorted({s for s, _, _ in found})
+    if subjects is not None:
+        missing = [s for s in subjects if s not in have]
+        if missing:
+            raise EEGFileError(f"subject(s) {missing} have no file under {base}; found {have}")
+        found = [f for f in found if f[0] in set(subjects)]
+    return sorted(found, key=lambda f: (_sort_key(f[0]), f[1]))
+
+
+def _label(session: int, trial: int) -> str:
+    return SEED4.labels[SEED4_SESSION_LABELS[session - 1][trial - 1]]
+
+
+def iter_seed4_eeg(root, *, subjects=None, progress: bool = False):
+    """Yield ``(raw, row)`` for every trial of SEED-IV's EEG (``eeg_raw_data/``), one file at a time.
+
+    Yields
+    ------
+    raw : mne.io.RawArray
+        62 channels in volts, SEED order, 200 Hz.
+    row : dict
+        subject, session (the folder 1..3), trial (1..24), emotion, source.
+    """
+    info = make_info(SEED_CH_NAMES, SFREQ)
+    for subject, session, path in tqdm(list_seed4_files(root, subjects=subjects), desc="SEED-IV files",
+                                       disable=not progress):
+        mat = _loadmat(path, what="SEED-IV EEG with keys <initials>_eeg1..24")
+        keys = {int(m.group(2)): k for k in mat if (m := _EEG_KEY.match(k))}
+        missing = [t for t in range(1, N_TRIALS + 1) if t not in keys]
+        if missing:
+            raise EEGFileError(f"{path} lacks key(s) <initials>_eeg{missing[:5]}; expected <initials>_eeg1..24, "
+                               f"found {sorted(k for k in mat if not k.startswith('__'))[:8]}")
+        for trial in range(1, N_TRIALS + 1):
+            data = _check_trial(mat[keys[trial]], path, keys[trial])
+            raw = mne.io.RawArray(data * 1e-6, info.copy(), verbose="error")    # microvolts -> volts
+            yield raw, {"subject": subject, "session": session, "trial": trial, "emotion": _label(session, trial),
+                        "source": f"{path} key {keys[trial]}"}
+        del mat
+
+
+def read_seed4_features(root, *, subjects=None, kind: str = "de_LDS", normalize: str | None = "subject",
+                        progress: bool = True) -> FeatureSet:
+    """SEED-IV's shipped features (``eeg_feature_smooth/``) as a window-level FeatureSet (``n_steps = 1``).
+
+    Returns
+    -------
+    FeatureSet
+        X of shape (n_windows_total, 1, 62, 5) over 4-s windows, bands
+        :data:`~e2llm_lab.data.seed.SEED_FEATURE_BANDS`, label space SEED4.
+    """
+    if kind not in ("de_LDS", "de_movingAve", "psd_LDS", "psd_movingAve"):
+        raise ValueError(f"kind={kind!r}; allowed: 'de_LDS', 'de_movingAve', 'psd_LDS', 'psd_movingAve'")
+    check_normalize(normalize)
+    blocks, rows = [], []
+    for subject, session, path in tqdm(list_seed4_files(root, "eeg_feature_smooth", subjects=subjects),
+                                       desc="SEED-IV feature files", disable=not progress):
+        mat = _loadmat(path, what=f"SEED-IV features with keys {kind}1..24")
+        for trial in range(1, N_TRIALS + 1):
+            key = f"{kind}{trial}"
+            if key not in mat:
+                raise EEGFileError(f"{path} has no key '{key}'; expected {kind}1..24 "
+                                   f"(found {sorted(k for k in mat if not k.startswith('__'))[:8]})")
+            a = np.asarray(mat[key], dtype=np.float32)
+            if a.ndim != 3 or a.shape[0] != len(SEED_CH_NAMES) or a.shape[2] != len(SEED_FEATURE_BANDS):
+                raise EEGDataError(f"{path} key '{key}': expected (62, n_windows, 5), got shape {a.shape}")
+            if not np.isfinite(a).all():
+                raise EEGDataError(f"{path} key '{key}' holds NaN/Inf values; download the file again")
+            block = a.transpose(1, 0, 2)                               # (62, W, 5) -> (W, 62, 5)
+            blocks.append(block)
+            rows += _feature_rows(block, {"subject": subject, "session": session, "trial": trial,
+                                          "emotion": _label(session, trial)}, SEED4)
+    return _feature_set(blocks, rows, bands=SEED_FEATURE_BANDS, feature=f"seed4_{kind}", label_space=SEED4,
+                        normalize=normalize, root=Path(root) / "eeg_feature_smooth")
+
+
+def read_seed4(root, cfg: DataConfig = DataConfig(), *, subjects=None, from_features: bool = False,
+               kind: str = "de_LDS", progress: bool = True) -> FeatureSet:
+    """SEED-IV as a FeatureSet: DE computed here from ``eeg_raw_data/``, or the shipped features."""
+    if from_features:
+        return read_seed4_features(root, subjects=subjects, kind=kind, normalize=cfg.normalize, progress=progress)
+    from ..preprocess import featureset_from_recordings
+
+    n = len(list_seed4_files(root, subjects=subjects)) * N_TRIALS
+    return featureset_from_recordings(iter_seed4_eeg(root, subjects=subjects), cfg, total=n, progress=progress,
+                                      label_space=SEED4)

@@ -1,0 +1,118 @@
+"""Reader for the SEED-V dataset (Liu et al. 2021) from its raw recordings (licence from BCMI, SJTU).
+
+Layout::
+
+    <root>/EEG_raw/<subject>_<session>_<date>.cnt     Neuroscan CNT, 62 EEG channels (SEED cap) + M1, M2, VEO,
+                                                      HEO, 1000 Hz; one file per subject and session (1..3)
+
+Each session shows 15 film clips; their start and end (seconds from the start of the recording) and labels are the
+same for every subject and ship here as :data:`SEED5_TRIALS` (from the dataset's documentation; codes 0 disgust,
+1 fear, 2 sad, 3 neutral, 4 happy: the :data:`~e2llm_lab.labels.SEED5` space).
+
+The dataset's ``EEG_DE_features/*.npz`` store pickled Python objects, which the toolkit never loads (a pickle can
+run code); :func:`refuse_seed5_features` says so and points to the raw path.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..config import DataConfig
+from ..labels import SEED5
+from .errors import EEGDataError, EEGFileError
+from .featureset import FeatureSet
+from .io import read_raw
+from .seed import _sort_key
+
+__all__ = ["SEED5_TRIALS", "list_seed5_files", "iter_seed5_eeg", "refuse_seed5_features", "read_seed5"]
+
+#: Per session (1..3): (start_s, end_s, label code) of its 15 clips, seconds from the recording's start.
+SEED5_TRIALS: tuple[tuple[tuple[int, int, int], ...], ...] = tuple(
+    tuple(zip(starts, ends, codes)) for starts, ends, codes in (
+        ((30, 132, 287, 555, 773, 982, 1271, 1628, 1730, 2025, 2227, 2435, 2667, 2932, 3204),
+         (102, 228, 524, 742, 920, 1240, 1568, 1697, 1994, 2166, 2401, 2607, 2901, 3172, 3359),
+         (4, 1, 3, 2, 0, 4, 1, 3, 2, 0, 4, 1, 3, 2, 0)),
+        ((30, 299, 548, 646, 836, 1000, 1091, 1392, 1657, 1809, 1966, 2186, 2333, 2490, 2741),
+         (267, 488, 614, 773, 967, 1059, 1331, 1622, 1777, 1908, 2153, 2302, 2428, 2709, 2817),
+         (2, 1, 3, 0, 4, 4, 0, 3, 2, 1, 3, 4, 1, 2, 0)),
+        ((30, 353, 478, 674, 825, 908, 1200, 1346, 1451, 1711, 2055, 2307, 2457, 2726, 2888),
+         (321, 418, 643, 764, 877, 1147, 1284, 1418, 1679, 1996, 2275, 2425, 2664, 2857, 3066),
+         (2, 1, 3, 0, 4, 4, 0, 3, 2, 1, 3, 4, 1, 2, 0)),
+    ))
+N_TRIALS = 15
+_FILE = re.compile(r"^(\d+)_([123])_(\d+)\.cnt$", re.IGNORECASE)
+
+
+def refuse_seed5_features(path) -> None:
+    """Raise: SEED-V's ``EEG_DE_features`` hold pickled objects, which the toolkit never loads."""
+    raise EEGFileError(f"{path}: SEED-V's EEG_DE_features .npz files hold pickled Python objects, which e2llm_lab "
+                       f"never loads (a pickle can run code). Compute the features from the raw recordings "
+                       f"instead: read_seed5(<root>) or `e2llm-lab prepare --dataset seed5 <root>` with "
+                       f"<root>/EEG_raw/<subject>_<session>_<date>.cnt")
+
+
+def list_seed5_files(root, *, subjects=None) -> list[tuple]:
+    """``(subject, session, path)`` of every ``root/EEG_raw/<subject>_<session>_<date>.cnt``, subject-major."""
+    base = Path(root) / "EEG_raw"
+    if not base.is_dir():
+        if (Path(root) / "EEG_DE_features").is_dir():
+            refuse_seed5_features(Path(root) / "EEG_DE_features")
+        raise EEGFileError(f"{base} not found; expected the SEED-V layout {root}/EEG_raw/<subject>_<session>_<date>.cnt")
+    found = [(int(m.group(1)), int(m.group(2)), p) for p in base.iterdir() if (m := _FILE.match(p.name))]
+    if not found:
+        raise EEGFileError(f"{base} holds no <subject>_<session>_<date>.cnt file (e.g. 1_1_20180804.cnt); is this "
+                           f"SEED-V's EEG_raw folder?")
+    if subjects is not None:
+        have = sorted({s for s, _, _ in found})
+        missing = [s for s in subjects if s not in have]
+        if missing:
+            raise EEGFileError(f"subject(s) {missing} have no file in {base}; found {have}")
+        found = [f for f in found if f[0] in set(subjects)]
+    return sorted(found, key=lambda f: (_sort_key(f[0]), f[1]))
+
+
+def iter_seed5_eeg(root, *, subjects=None, missing: str = "raise", progress: bool = False):
+    """Yield ``(raw, row)`` for every clip of SEED-V's raw recordings, one session file at a time.
+
+    Parameters
+    ----------
+    missing : {"raise", "interpolate", "present"}
+        Absent cap channels (see :func:`~e2llm_lab.data.io.read_raw`).
+
+    Yields
+    ------
+    raw : mne.io.BaseRaw
+        The clip's span of the session, EEG on the SEED cap, volts, the file's rate (1000 Hz).
+    row : dict
+        subject, session, trial (1..15), emotion, source.
+    """
+    for subject, session, path in tqdm(list_seed5_files(root, subjects=subjects), desc="SEED-V files",
+                                       disable=not progress):
+        raw = read_raw(path, missing=missing)
+        duration = raw.n_times / raw.info["sfreq"]
+        for trial, (start, end, code) in enumerate(SEED5_TRIALS[session - 1], start=1):
+            if end > duration:
+                raise EEGDataError(f"{path}: clip {trial} of session {session} ends at {end} s but the recording "
+                                   f"lasts {duration:.1f} s; the file is truncated or not a SEED-V session "
+                                   f"recording")
+            clip = raw.copy().crop(start, end, include_tmax=False)
+            yield clip, {"subject": subject, "session": session, "trial": trial, "emotion": SEED5.labels[code],
+                         "source": f"{path} clip {trial} ({start}-{end} s)"}
+        del raw
+
+
+def read_seed5(root, cfg: DataConfig = DataConfig(), *, subjects=None, from_features: bool = False,
+               missing: str = "raise", progress: bool = True) -> FeatureSet:
+    """SEED-V as a FeatureSet, DE computed here from ``EEG_raw/`` (label space SEED5).
+
+    ``from_features=True`` raises: the shipped features are pickles (:func:`refuse_seed5_features`).
+    """
+    if from_features:
+        refuse_seed5_features(Path(root) / "EEG_DE_features")
+    from ..preprocess import featureset_from_recordings
+
+    n = len(list_seed5_files(root, subjects=subjects)) * N_TRIALS
+    return featureset_from_recordings(iter_seed5_eeg(root, subjects=subjects, missing=missing), cfg, total=n,
+                                      progress=progress, label_space=SEED5)
