@@ -1,7 +1,7 @@
 import mne
 import numpy as np
 import pytest
-from scipy.signal import butter, filtfilt
+from scipy.signal import butter, filtfilt, sosfiltfilt
 
 from e2llm_lab.channels import SEED_CH_NAMES, make_info
 from e2llm_lab.config import DataConfig
@@ -133,6 +133,90 @@ def test_fft_seed_refuses_another_nfft_and_tiny_nfft_is_an_error():
         differential_entropy(_noise(), SF, method="fft_seed", nfft=512)
     with pytest.raises(ValueError, match="no FFT bins"):
         differential_entropy(_noise(), SF, method="fft", nfft=16)
+
+
+# ---- DE at the sampling rates of other public datasets (DEAP/DREAMER 128, FACED 250, SEED-V raw 1000 Hz) -------
+
+def _rate_noise(sfreq, n_chans=5, seconds=24, seed=4):
+    """Noise with DC offsets and unequal channel scales, as raw EEG has."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 10, (n_chans, int(seconds * sfreq))) * rng.uniform(0.5, 3, (n_chans, 1))
+    return x + rng.uniform(-50, 50, (n_chans, 1))
+
+
+def _window_loop_de(x, sfreq, nfft, window_s=4.0, stride_s=4.0):
+    """SEED's formula as a plain per-window loop, channels vectorised: fft(window * hann, nfft), band means."""
+    n_win, hop = int(round(window_s * sfreq)), int(round(stride_s * sfreq))
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(1, n_win + 1) / (n_win + 1))
+    out = []
+    for start in range(0, x.shape[1] - n_win + 1, hop):
+        mag2 = np.abs(np.fft.fft(x[:, start:start + n_win] * hann, nfft, axis=-1)[:, : nfft // 2]) ** 2
+        bins = [(int(lo / sfreq * nfft) - 1, int(hi / sfreq * nfft)) for _, lo, hi in BANDS]
+        out.append(np.stack([np.log2(100 * mag2[:, a:b].mean(-1)) for a, b in bins], axis=-1))
+    return np.stack(out)                                            # (n_windows, n_chans, n_bands)
+
+
+def _sosfiltfilt_de(x, sfreq, window_s=4.0):
+    """Gaussian DE in the time domain with the frequency-domain form's 2-s odd extension."""
+    power = []
+    for _, lo, hi in BANDS:
+        sos = butter(4, [lo, hi], btype="bandpass", fs=sfreq, output="sos")
+        y = sosfiltfilt(sos, x, axis=-1, padlen=int(2 * sfreq))
+        power.append(window_view(y, sfreq, window_s, window_s).var(axis=-1))
+    return 0.5 * np.log(2 * np.pi * np.e * np.stack(power, axis=-1))
+
+
+@pytest.mark.parametrize("sfreq", [128.0, 250.0, 1000.0])
+def test_fft_de_matches_the_window_loop_at_other_rates(sfreq):
+    x = _rate_noise(sfreq)
+    nfft = int(2 ** np.ceil(np.log2(4 * sfreq)))                   # the default: 512, 1024, 4096
+    de = differential_entropy(x, sfreq, method="fft")
+    assert de.shape == (6, 5, 5)
+    np.testing.assert_allclose(de, _window_loop_de(x, sfreq, nfft), rtol=1e-6)
+
+
+@pytest.mark.parametrize("sfreq", [128.0, 250.0])
+def test_fft_seed_matches_the_window_loop_at_other_rates(sfreq):
+    x = _rate_noise(sfreq, seed=5)
+    np.testing.assert_allclose(differential_entropy(x, sfreq, method="fft_seed"), _window_loop_de(x, sfreq, 256),
+                               rtol=1e-6)
+
+
+def test_fft_seed_at_1000_hz_has_no_delta_bins_and_says_so():
+    with pytest.raises(ValueError, match=r"\('delta', 1.0, 4.0\) has no FFT bins at nfft=256"):
+        differential_entropy(_rate_noise(1000.0, seconds=8), 1000.0, method="fft_seed")
+
+
+@pytest.mark.parametrize("sfreq, nfft, stride_s", [(1000.0, 2048, 4.0), (250.0, 1024, 1.5), (128.0, 1024, 0.5)])
+def test_fft_de_cropping_padding_and_overlap_match_the_window_loop(sfreq, nfft, stride_s):
+    # nfft 2048 < 4000 samples crops each window as fft(x, nfft) does; 1024 > 512 zero-pads; strides overlap
+    x = _rate_noise(sfreq, seconds=16, seed=6)
+    de = differential_entropy(x, sfreq, method="fft", nfft=nfft, stride_s=stride_s)
+    np.testing.assert_allclose(de, _window_loop_de(x, sfreq, nfft, stride_s=stride_s), rtol=1e-6)
+
+
+@pytest.mark.parametrize("sfreq", [128.0, 250.0, 1000.0])
+def test_gaussian_de_matches_sosfiltfilt_at_other_rates(sfreq):
+    x = _rate_noise(sfreq, seconds=32, seed=7)
+    de = differential_entropy(x, sfreq, method="gaussian")
+    ref = _sosfiltfilt_de(x, sfreq)
+    assert de.shape == ref.shape == (8, 5, 5)
+    np.testing.assert_allclose(de[1:-1], ref[1:-1], rtol=1e-4)     # the edge windows differ by construction
+
+
+def test_de_blocks_that_split_channels_and_windows_unevenly_change_nothing(monkeypatch):
+    import e2llm_lab.preprocess as pp
+
+    x = _rate_noise(250.0, n_chans=7, seconds=40, seed=8)
+    fft, seed, gauss = (differential_entropy(x, 250.0, method=m, stride_s=2.0) for m in ("fft", "fft_seed", "gaussian"))
+    # 3 (channel, window) rows per FFT block with 19 windows; Gaussian blocks of 3 channels out of 7
+    monkeypatch.setattr(pp, "_FFT_BLOCK_BYTES", 3 * 8 * 1024)
+    monkeypatch.setattr(pp, "_GAUSSIAN_BLOCK_CHANS", 3)
+    # the FFT batches rows differently, so the last bit may differ; nothing more
+    np.testing.assert_allclose(differential_entropy(x, 250.0, method="fft", stride_s=2.0), fft, rtol=1e-12)
+    np.testing.assert_allclose(differential_entropy(x, 250.0, method="fft_seed", stride_s=2.0), seed, rtol=1e-12)
+    np.testing.assert_allclose(differential_entropy(x, 250.0, method="gaussian", stride_s=2.0), gauss, rtol=1e-6)
+    np.testing.assert_allclose(fft, _window_loop_de(x, 250.0, 1024, stride_s=2.0), rtol=1e-6)
 
 
 def test_unknown_de_method_raises():
