@@ -72,13 +72,31 @@ def _build_wheel(args) -> int:
 
 def _prepare(args) -> int:
     from .config import DataConfig
-    from .data.seed7 import iter_seed7_eeg, read_seed7_features
-    from .preprocess import featureset_from_recordings
+    from .data.datasets import read_dataset
+    from .data.events import parse_mapping
+    from .data.io import SUPPORTED_EXTENSIONS
 
-    if args.from_features:
-        fs = read_seed7_features(args.root, args.labels, kind=args.kind)
-    else:
-        fs = featureset_from_recordings(iter_seed7_eeg(args.root, args.labels), DataConfig(de_method=args.de_method))
+    root, name = Path(args.root), args.dataset
+    if name == "seed7" and not (root / "EEG_preprocessed").is_dir() and not (root / "EEG_features").is_dir() and (
+            root.name.lower().endswith(SUPPORTED_EXTENSIONS)
+            or (root.is_dir() and any(p.name.lower().endswith(SUPPORTED_EXTENSIONS) for p in root.iterdir()))):
+        name = "events"                            # an EEG file, or a folder of them: trials from their annotations
+        print(f"{root} holds EEG recordings, not the SEED-VII layout: reading trials from their annotations "
+              f"(--dataset events; --mapping to choose and name them)")
+    options = {"subjects": args.subjects} if args.subjects else {}
+    if name in ("seed7", "seed", "seed4"):
+        options.update(from_features=args.from_features, kind=args.kind or "de_LDS")
+    elif args.from_features:
+        options["from_features"] = True            # seed5 and faced refuse it with the reason; others do not take it
+    if name == "seed7":
+        options["labels"] = args.labels
+    if name in ("deap", "dreamer") and args.threshold is not None:
+        options["threshold"] = args.threshold
+    if name in ("bids", "events"):
+        options.update(mapping=parse_mapping(args.mapping), label_space=args.label_space, duration=args.duration)
+    if name == "bids":
+        options.update(task=args.task, label_column=args.label_column)
+    fs = read_dataset(name, root, cfg=DataConfig(de_method=args.de_method), **options)
     print(fs)
     print(f"saved to {fs.save(args.out)}")
     return 0
@@ -189,15 +207,34 @@ def main(argv=None) -> int:
     e.add_argument("--device", default="auto", help="auto, cpu or cuda")
     e.add_argument("--out", default="reports/evaluation.html")
     e.set_defaults(func=_evaluate)
-    r = sub.add_parser("prepare", help="SEED-VII folder -> FeatureSet .npz")
-    r.add_argument("root", help="SEED-VII folder holding EEG_preprocessed/ and EEG_features/")
+    r = sub.add_parser("prepare", help="a dataset folder (SEED-VII, SEED, SEED-IV, SEED-V, DEAP, DREAMER, FACED, "
+                                       "BIDS) or EEG files with annotations -> FeatureSet .npz")
+    r.add_argument("root", help="the dataset's folder (SEED-VII: holding EEG_preprocessed/ and EEG_features/), or an "
+                                "EEG file / folder of EEG files with annotated trials")
+    r.add_argument("--dataset", default="seed7",
+                   choices=("seed7", "seed", "seed4", "seed5", "deap", "dreamer", "faced", "bids", "events"),
+                   help="the layout of ROOT (default seed7; an EEG file or a folder of them reads as events)")
     r.add_argument("--labels", default=None,
-                   help="clip-to-emotion CSV (columns clip,emotion); default the package's SEED-VII order")
+                   help="SEED-VII clip-to-emotion CSV (columns clip,emotion); default the package's SEED-VII order")
     r.add_argument("--out", required=True, help="output .npz")
-    r.add_argument("--from-features", action="store_true", help="use the dataset's precomputed features")
-    r.add_argument("--kind", default="de_LDS", help="de, de_LDS or psd (with --from-features)")
+    r.add_argument("--from-features", action="store_true",
+                   help="use the dataset's precomputed features (seed7, seed, seed4)")
+    r.add_argument("--kind", default=None, help="feature key with --from-features: SEED-VII de, de_LDS or psd; "
+                                                "SEED/SEED-IV de_LDS, de_movingAve, psd_LDS or psd_movingAve")
     r.add_argument("--de-method", default="gaussian",
                    help="gaussian, fft or fft_seed (SEED's official extractor, to sit beside its shipped de_*)")
+    r.add_argument("--subjects", type=_subject, nargs="+", default=None, help="subjects to read (default all)")
+    r.add_argument("--threshold", type=float, default=None,
+                   help="rating above which valence/arousal count as high (deap: default 5; dreamer: default 3)")
+    r.add_argument("--task", default=None, help="BIDS task to read (bids)")
+    r.add_argument("--label-column", default="trial_type", help="column of events.tsv holding the label (bids)")
+    r.add_argument("--mapping", default=None,
+                   help="event code or description -> label, 'code=label,...' or a .json file (events, bids); "
+                        "default each annotation description is its own label")
+    r.add_argument("--label-space", default=None,
+                   help="built-in label space of the mapped labels (events, bids; default: the labels found)")
+    r.add_argument("--duration", type=float, default=None,
+                   help="trial length in seconds where events carry none (default: until the next event)")
     r.set_defaults(func=_prepare)
     for command in sub.choices.values():          # also accepted after the command: e2llm-lab quickstart --threads 1
         command.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
