@@ -441,21 +441,20 @@ def featureset_from_recordings(recordings, cfg: DataConfig = DataConfig(), *, pr
     EEGDataError
         When the stream yields nothing, or a row names a label outside ``label_space``.
     """
-    import itertools
-
     from .labels import LabelSpaceError, get_label_space
 
     # Row keys with a meaning of their own; any other key becomes a meta column.
     row_keys = frozenset({"subject", "session", "trial", "emotion", "valence", "arousal", "source"})
     space = get_label_space(label_space)
     stream = iter(recordings)
-    first = next(stream, None)              # before the bar: an empty stream or a reader's error prints no "0it" bar
+    first = next(stream, None)
     if first is None:
         raise EEGDataError("no recordings to compute features from: the reader yielded no (raw, row) pair; check "
                            "that the folder holds the dataset's files and that the labels and subjects asked for "
                            "exist there")
-    feats, rows, ch_names = [], [], None
-    for raw, row in tqdm(itertools.chain([first], stream), total=total, desc="DE features", disable=not progress):
+    feats, rows, ch_names = [], [], []
+
+    def add(raw, row) -> None:
         src = row.get("source") or f"subject {row['subject']} trial {row['trial']}"
         try:
             label = space.normalize(row["emotion"])
@@ -464,18 +463,23 @@ def featureset_from_recordings(recordings, cfg: DataConfig = DataConfig(), *, pr
                                f"{space.labels}; pass label_space= the dataset's space or map the label onto "
                                f"it") from None
         de = extract_features(raw, cfg, preprocess=preprocess, source=src)
-        if ch_names is None:
-            ch_names = tuple(raw.copy().pick("eeg").ch_names)
+        if not ch_names:
+            ch_names.extend(raw.copy().pick("eeg").ch_names)
         extra = {k: v for k, v in row.items() if k not in row_keys}
         base = {"subject": row["subject"], "session": row.get("session", 1), "trial": row["trial"],
                 "emotion": label, "valence": row.get("valence", space.valence_of(label)),
                 "arousal": row.get("arousal", space.arousal_of(label))}
-        rows += [{**base, "start_window": w, **extra} for w in range(de.shape[0])]
+        rows.extend({**base, "start_window": w, **extra} for w in range(de.shape[0]))
         feats.append(de)
+
+    # the first recording is read before the bar opens: a bad file or folder fails with no empty "0it" bar above
+    add(*first)
+    for raw, row in tqdm(stream, total=total, initial=1, desc="DE features", disable=not progress):
+        add(raw, row)
     X = np.concatenate(feats)[:, None]                      # (N, C, F) -> (N, 1, C, F)
     meta = pd.DataFrame(rows)
     fixed = ["subject", "session", "trial", "start_window", "emotion", "valence", "arousal"]
     meta = meta[fixed + [c for c in meta.columns if c not in fixed]]
-    fs = FeatureSet(X=X, meta=meta, ch_names=ch_names, bands=tuple(cfg.bands),
+    fs = FeatureSet(X=X, meta=meta, ch_names=tuple(ch_names), bands=tuple(cfg.bands),
                     feature=f"de_{cfg.de_method}" + ("_lds" if cfg.lds else ""), label_space=space)
     return fs.normalized(cfg.normalize)

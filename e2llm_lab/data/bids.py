@@ -2,8 +2,8 @@
 
 Each ``sub-<label>[_ses-<label>]_task-<task>_eeg.<ext>`` recording is read with ``mne_bids.read_raw_bids``; its
 ``_events.tsv`` gives the trials: a row's ``onset`` and ``duration`` (seconds from the first sample) and the column
-that holds the label (``label_column``, e.g. ``trial_type`` or ``emotion``). Rows whose label is ``n/a`` are not
-trials. Subjects ``01``, ``02``, ... become 1, 2, ... (numbers sort as numbers); sessions likewise (1 when absent).
+that holds the label (``label_column``, e.g. ``trial_type`` or ``emotion``). Rows whose label is ``n/a`` or a
+BAD/EDGE mark are not trials. Subjects ``01``, ``02``, ... become 1, 2, ... (numbers sort as numbers); sessions likewise (1 when absent).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from .errors import EEGDataError, EEGFileError
-from .events import event_label_space, iter_event_trials
+from .events import _NOT_TRIALS, event_label_space, iter_event_trials
 from .featureset import FeatureSet
 from .io import conform_to_cap
 from .seed import _as_id, _sort_key
@@ -67,6 +67,7 @@ def read_bids_events(bids_path, label_column: str) -> pd.DataFrame:
             raise EEGFileError(f"{tsv} has no column {col!r}; its columns: {list(table.columns)}. Pass "
                                f"label_column= one of them")
     labels = [_label_text(v) for v in table[label_column]]
+    labels = [None if v is None or v.lower().startswith(_NOT_TRIALS) else v for v in labels]
     dur = table["duration"] if "duration" in table.columns else pd.Series(np.nan, index=table.index)
     out = pd.DataFrame({"onset": pd.to_numeric(table["onset"], errors="coerce"),
                         "duration": pd.to_numeric(dur, errors="coerce"), "label": labels})

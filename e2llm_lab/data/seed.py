@@ -173,12 +173,12 @@ def iter_seed_eeg(root, *, subjects=None, labels=None, progress: bool = False):
     row : dict
         subject, session (1..3 in date order), trial (1..15), emotion, source.
     """
+    files = _sessions(root, "Preprocessed_EEG", subjects)
     labels = read_seed_labels(Path(root) / "Preprocessed_EEG" / "label.mat") if labels is None else list(labels)
     for i, lab in enumerate(labels):
         _check_label(lab, SEED, "labels", f"clip {i + 1}")
     info = make_info(SEED_CH_NAMES, SFREQ)
-    for subject, session, path in tqdm(_sessions(root, "Preprocessed_EEG", subjects), desc="SEED files",
-                                       disable=not progress):
+    for subject, session, path in tqdm(files, desc="SEED files", disable=not progress):
         mat = _loadmat(path, what="SEED preprocessed EEG with keys <initials>_eeg1..15")
         keys = {int(m.group(2)): k for k in mat if (m := _EEG_KEY.match(k))}
         missing = [t for t in range(1, len(labels) + 1) if t not in keys]

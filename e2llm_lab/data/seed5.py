@@ -15,6 +15,7 @@ run code); :func:`refuse_seed5_features` says so and points to the raw path.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -90,7 +91,9 @@ def iter_seed5_eeg(root, *, subjects=None, missing: str = "raise", progress: boo
     """
     for subject, session, path in tqdm(list_seed5_files(root, subjects=subjects), desc="SEED-V files",
                                        disable=not progress):
-        raw = read_raw(path, missing=missing)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)   # the documented M1, M2, VEO, HEO channels it drops
+            raw = read_raw(path, missing=missing)
         duration = raw.n_times / raw.info["sfreq"]
         for trial, (start, end, code) in enumerate(SEED5_TRIALS[session - 1], start=1):
             if end > duration:
