@@ -39,7 +39,7 @@ from ..config import DEFAULT_BANDS, SyntheticConfig, band_names
 from ..labels import SEED7
 
 __all__ = ["PLANTED_EFFECTS", "planted_effects_table", "planted_effect_matrix", "planted_mask",
-           "simulate_trial", "iter_cohort", "make_cohort", "trials_table"]
+           "simulate_trial", "iter_cohort", "make_cohort", "trials_table", "write_event_recordings"]
 
 #: emotion -> ((region, band, natural-log power change), ...)
 PLANTED_EFFECTS: dict[str, tuple[tuple[str, str, float], ...]] = {
@@ -255,3 +255,49 @@ def make_cohort(cfg: SyntheticConfig = SyntheticConfig(), *, subjects=None) -> t
     """
     pairs = list(iter_cohort(cfg, subjects=subjects))
     return [p[0] for p in pairs], pd.DataFrame([p[1] for p in pairs])
+
+
+def write_event_recordings(folder, cfg: SyntheticConfig = SyntheticConfig(), *, descriptions=None,
+                           progress: bool = True) -> list:
+    """Write the cohort as one continuous FIF recording per subject whose annotations mark each clip.
+
+    The layout most labs' own data come in (a recording per person, an event per stimulus), for
+    :func:`~e2llm_lab.data.events.read_events_folder` and ``e2llm-lab prepare --dataset events``.
+
+    Parameters
+    ----------
+    folder : path
+        Written as ``<folder>/<subject>.fif`` (subject 1 -> ``1.fif``).
+    cfg : SyntheticConfig
+    descriptions : dict of str -> str, optional
+        Annotation text per emotion (e.g. ``{"happiness": "film_funny"}``); emotions missing from it are not
+        written. Default: every emotion, under its own name.
+
+    Returns
+    -------
+    list of Path
+    """
+    import warnings
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptions = {e: e for e in EMOTIONS} if descriptions is None else dict(descriptions)
+    chunks: dict = {}
+    for raw, row in tqdm(iter_cohort(cfg), total=len(trials_table(cfg)), desc="recordings", disable=not progress):
+        if row["emotion"] in descriptions:
+            chunks.setdefault(row["subject"], []).append((raw, descriptions[row["emotion"]]))
+    paths = []
+    for subject, trials in chunks.items():
+        lengths = [r.n_times / r.info["sfreq"] for r, _ in trials]      # before concatenating: it grows the first
+        raw = mne.concatenate_raws([r for r, _ in trials], verbose="error")
+        onsets = np.cumsum([0.0] + lengths[:-1])
+        raw.set_annotations(mne.Annotations(onsets, lengths, [d for _, d in trials]))
+        path = folder / f"{subject}.fif"
+        with warnings.catch_warnings():                # MNE prefers *_raw.fif names; a plain subject id reads better
+            warnings.simplefilter("ignore")
+            raw.save(path, fmt="single", overwrite=True, verbose="error")
+        paths.append(path)
+    return paths
