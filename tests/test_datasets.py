@@ -182,6 +182,8 @@ def test_seed5_pickled_features_are_refused(tmp_path):
         read_dataset("seed5", tmp_path)
     with pytest.raises(EEGFileError, match="never loads"):
         read_dataset("seed5", tmp_path, from_features=True)
+    with pytest.raises(EEGFileError, match=r"1_123\.npz: SEED-V's EEG_DE_features"):
+        read_dataset("seed5", tmp_path / "EEG_DE_features" / "1_123.npz")
 
 
 # -- DEAP --------------------------------------------------------------------------------------------------------

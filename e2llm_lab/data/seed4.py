@@ -25,7 +25,7 @@ from ..config import DataConfig
 from ..labels import SEED4
 from .errors import EEGDataError, EEGFileError
 from .featureset import FeatureSet, check_normalize
-from .seed import SEED_FEATURE_BANDS, _check_trial, _EEG_KEY, _feature_rows, _feature_set, _loadmat, _sort_key
+from .seed import _EEG_KEY, SEED_FEATURE_BANDS, _check_trial, _feature_rows, _feature_set, _loadmat, _sort_key
 
 __all__ = ["SEED4_SESSION_LABELS", "list_seed4_files", "iter_seed4_eeg", "read_seed4_features", "read_seed4"]
 

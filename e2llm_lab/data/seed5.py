@@ -56,10 +56,13 @@ def refuse_seed5_features(path) -> None:
 
 def list_seed5_files(root, *, subjects=None) -> list[tuple]:
     """``(subject, session, path)`` of every ``root/EEG_raw/<subject>_<session>_<date>.cnt``, subject-major."""
-    base = Path(root) / "EEG_raw"
+    root = Path(root)
+    if root.suffix.lower() == ".npz" or root.name == "EEG_DE_features":
+        refuse_seed5_features(root)
+    base = root / "EEG_raw"
     if not base.is_dir():
-        if (Path(root) / "EEG_DE_features").is_dir():
-            refuse_seed5_features(Path(root) / "EEG_DE_features")
+        if (root / "EEG_DE_features").is_dir():
+            refuse_seed5_features(root / "EEG_DE_features")
         raise EEGFileError(f"{base} not found; expected the SEED-V layout {root}/EEG_raw/<subject>_<session>_<date>.cnt")
     found = [(int(m.group(1)), int(m.group(2)), p) for p in base.iterdir() if (m := _FILE.match(p.name))]
     if not found:
