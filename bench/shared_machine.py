@@ -8,8 +8,10 @@ the single run.
 Measure on an otherwise quiet machine: the single run is the reference, and other work during it makes every
 ratio meaningless (the script prints the load average before each phase, and warns). The children get the
 toolkit's own choice of threads: ``E2LLM_THREADS``, ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` are removed from
-their environment unless ``--keep-env`` is given. ``--cmd`` runs another command instead (``{python}`` and
-``{out}``, a fresh folder per run, are filled in), e.g. a few seconds of work to check the script itself.
+their environment unless ``--keep-env`` is given; ``--as-before`` gives them torch's defaults instead (every
+logical CPU, OpenMP's default wait policy) to show what the toolkit's choice changes. ``--cmd`` runs another
+command (``{python}`` and ``{out}``, a fresh folder per run, are filled in), e.g. a few seconds of work to check
+the script itself.
 
     python bench/shared_machine.py                       # the real measurement (quiet machine, ~5-10 min on 2 cores)
     python bench/shared_machine.py --cmd "{python} -c 'import e2llm_lab._threads as t; t.configure_threads()'"
@@ -85,8 +87,13 @@ def main() -> None:
     p.add_argument("--cmd", default=DEFAULT_CMD, help=f"command to time (default: {DEFAULT_CMD!r})")
     p.add_argument("--keep-env", action="store_true",
                    help="pass E2LLM_THREADS / OMP_NUM_THREADS / MKL_NUM_THREADS through to the runs")
+    p.add_argument("--as-before", action="store_true",
+                   help="torch's defaults: threads on every logical CPU, OpenMP's own wait policy (the baseline)")
     args = p.parse_args()
     env = dict(os.environ) if args.keep_env else {k: v for k, v in os.environ.items() if k not in _CLEARED}
+    if args.as_before:
+        # an empty value is no policy to OpenMP (its default) and keeps the toolkit's PASSIVE default unset
+        env.update(E2LLM_THREADS=str(os.cpu_count() or 1), OMP_WAIT_POLICY="", KMP_BLOCKTIME="")
     with tempfile.TemporaryDirectory(prefix="e2llm-shared-") as tmp:
         tmp = Path(tmp)
         before = _load()
