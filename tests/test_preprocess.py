@@ -219,6 +219,16 @@ def test_de_blocks_that_split_channels_and_windows_unevenly_change_nothing(monke
     np.testing.assert_allclose(fft, _window_loop_de(x, 250.0, 1024, stride_s=2.0), rtol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["fft", "gaussian"])
+def test_de_without_numpy_fft_out_gives_the_same_values(method, monkeypatch):
+    import e2llm_lab.preprocess as pp
+
+    x = _rate_noise(128.0, seconds=16, seed=9)
+    expected = differential_entropy(x, 128.0, method=method)
+    monkeypatch.setattr(pp, "_NUMPY_FFT_OUT", False)              # the numpy < 2 path: scipy's FFT copied in
+    np.testing.assert_allclose(differential_entropy(x, 128.0, method=method), expected, rtol=1e-6)
+
+
 def test_unknown_de_method_raises():
     with pytest.raises(ValueError, match="gaussian"):
         differential_entropy(_noise(), SF, method="wavelet")
