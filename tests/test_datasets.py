@@ -84,6 +84,19 @@ def test_seed_trials_sessions_labels_and_values(tmp_path):
     assert [r["emotion"] for _, r in got[:15]] == [names[c] for c in SEED_LABELS]
 
 
+def test_seed_streams_one_file_at_a_time(tmp_path, monkeypatch):
+    _write_seed(tmp_path, n_times=50)
+    opened = []
+    real = seed._loadmat
+    monkeypatch.setattr(seed, "_loadmat", lambda path, **kw: opened.append(path.name) or real(path, **kw))
+    stream = seed.iter_seed_eeg(tmp_path)
+    next(stream)
+    assert opened == ["label.mat", "2_20140404.mat"]                   # one subject file read, not the four
+    for _ in range(15):
+        next(stream)
+    assert opened[-1] == "2_20140413.mat" and len(opened) == 3
+
+
 def test_seed_features_transposed_to_windows_channels_bands(tmp_path):
     truth = _write_seed(tmp_path)
     fs = seed.read_seed_features(tmp_path, normalize=None, progress=False)
