@@ -32,7 +32,6 @@ from tqdm.auto import tqdm
 from .config import DataConfig
 from .data.errors import EEGDataError
 from .data.featureset import FeatureSet, normalize_per_subject
-from .emotions import AROUSAL, VALENCE, normalize_emotion
 
 __all__ = [
     "EEGDataError",
