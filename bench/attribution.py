@@ -32,7 +32,15 @@ import torch
 from e2llm_lab.data.samples import load_sample
 from e2llm_lab.data.synthetic import planted_mask
 from e2llm_lab.interpret.attribution import FLOORS, attribute
-from e2llm_lab.interpret.metrics import E2LLMScores, EncoderScores, WhiteBox, attribution_table, class_target
+from e2llm_lab.interpret.metrics import (
+    E2LLMScores,
+    EncoderScores,
+    WhiteBox,
+    attribution_table,
+    auroc_scores,
+    class_target,
+    quantus_explain,
+)
 from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS, quickstart_config, stage_examples
 
 SHOWN = {"auroc": "AUROC", "auroc_sd": "sd", "auroc_class": "class", "auroc_class_min": "worst",
@@ -100,6 +108,15 @@ def main() -> None:
     show("white-box linear model (truth: its own weights x input)", wb)
     enc = attribution_table(EncoderScores(model.encoder), fs.X[rows], y_all[rows], masks, progress=False)
     show("trained encoder, class logit (truth: planted masks)", enc)
+    # What these training subjects let a model rely on: a plain linear model (no mask), Integrated Gradients
+    linear = WhiteBox(np.ones_like(masks), labels=labels).fit(fs.X[tr], y_all[tr], l2=0.1)
+    au = auroc_scores(quantus_explain(linear, fs.X[rows], y_all[rows]), y_all[rows], masks)
+    with torch.no_grad():
+        lin_acc = (linear(torch.as_tensor(fs.X[te])).argmax(1).numpy() == y_all[te]).mean()
+        enc_acc = (model.encoder.predict_logits(fs.X[te]).argmax(1) == y_all[te]).mean()
+    print(f"\nreliance a model can learn from these subjects: a linear model trained on them (no mask; held-out "
+          f"accuracy {lin_acc:.3f}, the encoder's {enc_acc:.3f}), Integrated Gradients AUROC {au['per_sample'].mean():.3f}"
+          f", class-averaged {np.mean(list(au['per_class'].values())):.3f}, worst {min(au['per_class'].values()):.3f}")
     llm_methods = ("integrated_gradients", "saliency", "input_x_gradient", "deeplift", "gradient_shap", "smoothgrad",
                    "occlusion_region") + FLOORS
     llm = attribution_table(E2LLMScores(model), fs.X[llm_rows], y_all[llm_rows], masks, methods=llm_methods,
@@ -107,7 +124,10 @@ def main() -> None:
     show("E2LLM, log p(emotion) (truth: planted masks)", llm)
 
     best_wb = wb.drop(list(FLOORS)).auroc.max()
-    rec = enc.attrs["recommended"] or "integrated_gradients"
+    # strict: beats both floors on every metric and passes randomisation; else the best class-averaged AUROC among
+    # the methods that pass randomisation
+    passing = enc.drop(list(FLOORS)).query("randomisation_spearman < 0.3")
+    rec = enc.attrs["recommended"] or (passing.auroc_class.idxmax() if len(passing) else "integrated_gradients")
     e = enc.loc[rec]
     print(f"\nwhite box: best AUROC {best_wb:.3f} (target >= 0.95): {verdict(best_wb >= 0.95)}"
           f"; the white box's held-out accuracy {acc:.3f} (chance {1 / len(labels):.3f})")
@@ -115,9 +135,11 @@ def main() -> None:
     print(f"encoder: best class-averaged AUROC {enc.loc[best_enc, 'auroc_class']:.3f} ({best_enc}; worst emotion "
           f"{enc.loc[best_enc, 'auroc_class_min']:.3f}) (targets >= 0.85, every emotion >= 0.7): "
           f"{verdict(enc.loc[best_enc, 'auroc_class'] >= 0.85 and enc.loc[best_enc, 'auroc_class_min'] >= 0.7)}")
-    print(f"recommended on the encoder: {rec}; randomisation Spearman {e.randomisation_spearman:.3f} +/- "
+    how = "strict" if enc.attrs["recommended"] else "none beats both floors everywhere: best passing randomisation"
+    print(f"recommended on the encoder: {rec} ({how}); randomisation Spearman {e.randomisation_spearman:.3f} +/- "
           f"{e.randomisation_spearman_sd:.3f} (< 0.3): {verdict(e.randomisation_spearman < 0.3)}; beats both floors "
-          f"on every metric: {verdict(bool(e.beats_floors))}; deletion AUC {e.deletion_auc:.2f} +/- "
+          f"on every metric: {verdict(bool(e.beats_floors))} (a floor does as well on: "
+          f"{', '.join(enc.attrs['floor_failures'][rec]) or 'none'}); deletion AUC {e.deletion_auc:.2f} +/- "
           f"{e.deletion_auc_se:.2f} vs random {enc.loc['random', 'deletion_auc']:.2f}, paired gain "
           f"{e.deletion_gain_z:.1f} se (> 2): {verdict(e.deletion_gain_z > 2)}")
     x, k = fs.X[llm_rows[0]], int(y_all[llm_rows[0]])

@@ -395,6 +395,9 @@ class Attributor:
 def score_attribution(attr: Attribution | np.ndarray, mask: np.ndarray) -> float:
     """AUROC of |attribution| per (electrode, band) against a ground-truth mask (e.g. the planted effects).
 
+    The toolkit's headline figure, on one :class:`Attribution`; the table also reports Quantus's relevance rank and
+    mass accuracy against the same mask.
+
     Parameters
     ----------
     attr : Attribution, or an array (n_chans, n_bands) or (n_windows, n_chans, n_bands)
@@ -426,6 +429,10 @@ def sanity_check(encoder, x: np.ndarray, emotion: str, *, method: str = "integra
     """Model-randomisation test (Adebayo et al. 2018) on the encoder: attributions of the trained model against
     those of a re-initialised copy.
 
+    One sample, for exploring; the table (:func:`~.metrics.attribution_table`) runs Quantus's MPRT. Kept by hand
+    because it also re-draws the encoder's bare embedding parameters (electrode and window identities), which
+    Quantus's ``reset_parameters`` walk leaves trained.
+
     Returns
     -------
     dict with ``spearman`` (rank correlation of |attribution| per electrode x band; a method that explains the
@@ -441,6 +448,9 @@ def sanity_check(encoder, x: np.ndarray, emotion: str, *, method: str = "integra
 def deletion_curve(target: Callable, x: np.ndarray, attr: Attribution, *, baseline="zero", n_random: int = 10,
                    seed: int = 0) -> pd.DataFrame:
     """Set electrodes to the baseline, most attributed first, and track the target; the same for random orders.
+
+    Whole electrodes (all windows and bands) go at once, the unit a topomap reader removes; Quantus's pixel flipping
+    (the deletion column of :func:`~.metrics.attribution_table`) removes single features and has no grouping.
 
     Returns
     -------

@@ -135,8 +135,11 @@ class WhiteBox(ClassScores):
         """The features each class reads (non-zero weight), bool, shape (n_classes, n_chans, n_bands)."""
         return (self.linear.weight != 0).detach().cpu().numpy().reshape(len(self.labels), *self.shape)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int = 300, lr: float = 0.05, seed: int = 0) -> WhiteBox:
-        """Logistic regression restricted to the masks (full-batch Adam), on ``X`` (N, T, C, F) and labels ``y``."""
+    def fit(self, X: np.ndarray, y: np.ndarray, *, epochs: int = 300, lr: float = 0.05, l2: float = 1e-3,
+            seed: int = 0) -> WhiteBox:
+        """Logistic regression restricted to the masks (full-batch Adam, penalty ``l2`` x sum of squared weights), on
+        ``X`` (N, T, C, F) and labels ``y``. With all-True masks it is a plain linear model: what the data lets a model
+        rely on."""
         torch.manual_seed(seed)
         xt = torch.as_tensor(np.asarray(X, np.float32)).mean(1).flatten(1)   # (N, T, C, F) -> (N, C*F)
         yt = torch.as_tensor(np.asarray(y), dtype=torch.long)
@@ -144,7 +147,7 @@ class WhiteBox(ClassScores):
         b = nn.Parameter(torch.zeros_like(self.linear.bias))
         opt = torch.optim.Adam([w, b], lr=lr)
         for _ in range(epochs):
-            loss = nn.functional.cross_entropy(xt @ (w * self.mask).T + b, yt) + 1e-3 * (w * self.mask).pow(2).sum()
+            loss = nn.functional.cross_entropy(xt @ (w * self.mask).T + b, yt) + l2 * (w * self.mask).pow(2).sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -299,7 +302,8 @@ def attribution_table(scores: ClassScores, X: np.ndarray, y: np.ndarray, masks: 
     pd.DataFrame
         One row per method, columns :data:`TABLE_COLUMNS` (means over samples; ``*_sd`` / ``*_se`` their spread;
         ``deletion_gain_z``: the random floor's deletion AUC minus the method's, paired per sample, over its standard
-        error), and ``beats_floors``: better than both floors on every metric. ``df.attrs["recommended"]``: the
+        error), and ``beats_floors``: better than both floors on every metric (``df.attrs["floor_failures"]``: where
+        not, per method). ``df.attrs["recommended"]``: the
         method that beats the floors everywhere and passes randomisation (Spearman < 0.3) with the highest
         class-averaged AUROC, or None.
     """
@@ -335,10 +339,11 @@ def attribution_table(scores: ClassScores, X: np.ndarray, y: np.ndarray, masks: 
     floors = [f for f in FLOORS if f in df.index]
     judged = [c for c in HIGHER_IS_BETTER if c in df.columns]
     if floors:
-        def beats(m):
-            return all((df.loc[m, c] > df.loc[floors, c].max()) if HIGHER_IS_BETTER[c]
-                       else (df.loc[m, c] < df.loc[floors, c].min()) for c in judged)
-        df["beats_floors"] = [beats(m) if m not in floors else False for m in df.index]
+        def lost(m):                                          # the metrics on which a floor does as well as m
+            return [c for c in judged if not ((df.loc[m, c] > df.loc[floors, c].max()) if HIGHER_IS_BETTER[c]
+                                              else (df.loc[m, c] < df.loc[floors, c].min()))]
+        df.attrs["floor_failures"] = {m: lost(m) for m in df.index if m not in floors}
+        df["beats_floors"] = [m not in floors and not lost(m) for m in df.index]
     ok = df[df.get("beats_floors", True) & (df.get("randomisation_spearman", 0) < 0.3)] if floors else df.iloc[:0]
     df.attrs["recommended"] = ok.auroc_class.idxmax() if len(ok) else None
     cols = [c for c in TABLE_COLUMNS if c in df.columns]
