@@ -23,6 +23,13 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 TARGET_FAST_S = 600.0
 
 
+def _kernel_name() -> str:
+    """The project's own kernel (CI registers "e2llm-lab" in its virtualenv), else the default "python3"."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return "e2llm-lab" if "e2llm-lab" in KernelSpecManager().find_kernel_specs() else "python3"
+
+
 def run(path: Path, fast: bool, save: Path | None = None) -> tuple[float, str]:
     """Seconds to execute one notebook, and "ok" or the error's first line (executed copy kept in ``save``)."""
     os.environ["E2LLM_FAST"] = "1" if fast else "0"
@@ -31,7 +38,7 @@ def run(path: Path, fast: bool, save: Path | None = None) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as cwd:
         t = time.perf_counter()
         try:
-            NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+            NotebookClient(nb, timeout=3600, kernel_name=_kernel_name(), resources={"metadata": {"path": cwd}}).execute()
             status = "ok"
         except Exception as err:                       # report and go on: one broken notebook must not hide the rest
             status = f"FAILED: {str(err).strip().splitlines()[-1][:100]}"
