@@ -11,10 +11,11 @@ same quantity the way people usually write it, with channels vectorised:
 
 Targets: every method >= 2x its reference at every rate; values equal to the reference to 1e-6 relative for the
 FFT forms, to 1e-4 for the Gaussian form (first and last window excluded, where the edge treatments differ).
-Ratios are measured in one process, ours and the reference interleaved, best of ``--repeat`` passes, so load from
-other jobs on the machine falls on both sides alike.
+Ratios are measured in one process, ours and the reference taking turns in each of ``--repeat`` passes; the ratio is
+the median over passes of the reference's time over ours in the same pass, so load from other jobs on the machine
+falls on both sides alike; times are medians per clip.
 
-    python bench/de_features.py                        # 2 clips of 4 min per rate, best of 5
+    python bench/de_features.py                        # 2 clips of 4 min per rate, 7 passes
     python bench/de_features.py --clips 4 --repeat 9
 """
 from __future__ import annotations
@@ -83,18 +84,24 @@ def sosfiltfilt_reference(data: np.ndarray, sfreq: float) -> np.ndarray:
     return 0.5 * np.log(2 * np.pi * np.e * np.stack(power, axis=-1))
 
 
-def interleaved(fns, datas, repeat: int) -> tuple[list[float], list[list]]:
-    """Best-of-``repeat`` seconds of each function over ``datas``, the functions taking turns within each pass so
-    that load from other jobs falls on all of them alike; and each function's results from the first pass."""
-    best, results = [np.inf] * len(fns), [None] * len(fns)
+def interleaved(fns, datas, repeat: int) -> tuple[np.ndarray, list[list]]:
+    """Seconds each function takes over ``datas`` in each of ``repeat`` passes, shape (repeat, n_fns), and each
+    function's results from the first pass. The functions take turns within a pass, so load from other jobs on the
+    machine falls on neighbouring runs alike and the per-pass ratios cancel it."""
+    times, results = np.empty((repeat, len(fns))), [None] * len(fns)
     for r in range(repeat):
         for i, fn in enumerate(fns):
             t = time.perf_counter()
             res = [fn(d) for d in datas]
-            best[i] = min(best[i], time.perf_counter() - t)
+            times[r, i] = time.perf_counter() - t
             if r == 0:
                 results[i] = res
-    return best, results
+    return times, results
+
+
+def paired(times: np.ndarray, i: int, j: int) -> float:
+    """Median over passes of how many times longer function ``j`` took than function ``i`` in the same pass."""
+    return float(np.median(times[:, j] / times[:, i]))
 
 
 def max_rel(a_list, b_list, inner: bool = False) -> float:
@@ -119,10 +126,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=2, help="clips per rate")
     p.add_argument("--minutes", type=float, default=4.0)
-    p.add_argument("--repeat", type=int, default=5, help="interleaved passes; the best is kept")
+    p.add_argument("--repeat", type=int, default=7, help="interleaved passes (medians over them)")
     args = p.parse_args()
     print(f"input: {args.clips} clip(s) x {args.minutes} min x {N_CHANS} ch per rate, {WINDOW_S:.0f}-s windows, "
-          f"5 bands; best of {args.repeat} interleaved passes; times per clip")
+          f"5 bands; {args.repeat} interleaved passes; median ms per clip, median of paired ratios")
     head = (f"{'rate':>6} {'method':9} {'nfft':>5} {'ours ms':>8} {'ref ms':>8} {'ratio':>6} {'>=2x':>7}  "
             f"{'max rel diff':>12} {'bar':>5} {'values':>7}  reference")
     print(head)
@@ -137,27 +144,27 @@ def main() -> None:
             rows.append(("fft_seed", SEED_NFFT))
         for method, nfft in rows:
             kw = {"method": "fft", "nfft": nfft} if method == "fft" else {"method": "fft_seed"}
-            (t_ours, t_ref), (de, ref) = interleaved(
-                [lambda d: differential_entropy(d, sfreq, window_s=WINDOW_S, **kw),
-                 lambda d: window_loop(d, sfreq, nfft)], datas, args.repeat)
-            diff, ratio = max_rel(de, ref), t_ref / t_ours
+            times, (de, ref) = interleaved(
+                [lambda d, sfreq=sfreq, kw=kw: differential_entropy(d, sfreq, window_s=WINDOW_S, **kw),
+                 lambda d, sfreq=sfreq, nfft=nfft: window_loop(d, sfreq, nfft)], datas, args.repeat)
+            (t_ours, t_ref), diff, ratio = np.median(times, axis=0), max_rel(de, ref), paired(times, 0, 1)
             ok = ratio >= 2 and diff <= 1e-6
             all_met &= ok
             print(f"{sfreq:6.0f} {method:9} {nfft:5d} {1e3 * t_ours / n:8.1f} {1e3 * t_ref / n:8.1f} {ratio:5.1f}x "
                   f"{verdict(ratio >= 2):>7}  {diff:12.1e} {'1e-6':>5} {verdict(diff <= 1e-6):>7}  "
                   f"per-window loop, channels vectorised")
         nfft = default_nfft(sfreq)
-        (t_ours, t_ref, t_loop), (de, ref, _) = interleaved(
-            [lambda d: differential_entropy(d, sfreq, window_s=WINDOW_S, method="gaussian"),
-             lambda d: sosfiltfilt_reference(d, sfreq),
-             lambda d: window_loop(d, sfreq, nfft)], datas, args.repeat)
-        diff, ratio = max_rel(de, ref, inner=True), t_ref / t_ours
+        times, (de, ref, _) = interleaved(
+            [lambda d, sfreq=sfreq: differential_entropy(d, sfreq, window_s=WINDOW_S, method="gaussian"),
+             lambda d, sfreq=sfreq: sosfiltfilt_reference(d, sfreq),
+             lambda d, sfreq=sfreq, nfft=nfft: window_loop(d, sfreq, nfft)], datas, args.repeat)
+        (t_ours, t_ref, _), diff, ratio = np.median(times, axis=0), max_rel(de, ref, inner=True), paired(times, 0, 1)
         ok = ratio >= 2 and diff <= 1e-4
         all_met &= ok
         print(f"{sfreq:6.0f} {'gaussian':9} {'':5} {1e3 * t_ours / n:8.1f} {1e3 * t_ref / n:8.1f} {ratio:5.1f}x "
               f"{verdict(ratio >= 2):>7}  {diff:12.1e} {'1e-4':>5} {verdict(diff <= 1e-4):>7}  "
               f"sosfiltfilt, channels vectorised (first/last window excluded); "
-              f"{t_loop / t_ours:.1f}x the FFT loop at nfft {nfft}")
+              f"{paired(times, 0, 2):.1f}x the FFT loop at nfft {nfft}")
     print(f"\nevery method >= 2x its reference at every rate, values within the bar: {verdict(all_met)}")
 
     few, many = 2, 6                 # both >= 2: the stream holds one clip while it makes the next
