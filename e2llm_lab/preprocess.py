@@ -366,7 +366,9 @@ def differential_entropy(data: np.ndarray, sfreq: float, *, bands=DataConfig().b
                 raise ValueError(f"method='fft_seed' fixes nfft={SEED_NFFT}; use method='fft' for nfft={nfft}")
             nfft = SEED_NFFT
         nfft = nfft or int(2 ** np.ceil(np.log2(n_win)))
-        power = _fft_band_power(np.asarray(data, dtype=np.float64), sfreq, bands, n_win, hop, nfft)
+        # real input is windowed straight into float64 buffers: no float64 copy of a float32 or integer recording
+        real = data.dtype.kind in "fiu"
+        power = _fft_band_power(data if real else np.asarray(data, dtype=np.float64), sfreq, bands, n_win, hop, nfft)
         de = np.log2(100 * power)
     return (de, power) if return_power else de
 

@@ -229,6 +229,15 @@ def test_de_without_numpy_fft_out_gives_the_same_values(method, monkeypatch):
     np.testing.assert_allclose(differential_entropy(x, 128.0, method=method), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["fft", "fft_seed"])
+def test_fft_de_of_float32_and_integer_recordings_equals_their_float64_values(method):
+    x32 = _rate_noise(250.0, seconds=12, seed=10).astype(np.float32)
+    xint = np.round(x32 * 10).astype(np.int32)
+    for x in (x32, xint):
+        np.testing.assert_allclose(differential_entropy(x, 250.0, method=method),
+                                   differential_entropy(x.astype(np.float64), 250.0, method=method), rtol=1e-12)
+
+
 def test_unknown_de_method_raises():
     with pytest.raises(ValueError, match="gaussian"):
         differential_entropy(_noise(), SF, method="wavelet")
