@@ -21,7 +21,6 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ._atomic import write_text_atomic

@@ -110,6 +110,28 @@ def _feature_rows(block: np.ndarray, row: dict, label_space: LabelSpace) -> list
 
 
 # -- SEED ------------------------------------------------------------------------------------------------------
+def _feature_trials(mat: dict, path, kind: str, n_trials: int, label_of, space: LabelSpace, row: dict,
+                    blocks: list, rows: list) -> None:
+    """Append the checked feature arrays ``<kind>1..<n_trials>`` of one SEED-family file to ``blocks`` and ``rows``.
+
+    Each array is (62, n_windows, 5) in the file and (n_windows, 62, 5) in ``blocks``; ``label_of(trial)`` gives
+    the trial's label.
+    """
+    for trial in range(1, n_trials + 1):
+        key = f"{kind}{trial}"
+        if key not in mat:
+            raise EEGFileError(f"{path} has no key '{key}'; expected {kind}1..{n_trials} "
+                               f"(found {sorted(k for k in mat if not k.startswith('__'))[:8]})")
+        a = np.asarray(mat[key], dtype=np.float32)
+        if a.ndim != 3 or a.shape[0] != len(SEED_CH_NAMES) or a.shape[2] != len(SEED_FEATURE_BANDS):
+            raise EEGDataError(f"{path} key '{key}': expected (62, n_windows, 5), got shape {a.shape}")
+        if not np.isfinite(a).all():
+            raise EEGDataError(f"{path} key '{key}' holds NaN/Inf values; download the file again")
+        block = a.transpose(1, 0, 2)                                   # (62, W, 5) -> (W, 62, 5)
+        blocks.append(block)
+        rows += _feature_rows(block, {**row, "trial": trial, "emotion": label_of(trial)}, space)
+
+
 def list_seed_files(root, folder: str = "Preprocessed_EEG") -> dict:
     """Subject -> its session files in date order, from ``root/folder/<subject>_<date>.mat``."""
     d = Path(root) / folder
@@ -221,20 +243,8 @@ def read_seed_features(root, *, subjects=None, labels=None, kind: str = "de_LDS"
     for subject, session, path in tqdm(_sessions(root, "ExtractedFeatures", subjects), desc="SEED feature files",
                                        disable=not progress):
         mat = _loadmat(path, what=f"SEED features with keys {kind}1..15")
-        for trial in range(1, len(labels) + 1):
-            key = f"{kind}{trial}"
-            if key not in mat:
-                raise EEGFileError(f"{path} has no key '{key}'; expected {kind}1..{len(labels)} "
-                                   f"(found {sorted(k for k in mat if not k.startswith('__'))[:8]})")
-            a = np.asarray(mat[key], dtype=np.float32)
-            if a.ndim != 3 or a.shape[0] != len(SEED_CH_NAMES) or a.shape[2] != len(SEED_FEATURE_BANDS):
-                raise EEGDataError(f"{path} key '{key}': expected (62, n_windows, 5), got shape {a.shape}")
-            if not np.isfinite(a).all():
-                raise EEGDataError(f"{path} key '{key}' holds NaN/Inf values; download the file again")
-            block = a.transpose(1, 0, 2)                               # (62, W, 5) -> (W, 62, 5)
-            blocks.append(block)
-            rows += _feature_rows(block, {"subject": subject, "session": session, "trial": trial,
-                                          "emotion": labels[trial - 1]}, SEED)
+        _feature_trials(mat, path, kind, len(labels), lambda trial: labels[trial - 1], SEED,
+                        {"subject": subject, "session": session}, blocks, rows)
     return _feature_set(blocks, rows, bands=SEED_FEATURE_BANDS, feature=f"seed_{kind}", label_space=SEED,
                         normalize=normalize, root=folder)
 

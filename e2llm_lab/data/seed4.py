@@ -17,15 +17,14 @@ import re
 from pathlib import Path
 
 import mne
-import numpy as np
 from tqdm.auto import tqdm
 
 from ..channels import SEED_CH_NAMES, make_info
 from ..config import DataConfig
 from ..labels import SEED4
-from .errors import EEGDataError, EEGFileError
+from .errors import EEGFileError
 from .featureset import FeatureSet, check_normalize
-from .seed import _EEG_KEY, SEED_FEATURE_BANDS, _check_trial, _feature_rows, _feature_set, _loadmat, _sort_key
+from .seed import _EEG_KEY, SEED_FEATURE_BANDS, _check_trial, _feature_set, _feature_trials, _loadmat, _sort_key
 
 __all__ = ["SEED4_SESSION_LABELS", "list_seed4_files", "iter_seed4_eeg", "read_seed4_features", "read_seed4"]
 
@@ -112,20 +111,8 @@ def read_seed4_features(root, *, subjects=None, kind: str = "de_LDS", normalize:
     for subject, session, path in tqdm(list_seed4_files(root, "eeg_feature_smooth", subjects=subjects),
                                        desc="SEED-IV feature files", disable=not progress):
         mat = _loadmat(path, what=f"SEED-IV features with keys {kind}1..24")
-        for trial in range(1, N_TRIALS + 1):
-            key = f"{kind}{trial}"
-            if key not in mat:
-                raise EEGFileError(f"{path} has no key '{key}'; expected {kind}1..24 "
-                                   f"(found {sorted(k for k in mat if not k.startswith('__'))[:8]})")
-            a = np.asarray(mat[key], dtype=np.float32)
-            if a.ndim != 3 or a.shape[0] != len(SEED_CH_NAMES) or a.shape[2] != len(SEED_FEATURE_BANDS):
-                raise EEGDataError(f"{path} key '{key}': expected (62, n_windows, 5), got shape {a.shape}")
-            if not np.isfinite(a).all():
-                raise EEGDataError(f"{path} key '{key}' holds NaN/Inf values; download the file again")
-            block = a.transpose(1, 0, 2)                               # (62, W, 5) -> (W, 62, 5)
-            blocks.append(block)
-            rows += _feature_rows(block, {"subject": subject, "session": session, "trial": trial,
-                                          "emotion": _label(session, trial)}, SEED4)
+        _feature_trials(mat, path, kind, N_TRIALS, lambda trial, session=session: _label(session, trial), SEED4,
+                        {"subject": subject, "session": session}, blocks, rows)
     return _feature_set(blocks, rows, bands=SEED_FEATURE_BANDS, feature=f"seed4_{kind}", label_space=SEED4,
                         normalize=normalize, root=Path(root) / "eeg_feature_smooth")
 
