@@ -172,10 +172,11 @@ def e2llm_log_probs(model, x: torch.Tensor, labels, *, prompt: str | None = None
     B, K = len(x), len(labels)
     batch = ids.repeat(B, 1)                                                    # (K, L) -> (B*K, L)
     eeg = x.repeat_interleave(K, dim=0)                                         # (B, T, C, F) -> (B*K, T, C, F)
-    logits = model.llm(inputs_embeds=model.embed_inputs(batch, eeg)).logits.float()          # (B*K, L, V)
-    nxt = torch.cat([batch[:, 1:], batch[:, -1:]], dim=1)                       # the token each position predicts
-    lp = torch.log_softmax(logits, dim=-1).gather(-1, nxt[..., None])[..., 0]   # (B*K, L)
-    return (lp * weight.repeat(B, 1)).sum(1).view(B, K)
+    start = int(weight.sum(0).nonzero()[0])                  # the first position that predicts a label token
+    logits = model.llm(inputs_embeds=model.embed_inputs(batch, eeg)).logits[:, start:].float()   # (B*K, L', V)
+    nxt = torch.cat([batch[:, start + 1:], batch[:, -1:]], dim=1)               # the token each position predicts
+    lp = torch.log_softmax(logits, dim=-1).gather(-1, nxt[..., None])[..., 0]   # (B*K, L')
+    return (lp * weight[:, start:].repeat(B, 1)).sum(1).view(B, K)
 
 
 def e2llm_target(model, emotion: str, *, prompt: str | None = None,
