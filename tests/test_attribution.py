@@ -189,6 +189,20 @@ def test_noise_tunnel_over_a_linear_model_is_its_gradient(fs):
         attribute(f, fs.X[4], method="occlusion_region", noise_tunnel="smoothgrad")
 
 
+@pytest.mark.parametrize("method", ["gradient_shap", "smoothgrad"])
+def test_stochastic_methods_repeat_and_leave_global_random_state_alone(fs, encoder, method):
+    target = encoder_target(encoder, "sadness")
+    np.random.seed(3)
+    torch.manual_seed(3)
+    expected = np.random.random(), torch.rand(1).item()
+    np.random.seed(3)
+    torch.manual_seed(3)
+    first = attribute(target, fs.X[6], method=method)
+    assert (np.random.random(), torch.rand(1).item()) == expected
+    np.testing.assert_array_equal(first.values, attribute(target, fs.X[6], method=method).values)
+    assert not np.array_equal(first.values, attribute(target, fs.X[6], method=method, seed=1).values)
+
+
 def test_floors_read_no_model(fs):
     r1 = attribute(_occipital_alpha, fs.X[1], method="random")
     r2 = attribute(lambda x: x.sum((1, 2, 3)), fs.X[1], method="random")

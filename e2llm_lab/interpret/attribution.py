@@ -249,6 +249,21 @@ def _rescale_rule_for_activations():
             deep_lift.SUPPORTED_NON_LINEAR.pop(m, None)
 
 
+@contextlib.contextmanager
+def _seeded(seed: int, device):
+    # captum draws GradientSHAP's path points from numpy's global generator and the noise tunnel's noise from
+    # torch's: both are seeded for the call and given back as they were, so one sample's attribution is the same
+    # on every call (cached views, and a re-initialised model compared on the same draws)
+    state = np.random.get_state()
+    with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
+
+
 def _background(x: np.ndarray, baseline, n_baselines: int, rng: np.random.Generator) -> np.ndarray:
     # The SHAP methods' baseline distribution (K, T, C, F). For z-scored features "zero" means the subject's own
     # distribution with features treated as independent: K draws of N(0, 1).
@@ -347,9 +362,9 @@ def attribute(target: Callable, x: np.ndarray, *, method: str = "integrated_grad
         else:
             algo, kw = GradientShap(target), {"baselines": bt, "n_samples": n_samples, "stdevs": 0.0}
         complete = method in ("integrated_gradients", "deeplift", "deeplift_shap", "gradient_shap")
-        torch.manual_seed(int(rng.integers(2**31)))                 # GradientSHAP's and the noise tunnel's draws
         inputs = xt.clone().requires_grad_()
-        with _rescale_rule_for_activations() if method.startswith("deeplift") else contextlib.nullcontext():
+        rules = _rescale_rule_for_activations() if method.startswith("deeplift") else contextlib.nullcontext()
+        with _seeded(int(rng.integers(2**31)), xt.device), rules:
             if noise_tunnel is not None:
                 a = NoiseTunnel(algo).attribute(inputs, nt_type=noise_tunnel, nt_samples=n_samples, stdevs=stdev, **kw)
             elif complete:
