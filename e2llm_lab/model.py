@@ -114,8 +114,9 @@ class E2LLM(nn.Module):
         """Remember the subjects of training and of the held-out test, and the sample windowing (``stride``)."""
         subjects = fs.meta.subject.to_numpy()
         plain = lambda v: v.item() if hasattr(v, "item") else v                       # noqa: E731 - JSON-ready
-        self.training_data = {"train_subjects": sorted({plain(s) for s in subjects[np.asarray(train_idx)]}, key=str),
-                              "test_subjects": sorted({plain(s) for s in subjects[np.asarray(test_idx)]}, key=str),
+        order = lambda s: (isinstance(s, str), s if not isinstance(s, str) else 0, str(s))  # noqa: E731 - 2 before 10
+        self.training_data = {"train_subjects": sorted({plain(s) for s in subjects[np.asarray(train_idx)]}, key=order),
+                              "test_subjects": sorted({plain(s) for s in subjects[np.asarray(test_idx)]}, key=order),
                               "n_steps": int(fs.n_steps), "stride": int(stride), "feature": fs.feature}
 
     @property
