@@ -76,3 +76,14 @@ def test_deletion_curve_figure():
     df.attrs["gap"] = 0.2
     fig = plot_deletion_curve(df)
     assert len(fig.data) == 2 and "+0.200" in fig.layout.title.text
+
+
+def test_band_heatmap_takes_its_container_width():
+    """A fixed 1000-px width cut the colour bar off in a narrower notebook cell: the figure sizes to its container."""
+    import numpy as np
+
+    from e2llm_lab.interpret.views import plot_band_heatmap
+
+    fig = plot_band_heatmap(np.ones((62, 5)))
+    assert fig.layout.width is None and fig.layout.autosize
+    assert fig.data[0].colorbar.len == 0.9 and fig.layout.margin.r >= 20

@@ -70,9 +70,12 @@ def plot_band_heatmap(attr, *, ch_names=SEED_CH_NAMES, bands=band_names(DEFAULT_
     fig = go.Figure(go.Heatmap(
         z=v[order].T, x=[names[i] for i in order], y=list(bands), colorscale="Reds" if absolute else "RdBu_r",
         zmin=0 if absolute else -m, zmax=m, customdata=np.tile(np.array(regions, dtype=object), (len(bands), 1)),
-        hovertemplate="%{x} (%{customdata}) %{y}: %{z:.3f}<extra></extra>", colorbar=dict(title="attribution")))
-    fig.update_layout(title=title, height=300, width=1000, xaxis=dict(tickfont=dict(size=8)),
-                      margin=dict(l=10, r=10, t=40, b=10))
+        hovertemplate="%{x} (%{customdata}) %{y}: %{z:.3f}<extra></extra>",
+        colorbar=dict(title=dict(text="attribution", side="right"), thickness=14, len=0.9)))
+    # no fixed width: the figure takes its container's (a notebook cell, the explorer's output), so the colour bar
+    # is never cut off at the right edge of a narrower JupyterLab cell
+    fig.update_layout(title=title, height=300, autosize=True, xaxis=dict(tickfont=dict(size=8)),
+                      margin=dict(l=10, r=20, t=40, b=10))
     return fig
 
 
