@@ -124,24 +124,23 @@ def main() -> None:
     show("E2LLM, log p(emotion) (truth: planted masks)", llm)
 
     best_wb = wb.drop(list(FLOORS)).auroc.max()
-    # strict: beats both floors on every metric and passes randomisation; else the best class-averaged AUROC among
-    # the methods that pass randomisation
-    passing = enc.drop(list(FLOORS)).query("randomisation_spearman < 0.3")
-    rec = enc.attrs["recommended"] or (passing.auroc_class.idxmax() if len(passing) else "integrated_gradients")
-    e = enc.loc[rec]
     print(f"\nwhite box: best AUROC {best_wb:.3f} (target >= 0.95): {verdict(best_wb >= 0.95)}"
           f"; the white box's held-out accuracy {acc:.3f} (chance {1 / len(labels):.3f})")
     best_enc = enc.drop(list(FLOORS)).auroc_class.idxmax()
     print(f"encoder: best class-averaged AUROC {enc.loc[best_enc, 'auroc_class']:.3f} ({best_enc}; worst emotion "
           f"{enc.loc[best_enc, 'auroc_class_min']:.3f}) (targets >= 0.85, every emotion >= 0.7): "
           f"{verdict(enc.loc[best_enc, 'auroc_class'] >= 0.85 and enc.loc[best_enc, 'auroc_class_min'] >= 0.7)}")
-    how = "strict" if enc.attrs["recommended"] else "none beats both floors everywhere: best passing randomisation"
-    print(f"recommended on the encoder: {rec} ({how}); randomisation Spearman {e.randomisation_spearman:.3f} +/- "
-          f"{e.randomisation_spearman_sd:.3f} (< 0.3): {verdict(e.randomisation_spearman < 0.3)}; beats both floors "
-          f"on every metric: {verdict(bool(e.beats_floors))} (a floor does as well on: "
-          f"{', '.join(enc.attrs['floor_failures'][rec]) or 'none'}); deletion AUC {e.deletion_auc:.2f} +/- "
-          f"{e.deletion_auc_se:.2f} vs random {enc.loc['random', 'deletion_auc']:.2f}, paired gain "
-          f"{e.deletion_gain_z:.1f} se (> 2): {verdict(e.deletion_gain_z > 2)}")
+    for name, df in (("encoder", enc), ("E2LLM", llm)):
+        # the strict recommendation (beats both floors everywhere, passes randomisation), else the best AUROC
+        rec = df.attrs["recommended"] or df.drop(list(FLOORS)).auroc_class.idxmax()
+        e = df.loc[rec]
+        how = "meets every check" if df.attrs["recommended"] else "none meets every check: best class-averaged AUROC"
+        print(f"{name}: {rec} ({how}); randomisation Spearman {e.randomisation_spearman:.3f} +/- "
+              f"{e.randomisation_spearman_sd:.3f} (< 0.3): {verdict(e.randomisation_spearman < 0.3)}; beats both "
+              f"floors on every metric: {verdict(bool(e.beats_floors))} (a floor does as well on: "
+              f"{', '.join(df.attrs['floor_failures'][rec]) or 'none'}); deletion AUC {e.deletion_auc:.2f} +/- "
+              f"{e.deletion_auc_se:.2f} vs random {df.loc['random', 'deletion_auc']:.2f}, paired gain "
+              f"{e.deletion_gain_z:.1f} se (> 2): {verdict(e.deletion_gain_z > 2)}")
     x, k = fs.X[llm_rows[0]], int(y_all[llm_rows[0]])
     target = class_target(E2LLMScores(model), k)
     t1 = time.perf_counter()
