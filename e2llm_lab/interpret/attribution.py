@@ -31,7 +31,8 @@ subject's mean (``"zero"``, the default: "what in this sample departs from this 
 Trust: :func:`score_attribution` (AUROC against the planted effects of the synthetic cohort),
 :func:`sanity_check` (Adebayo et al. 2018: a re-initialised model must give different attributions) and
 :func:`deletion_curve` (remove the most-attributed electrodes first; the target should fall faster than for a
-random order).
+random order). Every method beside both floors, with Quantus's metrics, on a white box and the trained models:
+:func:`e2llm_lab.interpret.metrics.attribution_table`.
 """
 from __future__ import annotations
 
