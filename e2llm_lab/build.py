@@ -82,9 +82,9 @@ def _train_tokenizer(texts: list[str], vocab_size: int):
 #: (descriptions of the measured evidence), then chain-of-thought answers. Each stage keeps replaying the
 #: knowledge of the stages before it. Fractions of the steps, and of each stage's texts by source.
 CURRICULUM: tuple[tuple[str, float, dict[str, float]], ...] = (
-    ("multiple_choice", 0.4, {"questions": 0.7, "sentences": 0.3}),
-    ("captioning", 0.2, {"describe": 0.4, "questions": 0.45, "sentences": 0.15}),
-    ("chain_of_thought", 0.4, {"reasoning": 0.4, "describe": 0.05, "questions": 0.45, "sentences": 0.1}),
+    ("multiple_choice", 0.5, {"questions": 0.85, "sentences": 0.15}),
+    ("captioning", 0.15, {"describe": 0.4, "questions": 0.5, "sentences": 0.1}),
+    ("chain_of_thought", 0.35, {"reasoning": 0.35, "describe": 0.05, "questions": 0.5, "sentences": 0.1}),
 )
 _MC_SYSTEM = "You answer multiple-choice questions."
 _REASONING_TASKS = ("emotion", "valence_arousal", "compare", "rank")
@@ -132,6 +132,21 @@ def warmup_texts(tokenizer, fs, idx, *, n: int, seed: int = 0, n_sentences: int 
                                                 n_questions=n_questions) for t in texts]
 
 
+_ASSISTANT = "<|im_start|>assistant\n"
+
+
+def _answer_labels(batch, texts: list[str]) -> torch.Tensor:
+    """Next-token targets: a chat text's answer only (its prompt, with random options and EEG placeholders, is
+    context, not something to learn), a plain sentence in full; padding never."""
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    ends = batch["offset_mapping"][..., 1]                                   # (B, L) char end of each token
+    for i, text in enumerate(texts):
+        start = text.rfind(_ASSISTANT)
+        if start >= 0:
+            labels[i, ends[i] <= start + len(_ASSISTANT)] = -100
+    return labels
+
+
 def _length_batches(tokenizer, texts: list[str], batch_size: int, rng: np.random.Generator) -> list[list[str]]:
     """Batches of texts of similar length (less padding), in random order within windows of 32 batches, so a
     curriculum stage keeps its place."""
@@ -154,7 +169,7 @@ def _tiny_config(vocab_size: int, hidden_size: int, n_layers: int, n_heads: int,
 
 
 def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 2048, hidden_size: int = 160, n_layers: int = 4,
-                   n_heads: int = 5, steps: int = 3000, batch_size: int = 16, lr: float = 3e-3,
+                   n_heads: int = 5, steps: int = 1800, batch_size: int = 16, lr: float = 3e-3,
                    n_sentences: int = 4000, n_questions: int = 20000, progress: bool = True) -> Path:
     """Build the tiny offline Qwen3-architecture model deterministically and save it in HF format.
 
@@ -189,9 +204,9 @@ def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 2048, hidden_siz
     model.train()
     losses = []
     for texts in tqdm(batches, desc="tiny LLM warm-up", disable=not progress):
-        batch = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
-        loss = model(**batch, labels=labels).loss
+        batch = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False, return_offsets_mapping=True)
+        labels = _answer_labels(batch, texts)
+        loss = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

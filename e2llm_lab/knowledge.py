@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Feeling", "FEELINGS", "SCENES", "SCENE_SENSE", "MC_KINDS", "WORDINGS", "HELD_OUT_WORDINGS",
+__all__ = ["Feeling", "FEELINGS", "SCENES", "SCENE_SENSE", "MC_KINDS", "WORDINGS", "LEAD_INS", "HELD_OUT_WORDINGS",
+           "wording",
            "pleasantness", "arousal_score", "scene_sentences", "comparison_sentences", "word_sentences",
            "multiple_choice", "question_key", "knowledge_texts"]
 
@@ -196,7 +197,7 @@ def _valence_word(w: str) -> str:
 # -- multiple choice ----------------------------------------------------------------------------------------
 
 MC_KINDS = ("feeling_of_scene", "scene_of_feeling", "compare", "valence", "synonym")
-#: Question wordings per kind; the last of each never reaches the warm-up (:data:`HELD_OUT_WORDINGS`).
+#: Question wordings per kind (some combinations with a lead-in never reach the warm-up: :data:`HELD_OUT_WORDINGS`).
 WORDINGS: dict[str, tuple[str, ...]] = {
     "feeling_of_scene": ("What would most people feel watching {scene}?", "Choose the feeling that {scene} brings.",
                          "How does {scene} make people feel?", "{Scene}: which feeling does it evoke?"),
@@ -210,8 +211,17 @@ WORDINGS: dict[str, tuple[str, ...]] = {
     "synonym": ("Which word means the same as {syn}?", "{Syn} is another word for which feeling?",
                 "Pick the feeling closest in meaning to {syn}.", "A person says they feel {syn}. Which feeling is that?"),
 }
-#: (kind, wording index) pairs kept out of the warm-up: held-out questions are worded as never seen.
-HELD_OUT_WORDINGS = frozenset((k, len(v) - 1) for k, v in WORDINGS.items())
+#: Lead-ins put before a wording: the same question in other words.
+LEAD_INS = ("", "Quick question: ", "Here is a question. ", "Think it over. ", "One more: ")
+#: (kind, wording index, lead-in index) combinations kept out of the warm-up: held-out questions are worded as
+#: never seen (every wording and every lead-in is seen, never in these combinations).
+HELD_OUT_WORDINGS = frozenset((k, i, j) for k, v in WORDINGS.items() for i in range(len(v))
+                              for j in range(len(LEAD_INS)) if (i + j) % len(LEAD_INS) == len(LEAD_INS) - 1)
+
+
+def wording(kind: str, i: int, j: int) -> str:
+    """Question template ``i`` of ``kind`` after lead-in ``j``."""
+    return LEAD_INS[j] + WORDINGS[kind][i]
 
 
 def _options(labels: list[str]) -> str:
@@ -229,10 +239,10 @@ def _draw(rng, pool, k, ok) -> list[str] | None:
     return None
 
 
-def _question(rng: np.random.Generator, kind: str, wording: int):
+def _question(rng: np.random.Generator, kind: str, wording_id: tuple[int, int]):
     """One question of ``kind``: (text, answer, key), or None when the draw has no single right option."""
     n_opt = int(rng.integers(3, 5))
-    t = WORDINGS[kind][wording]
+    t = wording(kind, *wording_id)
     words = list(FEELINGS)
     if kind == "feeling_of_scene":
         target = words[rng.integers(len(words))]
@@ -296,7 +306,8 @@ def _question(rng: np.random.Generator, kind: str, wording: int):
             return None
         opts = list(others)
         opts.insert(int(rng.integers(n_opt)), target)
-        why = f"{_cap(syn)} is another word for {target}."
+        checks = ", ".join(f"({chr(97 + i)}) {w} {'yes' if w == target else 'no'}" for i, w in enumerate(opts))
+        why = f"{_cap(syn)} is another word for {target}. {checks}."
         text = t.format(syn=syn, Syn=_cap(syn))
         key = (kind, syn, tuple(opts))
     else:
@@ -321,7 +332,8 @@ def multiple_choice(rng: np.random.Generator, n: int, *, held_out: bool = False,
     out = []
     while len(out) < n:
         kind = kinds[rng.integers(len(kinds))]
-        pool = [i for i in range(len(WORDINGS[kind])) if ((kind, i) in HELD_OUT_WORDINGS) == held_out]
+        pool = [(i, j) for i in range(len(WORDINGS[kind])) for j in range(len(LEAD_INS))
+                if ((kind, i, j) in HELD_OUT_WORDINGS) == held_out]
         q = _question(rng, kind, pool[rng.integers(len(pool))])
         if q is None or question_key(q[0]) in exclude:
             continue

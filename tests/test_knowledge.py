@@ -8,6 +8,7 @@ from e2llm_lab.instructions import SCENARIOS, TEMPLATES, is_held_out
 from e2llm_lab.knowledge import (
     FEELINGS,
     HELD_OUT_WORDINGS,
+    LEAD_INS,
     MC_KINDS,
     SCENE_SENSE,
     SCENES,
@@ -18,6 +19,7 @@ from e2llm_lab.knowledge import (
     multiple_choice,
     pleasantness,
     question_key,
+    wording,
 )
 from e2llm_lab.labels import LABEL_SPACES
 
@@ -58,11 +60,11 @@ def test_multiple_choice_answers_name_the_one_right_option():
         assert 3 <= len(options) <= 4 and len(set(options.values())) == len(options), q
         assert options[letter] == restated, (q, a)
         assert "EEG" not in q and "EEG" not in a
-        m = re.match(r"Which scene would make someone feel (\w+)\?", q)
+        m = re.search(r"Which scene would make someone feel (\w+)\?", q)
         if m:                       # exactly one option's scene brings the feeling
             fits = [x for x, s in options.items() if SCENE_SENSE[s] in FEELINGS[m.group(1)].senses]
             assert fits == [letter], (q, a)
-        m = re.match(r"Which feeling is the (most|least) (positive|aroused)\?", q)
+        m = re.search(r"Which feeling is the (most|least) (positive|aroused)\?", q)
         if m:
             score = pleasantness if m.group(2) == "positive" else arousal_score
             values = {x: score(w) for x, w in options.items()}
@@ -70,20 +72,28 @@ def test_multiple_choice_answers_name_the_one_right_option():
             assert best == letter and sorted(values.values()).count(values[best]) == 1, (q, a)
 
 
+def _worded(q: str, template: str) -> bool:
+    pattern = re.sub(r"\\\{\w+\\\}", ".+?", re.escape(template))
+    return re.fullmatch(pattern + r" \(a\) .*", q) is not None
+
+
 def test_held_out_questions_are_worded_and_drawn_apart_from_the_warm_up():
     _, warm = knowledge_texts(0, n_sentences=100, n_questions=3000)
     warm_keys = {question_key(q) for q, _ in warm}
-    held = multiple_choice(np.random.default_rng(1), 400, held_out=True, exclude=warm_keys)
-    assert len(held) == 400 and not {question_key(q) for q, _ in held} & warm_keys
-    held_starts = {WORDINGS[k][i].split("{")[0] for k, i in HELD_OUT_WORDINGS if WORDINGS[k][i].split("{")[0]}
-    warm_starts = {w.split("{")[0] for k, ws in WORDINGS.items() for i, w in enumerate(ws)
-                   if (k, i) not in HELD_OUT_WORDINGS}
-    assert sum(any(q.startswith(s) for s in held_starts) for q, _ in held) > 200
-    assert not any(q.startswith(s) for q, _ in warm for s in held_starts if s not in warm_starts)
-    for k, i in HELD_OUT_WORDINGS:             # no warm-up question is worded like a held-out one
-        pattern = re.escape(WORDINGS[k][i]).replace(r"\{", "{").replace(r"\}", "}")
-        pattern = re.sub(r"\{\w+\}", ".+?", pattern)
-        assert not any(re.match(pattern + " \\(a\\)", q) for q, _ in warm), WORDINGS[k][i]
+    held = multiple_choice(np.random.default_rng(1), 300, held_out=True, exclude=warm_keys)
+    assert len(held) == 300 and not {question_key(q) for q, _ in held} & warm_keys
+    assert 0 < len(HELD_OUT_WORDINGS) < sum(len(v) for v in WORDINGS.values()) * len(LEAD_INS) / 3
+    held_templates = [wording(*w) for w in HELD_OUT_WORDINGS]
+    seen_templates = [wording(k, i, j) for k, v in WORDINGS.items() for i in range(len(v))
+                      for j in range(len(LEAD_INS)) if (k, i, j) not in HELD_OUT_WORDINGS]
+    for q, _ in held:                                # worded as held out, and as nothing the warm-up uses
+        assert any(_worded(q, t) for t in held_templates), q
+        assert not any(_worded(q, t) for t in seen_templates if not t.startswith("{")), q
+    for q, _ in warm[:600]:
+        assert not any(_worded(q, t) for t in held_templates), q
+    # every wording and every lead-in does reach the warm-up, only not in the held-out combinations
+    assert {(k, i) for k, i, _ in HELD_OUT_WORDINGS} <= {(k, i) for k, v in WORDINGS.items() for i in range(len(v))}
+    assert all(any(_worded(q, t) for q, _ in warm) for t in seen_templates[::7])
 
 
 def test_comparison_sentences_are_true():
