@@ -33,7 +33,7 @@ from .rationales import (
 )
 
 __all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS", "TASKS", "TEMPLATES",
-           "HELD_OUT_TEMPLATES", "SCENARIOS", "EVIDENCE_STYLES", "Example", "EmotionSignatures", "region_band_z",
+           "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "EVIDENCE_STYLES", "Example", "EmotionSignatures", "region_band_z",
            "evidence_items", "rationale", "fit_sentence", "decision_sentence", "is_held_out", "eeg_placeholder",
            "make_example", "make_examples", "task_plan", "answer_lines", "parse_answer", "check_claims", "corpus"]
 
@@ -42,26 +42,54 @@ SYSTEM_PROMPT = "You read EEG band-power evidence and explain the emotion it ref
 
 #: Task families used in training. "scenario" is held out entirely (zero-shot).
 TASKS = ("emotion", "valence_arousal", "compare", "rank", "describe")
-TEMPLATES: dict[str, tuple[str, ...]] = {
-    "emotion": ("EEG: {eeg}\nWhich emotion is the person feeling?",
-                "Here is an EEG recording: {eeg}\nWhat emotion does it show?",
-                "Read this EEG segment {eeg} and name the emotion.",
-                "{eeg}\nClassify the emotion in this brain activity.",
-                "Based on the EEG {eeg}, what is the viewer's emotion?",
-                "Look at the EEG {eeg}. Which of the {n_labels} emotions fits best?"),
-    "valence_arousal": ("EEG: {eeg}\nRate the valence and arousal.",
-                        "Here is an EEG recording: {eeg}\nIs the feeling positive or negative, calm or aroused?",
-                        "From the EEG {eeg}, give valence and arousal."),
-    "compare": ("Clip A: {eeg}\nClip B: {eeg2}\nWhich clip is more {attr}?",
-                "Two EEG recordings. A: {eeg} B: {eeg2} Which one is more {attr}?"),
-    "rank": ("Clip A: {eeg}\nClip B: {eeg2}\nClip C: {eeg3}\nRank the clips from most to least {attr}.",),
-    "describe": ("EEG: {eeg}\nDescribe the EEG evidence.",
-                 "What stands out in this EEG recording? {eeg}"),
-    "scenario": ("EEG: {eeg}\nWhich scene was the person most likely watching? {options}",
-                 "Here is an EEG recording: {eeg}\nPick the scene that fits it: {options}"),
+
+#: The parts each task's templates are composed of: every way of showing the EEG ("{eeg}", "{eeg2}", "{eeg3}")
+#: followed by every wording of the question. Template ``i * n_questions + j`` is intro ``i`` + question ``j``.
+TEMPLATE_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "emotion": (("EEG: {eeg}\n", "Here is an EEG recording: {eeg}\n", "Read this EEG segment {eeg}. ", "{eeg}\n",
+                 "Based on the EEG {eeg}: ", "Look at the brain activity {eeg}. "),
+                ("Which emotion is the person feeling?", "What emotion does it show?", "Name the emotion.",
+                 "Classify the emotion in this brain activity.", "What is the viewer's emotion?",
+                 "Which of the {n_labels} emotions fits best?")),
+    "valence_arousal": (("EEG: {eeg}\n", "Here is an EEG recording: {eeg}\n", "From the EEG {eeg}: ",
+                         "{eeg}\n", "Consider this brain activity {eeg}. "),
+                        ("Rate the valence and arousal.", "Is the feeling positive or negative, calm or aroused?",
+                         "Give valence and arousal.", "How pleasant and how intense is the feeling?")),
+    "compare": (("Clip A: {eeg}\nClip B: {eeg2}\n", "Two EEG recordings. A: {eeg} B: {eeg2} ",
+                 "Here are two clips, A {eeg} and B {eeg2}. ", "EEG of clip A: {eeg}\nEEG of clip B: {eeg2}\n"),
+                ("Which clip is more {attr}?", "Which one is more {attr}?", "Which of the two feels more {attr}?",
+                 "Pick the clip that is more {attr}.", "Which recording shows the more {attr} state?")),
+    "rank": (("Clip A: {eeg}\nClip B: {eeg2}\nClip C: {eeg3}\n", "Three EEG recordings. A: {eeg} B: {eeg2} C: {eeg3} ",
+              "Here are three clips, A {eeg}, B {eeg2} and C {eeg3}. ",
+              "EEG of clip A: {eeg}\nEEG of clip B: {eeg2}\nEEG of clip C: {eeg3}\n"),
+             ("Rank the clips from most to least {attr}.", "Order them from most to least {attr}.",
+              "Sort the three clips by how {attr} they are, most first.", "Which is most {attr}, then next, then least?",
+              "List the clips from the most {attr} to the least.")),
+    "describe": (("EEG: {eeg}\n", "Here is an EEG recording: {eeg}\n", "{eeg}\n", "Look at this EEG {eeg}. "),
+                 ("Describe the EEG evidence.", "What stands out in this EEG recording?",
+                  "Which regions and bands are unusual?", "Summarise what the band power shows.",
+                  "Explain the evidence in this brain activity.")),
 }
+
+
+def _compose(task: str) -> tuple[str, ...]:
+    intros, questions = TEMPLATE_PARTS[task]
+    return tuple(i + q for i in intros for q in questions)
+
+
+def _held_out(task: str) -> set[tuple[str, int]]:
+    """About one combination in five: in row ``i`` of the grid, question ``j`` with ``(i + 2 j) % 5 == 3``. Every
+    intro and every question also appears in training templates, but never in these combinations."""
+    intros, questions = TEMPLATE_PARTS[task]
+    return {(task, i * len(questions) + j) for i in range(len(intros)) for j in range(len(questions))
+            if (i + 2 * j) % 5 == 3}
+
+
+TEMPLATES: dict[str, tuple[str, ...]] = {task: _compose(task) for task in TEMPLATE_PARTS}
+TEMPLATES["scenario"] = ("EEG: {eeg}\nWhich scene was the person most likely watching? {options}",
+                         "Here is an EEG recording: {eeg}\nPick the scene that fits it: {options}")
 #: (task, template index) pairs never used in training.
-HELD_OUT_TEMPLATES = {("emotion", 4), ("emotion", 5), ("valence_arousal", 2), ("describe", 1)}
+HELD_OUT_TEMPLATES = set().union(*(_held_out(task) for task in TEMPLATE_PARTS))
 #: SEED-VII's scenes (other label spaces carry their own: ``LabelSpace.scenes``).
 SCENARIOS: dict[str, str] = dict(SEED7.scenes)
 

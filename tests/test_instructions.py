@@ -8,10 +8,12 @@ from e2llm_lab.instructions import (
     EEG_TOKEN,
     HELD_OUT_TEMPLATES,
     TASKS,
+    TEMPLATE_PARTS,
     TEMPLATES,
     check_claims,
     eeg_placeholder,
     evidence_items,
+    make_example,
     make_examples,
     parse_answer,
     rationale,
@@ -71,8 +73,28 @@ def test_held_out_sets(fs):
                          zero_shot=True)
     assert all((e.task, e.template) in HELD_OUT_TEMPLATES or e.task == "scenario" for e in held)
     assert "scenario" not in TASKS and len(TEMPLATES["scenario"]) == 2
-    with pytest.raises(ValueError, match="no held-out"):
-        make_examples(fs, np.arange(len(fs)), tasks=("compare",), n_per_task=1, n_eeg_tokens=12, zero_shot=True)
+    with pytest.raises(ValueError, match="no training templates"):
+        make_example("scenario", [0], fs, np.random.default_rng(0), n_eeg_tokens=12, zero_shot=False)
+
+
+def test_templates_are_composed_and_held_out_combinations_never_train(fs):
+    for task in TASKS:
+        intros, questions = TEMPLATE_PARTS[task]
+        assert len(TEMPLATES[task]) == len(intros) * len(questions) >= 20
+        held = {t for k, t in HELD_OUT_TEMPLATES if k == task}
+        seen = set(range(len(TEMPLATES[task]))) - held
+        assert 0 not in held and len(held) >= 4
+        for parts, pos in ((intros, lambda t: t // len(questions)), (questions, lambda t: t % len(questions))):
+            # every part is trained in some combination and asked held out in another (composition, not new words)
+            assert {pos(t) for t in seen} == set(range(len(parts)))
+        assert {pos for pos in held} and all(TEMPLATES[task][t] not in {TEMPLATES[task][s] for s in seen}
+                                             for t in held)
+    train = make_examples(fs, np.arange(len(fs)), n_per_task=60, n_eeg_tokens=2, seed=3, verbose=False)
+    assert not {(e.task, e.template) for e in train} & HELD_OUT_TEMPLATES
+    assert len({(e.task, e.template) for e in train if e.task == "emotion"}) >= 20   # many wordings, not a few
+    held_ex = make_examples(fs, np.arange(len(fs)), tasks=("compare",), n_per_task=20, n_eeg_tokens=2,
+                            zero_shot=True, verbose=False)
+    assert {(e.task, e.template) for e in held_ex} <= HELD_OUT_TEMPLATES
 
 
 @pytest.mark.parametrize("text,field,value", [
