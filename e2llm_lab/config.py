@@ -241,7 +241,9 @@ class ProjectorConfig:
 
     kind: str = "mlp2x_gelu"
     profile_readout: bool = True
-    max_segments: int = 0
+    # 3: the most clips a task shows (rank). With them, the quickstart model read each clip of a compare prompt
+    # right 0.71 of the time (0.61 without) and of a rank prompt 0.48 (0.35), same seed and data.
+    max_segments: int = 3
 
 
 @dataclass(frozen=True)
@@ -300,9 +302,13 @@ class E2LLMConfig:
 
     data: DataConfig = DataConfig()
     encoder: EncoderConfig = EncoderConfig()
-    # Stage 1 in the pipeline: 20 supervised epochs at most (early stopping usually ends it sooner); the stage-1
-    # notebook shows what PretrainConfig's longer default of 40 adds.
-    pretrain: PretrainConfig = PretrainConfig(epochs=20)
+    # Stage 1 in the pipeline: 20 supervised epochs with heavy electrode dropout and no early stopping. Dropping
+    # 70% of electrodes per sample (not 20%) makes the encoder use every electrode that carries the effect rather
+    # than a few idiosyncratic ones: on the quickstart split (3 seeds) held-out head accuracy 0.50 -> 0.63 and
+    # Integrated Gradients' class-averaged AUROC against the planted effects 0.76 -> 0.86 (bench/attribution.py).
+    # Early stopping on one training subject stopped too soon for it (0.79 with it). The stage-1 notebook shows
+    # PretrainConfig's plain defaults.
+    pretrain: PretrainConfig = PretrainConfig(epochs=20, channel_dropout=0.7, n_val_subjects=0)
     projector: ProjectorConfig = ProjectorConfig()
     llm: LLMConfig = LLMConfig()
     # The tiny model needs high learning rates to learn to read EEG tokens within CPU minutes (2e-2 diverged);
