@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -94,3 +96,42 @@ def test_answers_never_hold_eeg_markers(fs, small_e2llm):
         emb = m.llm.get_input_embeddings().weight
         emb[m.eeg_token_id] = emb[m.eeg_token_id] * 0 + 50 * emb.std()
     assert all("<|eeg" not in t for t in m.generate(prompts, eeg, max_new_tokens=8))
+
+
+def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2llm, monkeypatch):
+    from e2llm_lab.evaluate import scene_link
+    from e2llm_lab.instructions import EmotionSignatures
+
+    m = small_e2llm(fs)
+    m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))
+    rows = np.arange(0, len(fs), 7)
+    real = scene_link(m, fs, rows, n=12, seed=1)
+    assert list(real.index) == ["emotion stated, answer line by likelihood", "scene -> feeling sentence (LM knowledge)"]
+    assert (real.n == 12).all() and real.chance.iloc[0] == pytest.approx(0.25)
+    # the knowledge link against the same sentences scored another way: transformers' own loss over the emotion
+    exs = make_examples(fs, rows, tasks=("scenario",), n_per_task=12, n_eeg_tokens=m.n_eeg_tokens, seed=1,
+                        zero_shot=True, signatures=m.signatures, verbose=False)
+    tok, hits = m.tokenizer, []
+    for e in exs:
+        nll = []
+        for option in e.truth["options"]:
+            scene = fs.label_space.scene_of(option)
+            head = tok(scene[0].upper() + scene[1:] + " usually brings", add_special_tokens=False)["input_ids"]
+            tail = tok(" " + e.truth["emotions"][0] + ".", add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([head + tail])
+            with torch.no_grad():
+                loss = m.llm(input_ids=ids, labels=torch.tensor([[-100] * len(head) + tail])).loss
+            nll.append(float(loss) * len(tail))
+        hits.append(chr(97 + int(np.argmin(nll))) == e.truth["choice"])
+    assert real.loc["scene -> feeling sentence (LM knowledge)", "accuracy"] == pytest.approx(np.mean(hits))
+
+    def oracle(prompts, eeg, prefixes, options, **kw):      # picks the line of the scene of the emotion it is told
+        space = fs.label_space
+        return [np.array([float(space.scene_of(e) in o) for o in opts])
+                for pre, opts in zip(prefixes, options) for e in space.labels if f" {e} " in pre]
+
+    monkeypatch.setattr(m, "score_options", oracle)
+    assert scene_link(m, fs, rows, n=12, seed=1).iloc[0].accuracy == 1.0
+    no_scenes = fs.relabel({e: e for e in fs.label_space.labels},
+                           replace(fs.label_space, name="plain", scenes=None))
+    assert scene_link(m, no_scenes, rows, n=4) is None

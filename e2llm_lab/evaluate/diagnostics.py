@@ -14,6 +14,9 @@ On the same held-out rows, basic-emotion task, first training template:
 
 Links 4 and 5 reuse the basic-emotion answers of the main evaluation when they are passed (``answers=``), so the
 diagnostic does not generate them twice.
+
+The zero-shot ``scenario`` task adds one link after the emotion: from the feeling to the scene.
+:func:`scene_link` measures it with the emotion *given*, so a low scenario figure says which of the two fails.
 """
 from __future__ import annotations
 
@@ -25,10 +28,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..data.featureset import check_no_leakage
-from ..instructions import answer_lines, decision_sentence, make_example, parse_answer
+from ..instructions import answer_lines, decision_sentence, make_example, make_examples, parse_answer
 from .protocols import classification_metrics
 
-__all__ = ["diagnose_chain"]
+__all__ = ["diagnose_chain", "scene_link"]
 
 
 @torch.no_grad()
@@ -97,3 +100,47 @@ def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256,
     out = pd.DataFrame(rows).set_index("link")
     out["share_of_encoder"] = out.balanced_accuracy / max(out.balanced_accuracy.iloc[0], 1e-9)
     return out
+
+
+@torch.no_grad()
+def scene_link(model, fs, idx, *, n: int = 40, seed: int = 0, batch_size: int = 32) -> pd.DataFrame | None:
+    """Does the model pick the scene of an emotion it is *told*? The second link of the zero-shot scenario task.
+
+    Zero-shot scenario questions on rows ``idx`` (their EEG in place), answered two ways with the true emotion
+    given (never read from the EEG):
+
+    - ``emotion stated, answer line by likelihood``: the reasoning is the decision sentence naming the true
+      emotion; the most likely of the question's answer lines (the constrained scenario answer) is taken;
+    - ``scene -> feeling sentence``: the option whose scene makes the LM most likely to continue
+      "<Scene> usually brings" with the true emotion (a sentence form of the tiny model's warm-up knowledge).
+
+    Returns
+    -------
+    pd.DataFrame or None
+        Index ``link``; columns accuracy, chance, n. None when the label space has no scenes.
+    """
+    if fs.label_space.scenes is None:
+        return None
+    exs = make_examples(fs, np.asarray(idx), tasks=("scenario",), n_per_task=n, n_eeg_tokens=model.n_eeg_tokens,
+                        seed=seed, zero_shot=True, signatures=model.signatures, verbose=False)
+    truth = [ord(e.truth["choice"]) - 97 for e in exs]
+    stated = ["<think> " + decision_sentence(e.truth["emotions"][0]) + " </think>" for e in exs]
+    scores = model.score_options([e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs], stated,
+                                 [answer_lines(e) for e in exs], batch_size=batch_size)
+    told = np.mean([int(np.argmax(sc)) == t for sc, t in zip(scores, truth)])
+    tok, llm, space = model.tokenizer, model.llm, fs.label_space
+    hits = []
+    for e, t in zip(exs, truth):
+        tail = tok(" " + e.truth["emotions"][0] + ".", add_special_tokens=False)["input_ids"]
+        lp = []
+        for option in e.truth["options"]:
+            scene = space.scene_of(option)
+            head = tok(scene[0].upper() + scene[1:] + " usually brings", add_special_tokens=False)["input_ids"]
+            ids = torch.tensor([head + tail], device=model.device)
+            logits = llm(input_ids=ids).logits[0, len(head) - 1:-1].float()
+            lp.append(float(torch.log_softmax(logits, -1).gather(-1, ids[0, len(head):, None]).sum()))
+        hits.append(int(np.argmax(lp)) == t)
+    chance = float(np.mean([1 / len(e.truth["options"]) for e in exs]))
+    return pd.DataFrame([{"link": "emotion stated, answer line by likelihood", "accuracy": told},
+                         {"link": "scene -> feeling sentence (LM knowledge)", "accuracy": float(np.mean(hits))}]
+                        ).assign(chance=chance, n=len(exs)).set_index("link")

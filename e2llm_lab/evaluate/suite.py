@@ -23,7 +23,7 @@ from ..answers import parse_answer
 from ..data.featureset import check_no_leakage
 from ..labels import SEED7, LabelSpace
 from ..report import write_html_report
-from .diagnostics import diagnose_chain
+from .diagnostics import diagnose_chain, scene_link
 from .generation import MULTI_TASKS, evaluate_generation, generation_summary
 from .protocols import classification_metrics, confusion_table, logistic_regression
 
@@ -44,7 +44,8 @@ class EvaluationReport:
     tables : dict of str -> pandas.DataFrame
         ``basic`` (emotion metrics per subject and overall: LLM, encoder head, logistic regression, chance),
         ``confusion``, ``tasks`` (every task with chance, seen and zero-shot rows), ``zero_shot_gap``,
-        ``faithfulness``, ``controls``, ``diagnostic`` (when training rows were given), ``timings`` (seconds per
+        ``faithfulness``, ``controls``, ``diagnostic`` (when training rows were given), ``scene_link`` (the
+        zero-shot scenario's second link, with the emotion given: :func:`.diagnostics.scene_link`), ``timings`` (seconds per
         family) and ``problems`` (a family that could not be run or scored, and why; absent when none).
     figures : dict of str -> plotly Figure
     answers : pandas.DataFrame
@@ -175,6 +176,11 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
             model, fs, train_idx, idx, max_new_tokens=max_new_tokens, seed=seed, answers=real))
         if diag is not None:
             report.tables["diagnostic"] = diag
+    if diagnose and space.scenes is not None:
+        link = family("scene link (zero-shot scenario with the emotion given)", lambda: scene_link(
+            model, fs, idx, n=n_per_task, seed=seed))
+        if link is not None:
+            report.tables["scene_link"] = link
     _finish(report, runs, problems, timings, space, baselines[0] if baselines else None)
     if out is not None:
         report.to_html(out)
@@ -187,7 +193,7 @@ def _finish(report: EvaluationReport, runs, problems, timings, space: LabelSpace
     report.answers = pd.concat(answers, ignore_index=True) if answers else pd.DataFrame(
         columns=["task", "control", "zero_shot", "emotion_true", "emotion_pred"])
     real = report.answers[report.answers.control == "none"]
-    tables = {k: v for k, v in report.tables.items() if k == "diagnostic"}
+    tables = {k: v for k, v in report.tables.items() if k in ("diagnostic", "scene_link")}
     built_problems = []
 
     def build(name, fn):
