@@ -172,11 +172,7 @@ def make_example(task: str, rows: list[int], fs, rng: np.random.Generator, *, n_
                              f"coordinates differ")
         fill["attr"] = attr
         names = _letters(len(rows))
-        # each clip's label with its coordinate on the asked axis, so the order is read off the reasoning rather
-        # than recalled for two or three labels at once
-        axis = {"positive": "valence", "aroused": "arousal"}[attr]
-        clips = " ".join(f"Clip {n}: {think(i, k=1, top=1)} It matches {emotions[i]} ({axis} "
-                         f"{score[emotions[i]]:+.2f})." for i, n in enumerate(names))
+        clips = " ".join(f"Clip {n}: {think(i, k=1, top=1)} It matches {emotions[i]}." for i, n in enumerate(names))
         order = sorted(range(len(rows)), key=lambda i: -score[emotions[i]])
         ranked = " > ".join(f"{emotions[i]} ({names[i]})" for i in order)
         decide = f"From most to least {attr}: {ranked}."

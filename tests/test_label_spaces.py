@@ -132,9 +132,8 @@ def test_rank_is_left_out_with_a_line_when_too_few_labels_differ(windows, capsys
 
 def test_default_seed7_examples_are_unchanged():
     """The SEED-VII path draws exactly the examples it drew before (hashes of make_examples on the same rows and
-    seeds). Pinned when label spaces arrived; re-pinned when templates became composed from parts and multi-clip
-    reasoning began to state each clip's coordinate (issue 14). A change here changes every training run's data, so
-    it must be deliberate."""
+    seeds). Pinned when label spaces arrived, re-pinned when templates became composed from parts (issue 14): a
+    change here changes every training run's data, so it must be deliberate."""
     from e2llm_lab.data.samples import load_sample
     from e2llm_lab.instructions import EmotionSignatures, make_examples
 
@@ -147,7 +146,7 @@ def test_default_seed7_examples_are_unchanged():
         return hashlib.sha256(text.encode()).hexdigest()
 
     exs = make_examples(fs, tr, n_per_task=30, n_eeg_tokens=12, seed=3, signatures=sig)
-    assert len(exs) == 150 and digest(exs) == "2994953911bc77cdb6b7cd248eb102b2a91cf0b8fc6dba88172753083e9916b3"
+    assert len(exs) == 150 and digest(exs) == "fabdb4f2f56edfcef7c906e4267ef95fd389a164621f0f4db2f66485f50374dd"
     zs = make_examples(fs, tr, tasks=("emotion", "scenario"), n_per_task=20, n_eeg_tokens=12, seed=4, zero_shot=True,
                        signatures=sig)
     assert digest(zs) == "2b7c9a835d511a0f0b1848db1479ef52f960f6b632d113d7a27f3c1c885066e1"

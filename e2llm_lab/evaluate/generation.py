@@ -56,12 +56,11 @@ _REGIONS = {r.replace("_", " ") for r in REGION_NAMES}
 _SENTENCE_CLAIM = re.compile(r"([A-Za-z][A-Za-z ]*?)\s+([A-Za-z]+)\s+is\s+(?:higher|lower)\s+than usual", re.I)
 _DECIDED = re.compile(r"match(?:es)?\s+(?:the\s+)?([a-z]+)(?:\s+signature)?", re.I)
 _FIT = re.compile(r"closest learned signatures?:\s*([a-z]+)\s*\(r\s*=\s*([+-]?\d*\.\d+)\)", re.I)
-_CLIP_READ = re.compile(r"clip\s+([ABC])\s*:.*?it\s+matches\s+([a-z][a-z ]*?)\s*(?:\([^)]*\))?\s*\.", re.I | re.S)
+_CLIP_READ = re.compile(r"clip\s+([ABC])\s*:.*?it\s+matches\s+([a-z][a-z ]*?)\s*\.", re.I | re.S)
 
 
 def clip_readings(think: str | None, space=SEED7) -> dict[str, str | None]:
-    """The label a multi-clip reasoning reads for each clip ("Clip B: ... It matches fear (valence -0.70)." ->
-    {"B": "fear"}).
+    """The label a multi-clip reasoning reads for each clip ("Clip B: ... It matches fear." -> {"B": "fear"}).
 
     The first reading of each clip counts; an unknown word reads as None.
     """
