@@ -51,8 +51,12 @@ def _build_tiny_llm(args) -> int:
 
 
 def _build_reference(args) -> int:
-    from .reference import build_reference
+    from .reference import build_reference, evaluate_reference
 
+    if args.evaluate_only:
+        out = evaluate_reference(args.out, seed=args.seed, device=args.device, n_per_task=args.n_per_task)
+        print(f"evaluation of the reference model written to {out}")
+        return 0
     out = build_reference(args.out, seed=args.seed, device=args.device, n_per_task=args.n_per_task)
     print(f"reference model, features and evaluation written to {out}")
     return 0
@@ -198,11 +202,13 @@ def main(argv=None) -> int:
     t.add_argument("--out", default=None, help="output folder (default: data_samples/tiny_qwen3 of the checkout)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_build_tiny_llm)
-    br = sub.add_parser("build-reference", help="rebuild the shipped reference model (about 30 min on 2 CPU cores)")
+    br = sub.add_parser("build-reference", help="rebuild the shipped reference model (about 15 min on 2 CPU cores)")
     br.add_argument("--out", default=None, help="folder (default: data_samples/reference of this checkout)")
     br.add_argument("--seed", type=int, default=0)
     br.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     br.add_argument("--n-per-task", type=int, default=40, help="prompts per task in its evaluation")
+    br.add_argument("--evaluate-only", action="store_true",
+                    help="re-run only the evaluation of the model already in --out (after the protocol changed)")
     br.set_defaults(func=_build_reference)
     w = sub.add_parser("build-wheel", help="build a wheel to hand out (sample data and tiny model inside)")
     w.add_argument("--out", default="dist", help="folder for the wheel (default: dist/)")

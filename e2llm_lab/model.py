@@ -308,6 +308,7 @@ class E2LLM(nn.Module):
             save_file({k: v.detach().contiguous().cpu() for k, v in self.projector.state_dict().items()}, str(tmp))
         if hasattr(self.llm, "peft_config"):
             self.llm.save_pretrained(folder / "adapter")
+            (folder / "adapter" / "README.md").unlink(missing_ok=True)    # peft's blank model card, with local paths
         save_tokenizer(self.tokenizer, folder / "tokenizer")
         write_text_atomic(folder / "e2llm_config.json", json.dumps(asdict(self.cfg), indent=1))
         if self.signatures is not None:

@@ -29,7 +29,8 @@ from .data.featureset import FeatureSet
 from .data.samples import SAMPLE_DATA_CONFIG, sample_dir
 
 __all__ = ["REFERENCE_COHORT", "REFERENCE_TEST_SUBJECTS", "REFERENCE_SCALE", "reference_config", "reference_dir",
-           "load_reference_features", "load_reference_model", "reference_report", "build_reference"]
+           "load_reference_features", "load_reference_model", "reference_report", "build_reference",
+           "evaluate_reference"]
 
 #: The reference cohort: 10 subjects x 7 emotions x 2 clips of 60 s (another seed than the sample cohort's).
 REFERENCE_COHORT = SyntheticConfig(n_subjects=10, n_trials_per_emotion=2, trial_s=60.0, seed=11)
@@ -99,9 +100,8 @@ def build_reference(out=None, *, seed: int = 0, device: str = "cpu", n_per_task:
     """
     from .data.samples import SOURCE_SAMPLES
     from .data.synthetic import iter_cohort, trials_table
-    from .evaluate import evaluate_all
     from .preprocess import featureset_from_recordings
-    from .quickstart import SAMPLE_STRIDE, run_quickstart
+    from .quickstart import run_quickstart
 
     out = Path(out) if out is not None else SOURCE_SAMPLES / _DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -109,21 +109,41 @@ def build_reference(out=None, *, seed: int = 0, device: str = "cpu", n_per_task:
     cohort = featureset_from_recordings(iter_cohort(REFERENCE_COHORT), SAMPLE_DATA_CONFIG,
                                         total=len(trials_table(REFERENCE_COHORT)), progress=progress)
     cohort.save(out / "features.npz")
-    cfg = reference_config()
-    res = run_quickstart(config=cfg, scale=REFERENCE_SCALE, features=cohort.normalized("subject"),
-                         test_subjects=REFERENCE_TEST_SUBJECTS, out=out, device=device, seed=seed,
-                         progress=progress, evaluate=False)
-    model, fs, tr, te = res["model"], res["features"], res["train_idx"], res["test_idx"]
-    t_train = time.perf_counter() - t0
+    run_quickstart(config=reference_config(), scale=REFERENCE_SCALE, features=cohort.normalized("subject"),
+                   test_subjects=REFERENCE_TEST_SUBJECTS, out=out, device=device, seed=seed, progress=progress,
+                   evaluate=False)
+    return evaluate_reference(out, seed=seed, device=device, n_per_task=n_per_task,
+                              train_seconds=time.perf_counter() - t0)
+
+
+def evaluate_reference(folder=None, *, seed: int = 0, device: str = "cpu", n_per_task: int = 40,
+                       train_seconds: float | None = None) -> Path:
+    """Run the evaluation protocol on a built reference (``folder``: its features and ``model/``) and write
+    ``evaluation.json`` and ``answers.csv`` beside them. The build calls it; on its own
+    (``e2llm-lab build-reference --evaluate-only``) it re-evaluates the shipped model after the protocol changed,
+    without retraining (the training time of the last build is kept)."""
+    from .evaluate import evaluate_all
+    from .quickstart import SAMPLE_STRIDE
+
+    folder = _require(Path(folder) if folder is not None else reference_dir())
+    t0 = time.perf_counter()
+    if train_seconds is None:
+        old = folder / "evaluation.json"
+        train_seconds = json.loads(old.read_text())["seconds"]["train"] if old.exists() else float("nan")
+    model = load_reference_model(folder=folder, device=device)
+    fs = model.samples(load_reference_features(folder=folder))
+    tr, te = model.held_out_rows(fs)
     # controls ask as many prompts as the real run (not the default 20): "within 0.05 of chance" needs them
     report = evaluate_all(model, fs, te, train_idx=tr, n_per_task=n_per_task, n_control=None, seed=seed)
     answers = report.answers
     basic = answers[(answers.control == "none") & (answers.task == "emotion") & ~answers.zero_shot]
     basic.assign(row=te)[["row", "subject", "template", "emotion_true", "emotion_pred", "text", "text_free"]].to_csv(
-        out / "answers.csv", index=False)
-    info = {"recipe": asdict(cfg), "scale": REFERENCE_SCALE, "cohort": asdict(REFERENCE_COHORT), "seed": seed,
+        folder / "answers.csv", index=False)
+    info = {"recipe": asdict(model.cfg), "scale": REFERENCE_SCALE, "cohort": asdict(REFERENCE_COHORT), "seed": seed,
             "sample_stride": SAMPLE_STRIDE, "test_subjects": list(REFERENCE_TEST_SUBJECTS),
-            "n_per_task": n_per_task, "seconds": {"train": t_train, "total": time.perf_counter() - t0},
+            "n_per_task": n_per_task,
+            "seconds": {"train": train_seconds, "evaluate": time.perf_counter() - t0,
+                        "total": train_seconds + time.perf_counter() - t0},
             "tables": {k: _records(v) for k, v in report.tables.items() if isinstance(v, pd.DataFrame) and len(v)}}
-    write_text_atomic(out / "evaluation.json", json.dumps(info, indent=1, default=str))
-    return out
+    write_text_atomic(folder / "evaluation.json", json.dumps(info, indent=1, default=str))
+    return folder
