@@ -116,7 +116,8 @@ def main() -> None:
         for seed in args.seeds:
             t0, out = time.perf_counter(), Path(args.out) / f"{args.recipe}_seed{seed}"
             if args.recipe == "reference":
-                runs[f"seed {seed}"] = reference_report(folder=build_reference(out, seed=seed, progress=False))["tables"]
+                folder = build_reference(out, seed=seed, progress=False)
+                runs[f"seed {seed}"] = reference_report(folder=folder)["tables"]
             else:
                 runs[f"seed {seed}"] = _quickstart_tables(seed, out)
             print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -132,7 +133,8 @@ def main() -> None:
         print(f"{name:44s} {m:7.3f} +/- {s:5.3f}   {verdict}")
     if len(df) > 1:
         sd = df["emotion balanced acc (LLM, constrained)"].std(ddof=1)
-        print(f"{'seed sd of basic emotion':44s} {sd:7.3f}           target <= 0.05: {'MET' if sd <= 0.05 else 'NOT MET'}")
+        verdict = "MET" if sd <= 0.05 else "NOT MET"
+        print(f"{'seed sd of basic emotion':44s} {sd:7.3f}           target <= 0.05: {verdict}")
     diag = pd.concat([pd.DataFrame(t["diagnostic"]).set_index("link").balanced_accuracy.rename(k)
                       for k, t in runs.items() if "diagnostic" in t], axis=1)
     if len(diag):

@@ -305,7 +305,7 @@ class E2LLMConfig:
     # Stage 1 in the pipeline: 20 supervised epochs with heavy electrode dropout and no early stopping. Dropping
     # 70% of electrodes per sample (not 20%) makes the encoder use every electrode that carries the effect rather
     # than a few idiosyncratic ones: on the quickstart split (3 seeds) held-out head accuracy 0.50 -> 0.63 and
-    # Integrated Gradients' class-averaged AUROC against the planted effects 0.76 -> 0.86 (bench/attribution.py).
+    # Integrated Gradients' class-averaged AUROC against the planted effects 0.76 -> 0.86 (bench/encoder_reliance.py).
     # Early stopping on one training subject stopped too soon for it (0.79 with it). The stage-1 notebook shows
     # PretrainConfig's plain defaults.
     pretrain: PretrainConfig = PretrainConfig(epochs=20, channel_dropout=0.7, n_val_subjects=0)

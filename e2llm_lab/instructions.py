@@ -33,8 +33,8 @@ from .rationales import (
 )
 
 __all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS", "TASKS", "TEMPLATES",
-           "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "EVIDENCE_STYLES", "Example", "EmotionSignatures", "region_band_z",
-           "evidence_items", "rationale", "fit_sentence", "decision_sentence", "is_held_out", "eeg_placeholder",
+           "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "EVIDENCE_STYLES", "Example", "EmotionSignatures",
+           "region_band_z", "evidence_items", "rationale", "fit_sentence", "decision_sentence", "is_held_out", "eeg_placeholder",
            "make_example", "make_examples", "task_plan", "answer_lines", "parse_answer", "check_claims", "corpus"]
 
 EEG_START, EEG_TOKEN, EEG_END = "<|eeg_start|>", "<|eeg|>", "<|eeg_end|>"
@@ -63,7 +63,8 @@ TEMPLATE_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
               "Here are three clips, A {eeg}, B {eeg2} and C {eeg3}. ",
               "EEG of clip A: {eeg}\nEEG of clip B: {eeg2}\nEEG of clip C: {eeg3}\n"),
              ("Rank the clips from most to least {attr}.", "Order them from most to least {attr}.",
-              "Sort the three clips by how {attr} they are, most first.", "Which is most {attr}, then next, then least?",
+              "Sort the three clips by how {attr} they are, most first.",
+              "Which is most {attr}, then next, then least?",
               "List the clips from the most {attr} to the least.")),
     "describe": (("EEG: {eeg}\n", "Here is an EEG recording: {eeg}\n", "{eeg}\n", "Look at this EEG {eeg}. "),
                  ("Describe the EEG evidence.", "What stands out in this EEG recording?",

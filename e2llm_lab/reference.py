@@ -139,11 +139,10 @@ def evaluate_reference(folder=None, *, seed: int = 0, device: str = "cpu", n_per
     basic = answers[(answers.control == "none") & (answers.task == "emotion") & ~answers.zero_shot]
     basic.assign(row=te)[["row", "subject", "template", "emotion_true", "emotion_pred", "text", "text_free"]].to_csv(
         folder / "answers.csv", index=False)
+    t_eval = time.perf_counter() - t0
     info = {"recipe": asdict(model.cfg), "scale": REFERENCE_SCALE, "cohort": asdict(REFERENCE_COHORT), "seed": seed,
-            "sample_stride": SAMPLE_STRIDE, "test_subjects": list(REFERENCE_TEST_SUBJECTS),
-            "n_per_task": n_per_task,
-            "seconds": {"train": train_seconds, "evaluate": time.perf_counter() - t0,
-                        "total": train_seconds + time.perf_counter() - t0},
+            "sample_stride": SAMPLE_STRIDE, "test_subjects": list(REFERENCE_TEST_SUBJECTS), "n_per_task": n_per_task,
+            "seconds": {"train": train_seconds, "evaluate": t_eval, "total": train_seconds + t_eval},
             "tables": {k: _records(v) for k, v in report.tables.items() if isinstance(v, pd.DataFrame) and len(v)}}
     write_text_atomic(folder / "evaluation.json", json.dumps(info, indent=1, default=str))
     return folder

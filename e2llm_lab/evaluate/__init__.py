@@ -25,5 +25,5 @@ from .suite import EvaluationReport, evaluate_all
 
 __all__ = ["PROTOCOLS", "METRICS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
            "summarize", "logistic_regression", "mlp", "chance", "encoder_models", "CHANCE", "MULTI_TASKS", "CONTROLS",
-           "faithfulness", "evaluate_generation", "generation_summary", "diagnose_chain", "scene_link", "EvaluationReport",
-           "evaluate_all"]
+           "faithfulness", "evaluate_generation", "generation_summary", "diagnose_chain", "scene_link",
+           "EvaluationReport", "evaluate_all"]

@@ -45,8 +45,8 @@ class EvaluationReport:
         ``basic`` (emotion metrics per subject and overall: LLM, encoder head, logistic regression, chance),
         ``confusion``, ``tasks`` (every task with chance, seen and zero-shot rows), ``zero_shot_gap``,
         ``faithfulness``, ``controls``, ``diagnostic`` (when training rows were given), ``scene_link`` (the
-        zero-shot scenario's second link, with the emotion given: :func:`.diagnostics.scene_link`), ``timings`` (seconds per
-        family) and ``problems`` (a family that could not be run or scored, and why; absent when none).
+        zero-shot scenario's second link, with the emotion given: :func:`.diagnostics.scene_link`), ``timings``
+        (seconds per family) and ``problems`` (a family that could not be run or scored, and why; absent when none).
     figures : dict of str -> plotly Figure
     answers : pandas.DataFrame
         Every generated answer, controls included (column ``control``).
