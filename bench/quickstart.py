@@ -5,6 +5,9 @@ time of each stage, the held-out basic-emotion balanced accuracy of the generate
 the same split, and their ratio. Target: at most 5 minutes on a 2-core CPU.
 
     python bench/quickstart.py [--llm Qwen/Qwen3-0.6B] [--out DIR]   (--out keeps the report and model/)
+    python bench/quickstart.py --llm /tmp/tiny_new --preset cpu-tiny   (another tiny LM, the tiny model's recipe)
+
+An --llm alone takes the "colab-t4" preset (a real Qwen's settings); pass --preset cpu-tiny for a tiny LM.
 """
 from __future__ import annotations
 
@@ -17,11 +20,13 @@ from e2llm_lab.quickstart import run_quickstart
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--llm", default=None)
+    p.add_argument("--preset", default=None, help="default: cpu-tiny without --llm, colab-t4 with it")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=None, help="keep the report and the trained model here (default: discarded)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        res = run_quickstart(llm=args.llm, out=args.out or tmp, device=args.device, progress=False, verbose=False)
+        res = run_quickstart(llm=args.llm, preset=args.preset, out=args.out or tmp, device=args.device,
+                             progress=False, verbose=False)
     s, sec = res["summary"], res["seconds"]
     llm, head = s.loc["emotion", "balanced_accuracy"], res["encoder_metrics"]["balanced_accuracy"]
     print(" | ".join(f"{k} {v:.0f} s" for k, v in sec.items()))
