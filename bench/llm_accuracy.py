@@ -85,7 +85,7 @@ def _quickstart_tables(seed: int, out: Path) -> dict:
     from e2llm_lab.data.samples import load_sample
     from e2llm_lab.evaluate import evaluate_all
     from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS, run_quickstart
-    from e2llm_lab.reference import _records
+    from e2llm_lab.reference import report_tables
 
     fs = load_sample().with_steps(4, stride=2)
     test = fs.meta.subject.isin(QUICKSTART_TEST_SUBJECTS).to_numpy()
@@ -93,7 +93,7 @@ def _quickstart_tables(seed: int, out: Path) -> dict:
     res = run_quickstart(out=out, seed=seed, progress=False, verbose=False, evaluate=False)
     report = evaluate_all(res["model"], fs, te, train_idx=tr, seed=seed, verbose=False)
     report.to_html(out / "evaluation.html")
-    return {k: _records(v) for k, v in report.tables.items() if isinstance(v, pd.DataFrame) and len(v)}
+    return report_tables(report)
 
 
 def main() -> None:

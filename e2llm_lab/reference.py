@@ -30,7 +30,7 @@ from .data.samples import SAMPLE_DATA_CONFIG, sample_dir
 
 __all__ = ["REFERENCE_COHORT", "REFERENCE_TEST_SUBJECTS", "REFERENCE_SCALE", "reference_config", "reference_dir",
            "load_reference_features", "load_reference_model", "reference_report", "build_reference",
-           "evaluate_reference"]
+           "evaluate_reference", "report_tables"]
 
 #: The reference cohort: 10 subjects x 7 emotions x 2 clips of 60 s (another seed than the sample cohort's).
 REFERENCE_COHORT = SyntheticConfig(n_subjects=10, n_trials_per_emotion=2, trial_s=60.0, seed=11)
@@ -81,10 +81,14 @@ def reference_report(*, folder=None) -> dict:
     return json.loads((folder / "evaluation.json").read_text())
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
-    flat = df.reset_index()
-    flat.columns = [str(c) for c in flat.columns]
-    return json.loads(flat.to_json(orient="records"))
+def report_tables(report) -> dict[str, list[dict]]:
+    """An evaluation report's non-empty tables as JSON-ready records, the way ``evaluation.json`` stores them."""
+    def records(df: pd.DataFrame) -> list[dict]:
+        flat = df.reset_index()
+        flat.columns = [str(c) for c in flat.columns]
+        return json.loads(flat.to_json(orient="records"))
+
+    return {k: records(v) for k, v in report.tables.items() if isinstance(v, pd.DataFrame) and len(v)}
 
 
 def build_reference(out=None, *, seed: int = 0, device: str = "cpu", n_per_task: int = 40,
@@ -143,6 +147,6 @@ def evaluate_reference(folder=None, *, seed: int = 0, device: str = "cpu", n_per
     info = {"recipe": asdict(model.cfg), "scale": REFERENCE_SCALE, "cohort": asdict(REFERENCE_COHORT), "seed": seed,
             "sample_stride": SAMPLE_STRIDE, "test_subjects": list(REFERENCE_TEST_SUBJECTS), "n_per_task": n_per_task,
             "seconds": {"train": train_seconds, "evaluate": t_eval, "total": train_seconds + t_eval},
-            "tables": {k: _records(v) for k, v in report.tables.items() if isinstance(v, pd.DataFrame) and len(v)}}
+            "tables": report_tables(report)}
     write_text_atomic(folder / "evaluation.json", json.dumps(info, indent=1, default=str))
     return folder
