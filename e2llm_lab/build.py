@@ -79,74 +79,36 @@ def _train_tokenizer(texts: list[str], vocab_size: int):
 
 
 def warmup_texts(tokenizer, fs, idx, *, n: int, seed: int = 0, n_sentences: int = 600,
-                 n_questions: int = 600) -> tuple[list[str], list[tuple[str, str]]]:
-    """The tiny model's warm-up texts, each list shuffled: ``n`` chat-formatted instruction examples of rows
-    ``idx`` (their EEG placeholders carry no information yet), and the world knowledge (:mod:`.knowledge`) as
-    (context, text to learn) pairs: scene sentences and feeling orderings (no context), and multiple-choice
-    questions (the chat-formatted question is context, the reasoning and answer line are learned).
+                 n_questions: int = 600) -> list[str]:
+    """The tiny model's warm-up texts, shuffled: chat-formatted instruction examples of rows ``idx`` (their EEG
+    placeholders carry no information yet), scene sentences and multiple-choice questions (:mod:`.knowledge`).
 
     Never the ``scenario`` task: that family stays held out for zero-shot evaluation.
     """
 
     sentences, questions = knowledge_texts(seed, n_sentences=n_sentences, n_questions=n_questions)
+    n_tasks = max(1, n - len(sentences) - len(questions)) // 5 + 1          # fill the rest with the 5 tasks
     n_eeg = region_pooling_matrix(fs.ch_names).shape[0] + 1
-    examples = make_examples(fs, idx, n_per_task=n // 5 + 1, n_eeg_tokens=n_eeg, seed=seed + 1)
-    tasks = [chat_prompt(tokenizer, ex.prompt) + ex.answer + tokenizer.eos_token + "\n" for ex in examples][:n]
-    world = [("", s) for s in sentences] + [(chat_prompt(tokenizer, q, system=MC_SYSTEM), a + tokenizer.eos_token)
-                                            for q, a in questions]
-    rng = np.random.default_rng(seed)
-    return [tasks[i] for i in rng.permutation(len(tasks))], [world[i] for i in rng.permutation(len(world))]
-
-
-def _knowledge_loss(model, tokenizer, pairs: list[tuple[str, str]]) -> torch.Tensor:
-    """Next-token loss on each pair's text (never its context), averaged within each text, then over texts: a
-    one-line fact weighs as much as a long answer. Learning a question's random options as if they were
-    language, or letting long texts drown short ones in a token mean, kept the tiny model at chance."""
-    n_context = [len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c, _ in pairs]
-    batch = tokenizer([c + t for c, t in pairs], return_tensors="pt", padding=True, add_special_tokens=False)
-    logits = model(**batch).logits[:, :-1].float()
-    mask = batch["attention_mask"][:, 1:].float()
-    for i, k in enumerate(n_context):
-        mask[i, :max(k - 1, 0)] = 0.0
-    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch["input_ids"][:, 1:], reduction="none")
-    return ((nll * mask).sum(1) / mask.sum(1).clamp_min(1)).mean()
-
-
-def _train(model, steps: int, loss_of_step, *, desc: str, progress: bool) -> float:
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.1)
-    model.train()
-    for step in tqdm(range(steps), desc=desc, disable=not progress):
-        loss = loss_of_step(step)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-    model.eval()
-    return float(loss.detach())
+    examples = make_examples(fs, idx, n_per_task=n_tasks, n_eeg_tokens=n_eeg, seed=seed + 1)
+    texts = [chat_prompt(tokenizer, ex.prompt) + ex.answer + tokenizer.eos_token + "\n" for ex in examples]
+    texts += sentences
+    texts += [chat_prompt(tokenizer, q, system=MC_SYSTEM) + a + tokenizer.eos_token
+              + "\n" for q, a in questions]
+    return [texts[i] for i in np.random.default_rng(seed).permutation(len(texts))]
 
 
 def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 1024, hidden_size: int = 128, n_layers: int = 4,
-                   knowledge_steps: int = 3000, steps: int = 600, batch_size: int = 16, knowledge_batch: int = 16,
-                   n_sentences: int = 24000, n_questions: int = 72000, progress: bool = True) -> Path:
+                   steps: int = 600, batch_size: int = 16, n_sentences: int = 1500, n_questions: int = 1500,
+                   progress: bool = True) -> Path:
     """Build the tiny offline Qwen3-architecture model deterministically and save it in HF format.
 
     1. a byte-level BPE tokenizer trained (``tokenizers``) on the package's own text: instruction examples of the
        sample cohort's training subjects and the world knowledge of :mod:`~e2llm_lab.knowledge`; ChatML template;
     2. a ``Qwen3ForCausalLM`` of ``n_layers`` x ``hidden_size``;
-    3. a curriculum in the spirit of OpenTSLM, first what a real LLM brings from pre-training, then the task
-       formats:
-
-       a. ``knowledge_steps`` steps of ``2 * knowledge_batch`` texts of world knowledge: sentences linking
-          everyday scenes to feelings, feelings ordered by pleasantness and arousal, and multiple-choice
-          questions answered with a short chain of thought (learned on the answer only);
-       b. ``steps`` steps, each on ``batch_size`` chat-formatted instruction examples (their EEG placeholders
-          carry no information yet) and ``knowledge_batch`` texts of knowledge, a constant share so the
-          knowledge stays.
-
-       The held-out ``scenario`` task, the held-out multiple-choice wordings and the quickstart's held-out
-       subjects never appear in it.
+    3. a language warm-up: next-token training on chat-formatted instruction examples (their EEG placeholders
+       carry no information yet) mixed with what a real LLM brings from pre-training: sentences linking everyday
+       scenes to emotions and generic multiple-choice questions. The held-out ``scenario`` task and the
+       quickstart's held-out subjects never appear in it.
 
     Returns the folder (config.json, model.safetensors, tokenizer files).
     """
@@ -156,7 +118,7 @@ def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 1024, hidden_siz
     train = np.flatnonzero(~fs.meta.subject.isin(QUICKSTART_TEST_SUBJECTS).to_numpy())
     n_eeg = region_pooling_matrix(fs.ch_names).shape[0] + 1
     sentences, questions = knowledge_texts(seed, n_sentences=n_sentences, n_questions=n_questions)
-    world = sentences[:3000] + [q for q, _ in questions[:1500]] + [a for _, a in questions[:1500]]
+    world = sentences + [q for q, _ in questions] + [a for _, a in questions]
     tok = _train_tokenizer(corpus(fs, train, seed=seed, n_eeg_tokens=n_eeg) + world, vocab_size)
     cfg = transformers.Qwen3Config(
         vocab_size=len(tok), hidden_size=hidden_size, intermediate_size=3 * hidden_size, num_hidden_layers=n_layers,
@@ -164,27 +126,26 @@ def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 1024, hidden_siz
         tie_word_embeddings=True, rope_theta=10000.0, bos_token_id=None, eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id)
     model = transformers.Qwen3ForCausalLM(cfg)
-    tasks, world = warmup_texts(tok, fs, train, n=steps * batch_size, seed=seed, n_sentences=n_sentences,
-                                n_questions=n_questions)
-    facts = lambda start, k: [world[(start + i) % len(world)] for i in range(k)]  # noqa: E731
-
-    def task_loss(step):
-        batch = tok(tasks[step * batch_size:(step + 1) * batch_size], return_tensors="pt", padding=True)
-        loss = model(**batch, labels=batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)).loss
-        return loss + _knowledge_loss(model, tok, facts((2 * knowledge_steps + step) * knowledge_batch,
-                                                        knowledge_batch))
-
-    losses = {"knowledge": _train(model, knowledge_steps, lambda step: _knowledge_loss(
-        model, tok, facts(2 * step * knowledge_batch, 2 * knowledge_batch)), desc="tiny LLM: knowledge",
-        progress=progress)}
-    losses["tasks"] = _train(model, steps, task_loss, desc="tiny LLM: task formats", progress=progress)
+    texts = warmup_texts(tok, fs, train, n=steps * batch_size, seed=seed, n_sentences=n_sentences,
+                         n_questions=n_questions)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.1)
+    model.train()
+    for step in tqdm(range(steps), desc="tiny LLM warm-up", disable=not progress):
+        batch = tok(texts[step * batch_size:(step + 1) * batch_size], return_tensors="pt", padding=True)
+        labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+        loss = model(**batch, labels=labels).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
     model.eval()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     save_tokenizer(tok, out)
-    write_text_atomic(out / "warmup.json", json.dumps({
-        "seed": seed, "knowledge_steps": knowledge_steps, "steps": steps, "batch_size": batch_size,
-        "knowledge_batch": knowledge_batch, "n_sentences": n_sentences, "n_questions": n_questions,
-        "final_loss": losses, "n_texts": len(tasks) + len(world)}, indent=1))
+    write_text_atomic(out / "warmup.json", json.dumps({"seed": seed, "steps": steps, "batch_size": batch_size,
+                                                 "n_sentences": n_sentences, "n_questions": n_questions,
+                                                 "final_loss": float(loss.detach()), "n_texts": len(texts)}, indent=1))
     return out

@@ -11,8 +11,8 @@ import numpy as np
 
 from .emotions import AROUSAL, EMOTIONS, SYNONYMS, VALENCE
 
-__all__ = ["SCENES", "scene_sentences", "comparison_sentences", "ordering_sentences", "multiple_choice",
-           "knowledge_texts", "MC_SYSTEM", "ask_multiple_choice"]
+__all__ = ["SCENES", "scene_sentences", "comparison_sentences", "multiple_choice", "knowledge_texts", "MC_SYSTEM",
+           "ask_multiple_choice"]
 
 #: System prompt of the multiple-choice questions, in the warm-up and when asked (:func:`ask_multiple_choice`).
 MC_SYSTEM = "You answer multiple-choice questions."
@@ -44,19 +44,16 @@ SCENES: dict[str, tuple[str, ...]] = {
 
 _SENTENCES = ("Watching {scene} makes most people feel {word}.", "{Scene} usually brings {word}.",
               "People who see {scene} tend to feel {word}.", "The typical reaction to {scene} is {word}.",
-              "{Scene} is a classic way to evoke {word}.",
-              "Someone who feels {word} may well be watching {scene}.",      # feeling -> scene, as a scenario reads
-              "A viewer feeling {word} was probably watching {scene}.")
-# Multiple-choice wordings per kind; the LAST of each is held out of the warm-up (bench/tiny_llm.py asks it).
+              "{Scene} is a classic way to evoke {word}.")
 _QUESTIONS_SCENE = ("Which scene would make someone feel {word}? {options}",
                     "Someone is feeling {word}. What were they most likely watching? {options}",
                     "Pick the scene that fits the feeling {word}. {options}")
 _QUESTIONS_FEELING = ("What would most people feel watching {scene}? {options}",
-                      "Choose the feeling that {scene} brings. {options}",
-                      "Which feeling fits {scene}? {options}")
-_QUESTIONS_ORDER = ("Which feeling is more {attr}? {options}",
-                    "Of these two feelings, which one is more {attr}? {options}",
-                    "Pick the more {attr} feeling. {options}")
+                      "Choose the feeling that {scene} brings. {options}")
+# Wordings the warm-up never uses: bench/tiny_llm.py asks them (``multiple_choice(..., held_out=True)``).
+_HELD_OUT_SCENE = ("A viewer feels {word}. Which of these were they watching? {options}",
+                   "Which of these scenes brings {word}? {options}")
+_HELD_OUT_FEELING = ("Which feeling fits {scene}? {options}", "How would most people feel at {scene}? {options}")
 
 
 def scene_sentences(rng: np.random.Generator, n: int) -> list[str]:
@@ -72,8 +69,7 @@ def scene_sentences(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def comparison_sentences(rng: np.random.Generator, n: int) -> list[str]:
-    """Up to ``n`` sentences comparing two feelings' pleasantness (valence) or arousal (Russell's circumplex); a
-    drawn pair that ties is skipped."""
+    """``n`` sentences comparing two feelings' pleasantness (valence) or arousal (Russell's circumplex)."""
     out = []
     for _ in range(n):
         a, b = (str(e) for e in rng.choice(EMOTIONS, 2, replace=False))
@@ -92,67 +88,37 @@ def comparison_sentences(rng: np.random.Generator, n: int) -> list[str]:
     return out
 
 
-def ordering_sentences(rng: np.random.Generator, n: int) -> list[str]:
-    """``n`` orderings of two or three feelings by pleasantness or arousal, in the words a compare or rank
-    reasoning uses ("From most to least positive: happiness > neutral > fear.")."""
-    out = []
-    while len(out) < n:
-        attr, score = ("positive", VALENCE) if rng.random() < 0.5 else ("aroused", AROUSAL)
-        picked = [str(e) for e in rng.choice(EMOTIONS, int(rng.integers(2, 4)), replace=False)]
-        if len({score[e] for e in picked}) < len(picked):
-            continue
-        out.append(f"From most to least {attr}: {' > '.join(sorted(picked, key=lambda e: -score[e]))}.")
-    return out
-
-
-def _wording(rng: np.random.Generator, table: tuple[str, ...], held_out: bool) -> str:
-    return table[-1] if held_out else table[rng.integers(len(table) - 1)]
-
-
 def multiple_choice(rng: np.random.Generator, n: int, *, held_out: bool = False) -> list[tuple[str, str]]:
-    """``n`` (question, answer) pairs with lettered options, a short reasoning and ``Answer: (x) <option>``.
+    """``n`` (question, answer) pairs: four lettered options, a short reasoning, ``Answer: (x) <option>``.
 
-    Three kinds: which scene fits a feeling (four options), which feeling fits a scene (four), which of two
-    feelings is more positive or aroused. ``held_out=True`` asks them in the wordings the warm-up never uses.
+    ``held_out=True`` words them in ways the warm-up never uses (the warm-up draws with the default).
     """
+    scene_wordings, feeling_wordings = ((_HELD_OUT_SCENE, _HELD_OUT_FEELING) if held_out else
+                                        (_QUESTIONS_SCENE, _QUESTIONS_FEELING))
     out = []
-    while len(out) < n:
-        kind = rng.random()
-        if kind < 0.2:                                      # which of two feelings is more positive / aroused?
-            attr, score = ("positive", VALENCE) if rng.random() < 0.5 else ("aroused", AROUSAL)
-            pair = [str(e) for e in rng.choice(EMOTIONS, 2, replace=False)]
-            if score[pair[0]] == score[pair[1]]:
-                continue
-            target = int(score[pair[1]] > score[pair[0]])
-            options = " ".join(f"({chr(97 + i)}) {e}" for i, e in enumerate(pair))
-            q = _wording(rng, _QUESTIONS_ORDER, held_out).format(attr=attr, options=options)
-            why = f"From most to least {attr}: {pair[target]} > {pair[1 - target]}."
-            choices = pair
-        else:
-            emotions = [str(e) for e in rng.permutation(EMOTIONS)[:4]]
-            target = int(rng.integers(4))
-            scenes = [SCENES[e][rng.integers(len(SCENES[e]))] for e in emotions]
-            scene = scenes[target][0].upper() + scenes[target][1:]
-            if kind < 0.7:                                  # which scene fits a feeling? (the scenario's hard step)
-                choices = scenes
-                q = _wording(rng, _QUESTIONS_SCENE, held_out).format(
-                    word=emotions[target], options=" ".join(f"({chr(97 + i)}) {s}" for i, s in enumerate(scenes)))
-                why = f"The feeling is {emotions[target]}. {scene} brings {emotions[target]}."
-            else:                                           # which feeling fits a scene?
-                choices = emotions
-                q = _wording(rng, _QUESTIONS_FEELING, held_out).format(
-                    scene=scenes[target], options=" ".join(f"({chr(97 + i)}) {e}" for i, e in enumerate(emotions)))
-                why = f"{scene} brings {emotions[target]}."
+    for _ in range(n):
+        emotions = [str(e) for e in rng.permutation(EMOTIONS)[:4]]
+        target = int(rng.integers(4))
+        scenes = [SCENES[e][rng.integers(len(SCENES[e]))] for e in emotions]
+        if rng.random() < 0.6:                              # which scene fits a feeling?
+            choices = scenes
+            options = " ".join(f"({chr(97 + i)}) {s}" for i, s in enumerate(scenes))
+            q = scene_wordings[rng.integers(len(scene_wordings))].format(word=emotions[target], options=options)
+            why = f"The feeling is {emotions[target]}. {scenes[target][0].upper() + scenes[target][1:]} brings " \
+                  f"{emotions[target]}."
+        else:                                               # which feeling fits a scene?
+            choices = emotions
+            options = " ".join(f"({chr(97 + i)}) {e}" for i, e in enumerate(emotions))
+            q = feeling_wordings[rng.integers(len(feeling_wordings))].format(scene=scenes[target], options=options)
+            why = f"{scenes[target][0].upper() + scenes[target][1:]} brings {emotions[target]}."
         out.append((q, f"<think> {why} </think>\nAnswer: ({chr(97 + target)}) {choices[target]}"))
     return out
 
 
 def knowledge_texts(seed: int = 0, *, n_sentences: int = 600, n_questions: int = 600) -> tuple[list[str], list]:
-    """Sentences (scenes; feeling comparisons and orderings: 3 to 1) and multiple-choice pairs in the warm-up's
-    wordings, deterministic by ``seed``."""
+    """Sentences (scenes, then feeling comparisons: 3 to 1) and multiple-choice pairs, deterministic by ``seed``."""
     rng = np.random.default_rng(seed)
-    sentences = (scene_sentences(rng, n_sentences - n_sentences // 4) + comparison_sentences(rng, n_sentences // 8)
-                 + ordering_sentences(rng, n_sentences // 4 - n_sentences // 8))
+    sentences = scene_sentences(rng, n_sentences - n_sentences // 4) + comparison_sentences(rng, n_sentences // 4)
     return sentences, multiple_choice(rng, n_questions)
 
 

@@ -6,8 +6,7 @@ import pytest
 
 from e2llm_lab.emotions import AROUSAL, EMOTIONS, VALENCE
 from e2llm_lab.instructions import SCENARIOS, TEMPLATES, is_held_out
-from e2llm_lab.knowledge import (_QUESTIONS_FEELING, _QUESTIONS_ORDER, _QUESTIONS_SCENE, SCENES,
-                                  comparison_sentences, knowledge_texts, multiple_choice, ordering_sentences)
+from e2llm_lab.knowledge import SCENES, comparison_sentences, knowledge_texts, multiple_choice
 
 
 def test_every_scenario_option_is_known_scene_knowledge():
@@ -22,36 +21,6 @@ def test_multiple_choice_answers_name_the_right_option():
         options = dict(re.findall(r"\((\w)\) (.+?)(?= \(\w\) |\?|$)", q.split("?")[-1] if "?" in q else q))
         assert options[letter].rstrip(".") == restated, (q, a)
         assert "EEG" not in q and "EEG" not in a
-
-
-def test_feeling_comparisons_in_multiple_choice_are_true():
-    asked = 0
-    for q, a in multiple_choice(np.random.default_rng(4), 300):
-        m = re.search(r"more (positive|aroused)\W.*\(a\) (\w+) \(b\) (\w+)$", q)
-        if m is None:
-            continue
-        asked += 1
-        score = VALENCE if m.group(1) == "positive" else AROUSAL
-        best = max(m.group(2, 3), key=score.get)
-        assert a.endswith(f"Answer: ({'ab'[m.group(2, 3).index(best)]}) {best}"), (q, a)
-        assert f"From most to least {m.group(1)}: {best} > " in a
-    assert asked > 50
-
-
-def test_held_out_wordings_never_reach_the_warm_up():
-    held_out = [t[-1].split("{")[0] for t in (_QUESTIONS_SCENE, _QUESTIONS_FEELING, _QUESTIONS_ORDER)]
-    _, questions = knowledge_texts(0, n_sentences=10, n_questions=600)
-    assert not any(q.startswith(h) for q, _ in questions for h in held_out)
-    asked = multiple_choice(np.random.default_rng(1), 300, held_out=True)
-    assert all(any(q.startswith(h) for h in held_out) for q, _ in asked)
-    assert all(any(q.startswith(h) for q, _ in asked) for h in held_out)      # every kind is asked
-
-
-def test_orderings_are_true():
-    for s in ordering_sentences(np.random.default_rng(2), 200):
-        attr, ranked = re.match(r"From most to least (positive|aroused): (.+)\.$", s).groups()
-        score = [(VALENCE if attr == "positive" else AROUSAL)[e] for e in ranked.split(" > ")]
-        assert score == sorted(score, reverse=True) and len(set(score)) == len(score) in (2, 3)
 
 
 def test_comparison_sentences_are_true():
@@ -109,30 +78,45 @@ def test_warmup_has_world_knowledge_but_no_scenario_task(train_rows):
 
     fs, tr = train_rows
     _, tok = load_llm(device="cpu")
-    tasks, world = warmup_texts(tok, fs, tr, n=400, seed=0, n_sentences=100, n_questions=100)
-    assert len(tasks) == 400 and {t.count("<|im_start|>assistant") for t in tasks} == {1}
-    assert 190 <= len(world) <= 200 and sum(c != "" for c, _ in world) == 100    # only questions have context
-    assert sum("brings" in t for _, t in world) > 50 and sum(t.startswith("<think>") for _, t in world) == 100
-    assert all(c.endswith("<|im_start|>assistant\n") for c, _ in world if c)  # a question is context only
-    texts = tasks + [c + t for c, t in world]
+    texts = warmup_texts(tok, fs, tr, n=400, seed=0, n_sentences=100, n_questions=100)
+    assert len(texts) >= 400
+    assert sum("brings" in t for t in texts) > 50 and sum("Answer: (" in t for t in texts) == 100
     assert not any(any(p in t for p in _SCENARIO_PHRASES) for t in texts)
     assert not any("<|eeg|>" in t and "Answer: (" in t for t in texts)     # lettered answers never follow EEG
 
 
-def test_knowledge_loss_learns_the_text_never_its_context():
-    import torch
+def test_the_warm_up_knowledge_is_the_shipped_models():
+    """The tiny model in data_samples/ was warmed up on exactly these texts (e2llm-lab build-tiny-llm); a change
+    here means a new model, a rebuilt reference and new figures, not a silent drift."""
+    import hashlib
+    import json
 
-    from e2llm_lab.build import _knowledge_loss
+    texts = knowledge_texts(0, n_sentences=1500, n_questions=1500)
+    assert hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:16] == "f811ac5d195cc4d0"
+
+
+def test_held_out_wordings_never_reach_the_warm_up():
+    from e2llm_lab.knowledge import _HELD_OUT_FEELING, _HELD_OUT_SCENE
+
+    held_out = [w.split("{")[0] for w in _HELD_OUT_SCENE + _HELD_OUT_FEELING]
+    _, questions = knowledge_texts(0, n_sentences=10, n_questions=1500)
+    assert not any(q.startswith(h) for q, _ in questions for h in held_out)
+    asked = multiple_choice(np.random.default_rng(1), 300, held_out=True)
+    assert all(any(q.startswith(h) for h in held_out) for q, _ in asked)
+    assert all(any(q.startswith(h) for q, _ in asked) for h in held_out)      # every held-out wording is asked
+    for q, a in asked:                                                        # and answered right by the key
+        letter, restated = re.search(r"Answer: \((\w)\) (.+)$", a).groups()
+        assert f"({letter}) {restated}" in q
+
+
+def test_asking_multiple_choice_scores_what_the_model_writes():
+    """ask_multiple_choice reads the letter of the generated answer line, batched or one at a time alike."""
+    from e2llm_lab.knowledge import ask_multiple_choice
     from e2llm_lab.llm import load_llm
 
     llm, tok = load_llm(device="cpu")
-    pairs = [("Which scene would make someone feel fear? (a) x (b) y", " Answer: (a) x"), ("", "Fear is calm.")]
-    with torch.no_grad():
-        loss = _knowledge_loss(llm, tok, pairs)
-        per_text = []                                   # the same figure, one text at a time, via transformers' loss
-        for context, text in pairs:
-            ids = tok(context + text, return_tensors="pt", add_special_tokens=False)["input_ids"]
-            labels = ids.clone()
-            labels[0, :len(tok(context, add_special_tokens=False)["input_ids"])] = -100
-            per_text.append(llm(input_ids=ids, labels=labels).loss)
-    assert float(loss) == pytest.approx(float(sum(per_text) / 2), rel=1e-4)
+    asked = multiple_choice(np.random.default_rng(1234), 20, held_out=True)
+    batched = ask_multiple_choice(llm, tok, asked)
+    assert len(batched) == 20 and all(g is None or g in "abcd" for g in batched)
+    assert batched[:3] == [ask_multiple_choice(llm, tok, [q])[0] for q in asked[:3]]
+    assert sum(g is not None for g in batched) >= 18                         # the format is learned
