@@ -22,7 +22,6 @@ import time
 import warnings
 
 import numpy as np
-import torch
 
 warnings.filterwarnings("ignore")
 
@@ -53,19 +52,12 @@ def mc_table(llm, tok, *, n: int, seed: int, held_out: bool) -> dict:
 
 def scene_binding(llm, tok) -> tuple[int, list[str]]:
     """How many of SEED-VII's scenario scenes continue "<Scene> usually brings" with their own feeling."""
+    from e2llm_lab.evaluate.diagnostics import continuation_logprob, scene_sentence
     from e2llm_lab.labels import SEED7
 
-    def logp(head: str, tail: str) -> float:
-        h = tok(head, add_special_tokens=False)["input_ids"]
-        t = tok(tail, add_special_tokens=False)["input_ids"]
-        ids = torch.tensor([h + t])
-        with torch.no_grad():
-            lg = llm(input_ids=ids).logits[0, len(h) - 1:-1].float()
-        return float(torch.log_softmax(lg, -1).gather(-1, ids[0, len(h):, None]).sum())
-
     labels = SEED7.labels
-    scores = np.array([[logp(SEED7.scene_of(s)[0].upper() + SEED7.scene_of(s)[1:] + " usually brings", f" {w}.")
-                        for w in labels] for s in labels])
+    scores = np.array([[continuation_logprob(llm, tok, scene_sentence(SEED7.scene_of(s)), f" {w}.") for w in labels]
+                       for s in labels])
     picked = [labels[k] for k in scores.argmax(1)]
     return int(sum(p == s for p, s in zip(picked, labels))), picked
 

@@ -34,8 +34,9 @@ from .rationales import (
 
 __all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS", "TASKS", "TEMPLATES",
            "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "EVIDENCE_STYLES", "Example", "EmotionSignatures",
-           "region_band_z", "evidence_items", "rationale", "fit_sentence", "decision_sentence", "is_held_out", "eeg_placeholder",
-           "make_example", "make_examples", "task_plan", "answer_lines", "parse_answer", "check_claims", "corpus"]
+           "region_band_z", "evidence_items", "rationale", "fit_sentence", "decision_sentence", "is_held_out",
+           "eeg_placeholder", "make_example", "make_examples", "task_plan", "answer_lines", "parse_answer",
+           "check_claims", "corpus"]
 
 EEG_START, EEG_TOKEN, EEG_END = "<|eeg_start|>", "<|eeg|>", "<|eeg_end|>"
 SYSTEM_PROMPT = "You read EEG band-power evidence and explain the emotion it reflects."

@@ -100,6 +100,7 @@ def test_answers_never_hold_eeg_markers(fs, small_e2llm):
 
 def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2llm, monkeypatch):
     from e2llm_lab.evaluate import scene_link
+    from e2llm_lab.evaluate.diagnostics import continuation_logprob
     from e2llm_lab.instructions import EmotionSignatures
 
     m = small_e2llm(fs)
@@ -122,6 +123,9 @@ def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2l
             with torch.no_grad():
                 loss = m.llm(input_ids=ids, labels=torch.tensor([[-100] * len(head) + tail])).loss
             nll.append(float(loss) * len(tail))
+            text_head = scene[0].upper() + scene[1:] + " usually brings"
+            assert continuation_logprob(m.llm, tok, text_head, " " + e.truth["emotions"][0] + ".") == \
+                pytest.approx(-nll[-1], rel=1e-4, abs=1e-4)
         hits.append(chr(97 + int(np.argmin(nll))) == e.truth["choice"])
     assert real.loc["scene -> feeling sentence (LM knowledge)", "accuracy"] == pytest.approx(np.mean(hits))
 

@@ -102,6 +102,25 @@ def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256,
     return out
 
 
+def scene_sentence(scene: str) -> str:
+    """The head of the scene -> feeling sentence: ``"<Scene> usually brings"``."""
+    return scene[0].upper() + scene[1:] + " usually brings"
+
+
+@torch.no_grad()
+def continuation_logprob(llm, tokenizer, head: str, tail: str) -> float:
+    """Log-probability the plain LM gives ``tail`` right after ``head`` (no chat template, no EEG): the sum over
+    ``tail``'s tokens, each tokenised on its own as the sentence would be written."""
+    h = tokenizer(head, add_special_tokens=False)["input_ids"]
+    t = tokenizer(tail, add_special_tokens=False)["input_ids"]
+    if not h or not t:
+        raise ValueError(f"head {head!r} and tail {tail!r} must both hold at least one token")
+    device = next(llm.parameters()).device
+    ids = torch.tensor([h + t], device=device)
+    logits = llm(input_ids=ids).logits[0, len(h) - 1:-1].float()
+    return float(torch.log_softmax(logits, -1).gather(-1, ids[0, len(h):, None]).sum())
+
+
 @torch.no_grad()
 def scene_link(model, fs, idx, *, n: int = 40, seed: int = 0, batch_size: int = 32) -> pd.DataFrame | None:
     """Does the model pick the scene of an emotion it is *told*? The second link of the zero-shot scenario task.
@@ -128,17 +147,11 @@ def scene_link(model, fs, idx, *, n: int = 40, seed: int = 0, batch_size: int = 
     scores = model.score_options([e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs], stated,
                                  [answer_lines(e) for e in exs], batch_size=batch_size)
     told = np.mean([int(np.argmax(sc)) == t for sc, t in zip(scores, truth)])
-    tok, llm, space = model.tokenizer, model.llm, fs.label_space
+    space = fs.label_space
     hits = []
     for e, t in zip(exs, truth):
-        tail = tok(" " + e.truth["emotions"][0] + ".", add_special_tokens=False)["input_ids"]
-        lp = []
-        for option in e.truth["options"]:
-            scene = space.scene_of(option)
-            head = tok(scene[0].upper() + scene[1:] + " usually brings", add_special_tokens=False)["input_ids"]
-            ids = torch.tensor([head + tail], device=model.device)
-            logits = llm(input_ids=ids).logits[0, len(head) - 1:-1].float()
-            lp.append(float(torch.log_softmax(logits, -1).gather(-1, ids[0, len(head):, None]).sum()))
+        lp = [continuation_logprob(model.llm, model.tokenizer, scene_sentence(space.scene_of(option)),
+                                   " " + e.truth["emotions"][0] + ".") for option in e.truth["options"]]
         hits.append(int(np.argmax(lp)) == t)
     chance = float(np.mean([1 / len(e.truth["options"]) for e in exs]))
     return pd.DataFrame([{"link": "emotion stated, answer line by likelihood", "accuracy": told},
