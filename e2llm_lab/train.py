@@ -9,6 +9,7 @@ tokens are masked with -100 so only answers are learned.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,15 +23,42 @@ from .config import TrainConfig
 from .instructions import Example
 from .llm import chat_prompt
 
-__all__ = ["STAGES", "InstructionDataset", "collate", "set_trainable", "train_stage"]
+__all__ = ["STAGES", "InstructionDataset", "collate", "decision_spans", "set_trainable", "train_stage",
+           "weighted_lm_loss"]
 
 STAGES = ("align", "instruct")
+_THINK_END = "</think>"
+
+
+def decision_spans(answer: str, words) -> list[tuple[int, int]]:
+    """Character spans of an answer's decisions: every label of ``words`` (whole words, any case) in the reasoning,
+    and the answer line after ``</think>``."""
+    end = answer.find(_THINK_END)
+    reasoning = answer if end < 0 else answer[:end]
+    spans = []
+    if words:
+        pattern = r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
+        spans = [m.span() for m in re.finditer(pattern, reasoning, flags=re.IGNORECASE)]
+    if end >= 0:
+        spans.append((end + len(_THINK_END), len(answer)))
+    return sorted(spans)
+
+
+def _token_weights(tokenizer, answer: str, spans, weight: float) -> list[float]:
+    """``weight`` for each token of ``answer`` that overlaps a span, 1.0 for the others."""
+    offsets = tokenizer(answer, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    return [weight if any(a < e and s < b for s, e in spans) else 1.0 for a, b in offsets]
 
 
 class InstructionDataset(torch.utils.data.Dataset):
-    """Tokenised examples: ``input_ids`` (prompt + answer + end-of-turn), ``labels`` (-100 on the prompt), EEG."""
+    """Tokenised examples: ``input_ids`` (prompt + answer + end-of-turn), ``labels`` (-100 on the prompt), EEG,
+    and with ``decision_weight != 1`` each token's loss weight (see :class:`~e2llm_lab.config.TrainConfig`)."""
 
-    def __init__(self, examples: list[Example], fs, tokenizer, *, max_length: int = 512):
+    def __init__(self, examples: list[Example], fs, tokenizer, *, max_length: int = 512,
+                 decision_weight: float = 1.0):
+        if not decision_weight > 0:
+            raise ValueError(f"decision_weight={decision_weight}: it must be > 0 (1.0 weighs every answer token alike)")
+        words = fs.label_space.labels
         self.items = []
         for ex in examples:
             prompt = tokenizer(chat_prompt(tokenizer, ex.prompt), add_special_tokens=False)["input_ids"]
@@ -38,7 +66,15 @@ class InstructionDataset(torch.utils.data.Dataset):
             if len(prompt) + len(answer) > max_length:
                 raise ValueError(f"a {ex.task} example is {len(prompt) + len(answer)} tokens, over max_length="
                                  f"{max_length}; raise LLMConfig.max_length")
-            self.items.append((prompt + answer, [-100] * len(prompt) + answer, fs.X[ex.eeg_rows]))
+            weights = None
+            if decision_weight != 1.0:
+                weights = _token_weights(tokenizer, ex.answer + tokenizer.eos_token,
+                                         decision_spans(ex.answer, words), decision_weight)
+                if len(weights) != len(answer):
+                    raise RuntimeError(f"offsets of a {ex.task} answer give {len(weights)} tokens, not "
+                                       f"{len(answer)}: this tokenizer cannot weigh decisions; use decision_weight=1")
+                weights = [0.0] * len(prompt) + weights
+            self.items.append((prompt + answer, [-100] * len(prompt) + answer, fs.X[ex.eeg_rows], weights))
 
     def __len__(self) -> int:
         return len(self.items)
@@ -48,13 +84,27 @@ class InstructionDataset(torch.utils.data.Dataset):
 
 
 def collate(batch, pad_token_id: int) -> dict:
-    """Right-pad a batch; EEG segments of all examples are concatenated in order."""
-    width = max(len(ids) for ids, _, _ in batch)
-    input_ids = torch.tensor([ids + [pad_token_id] * (width - len(ids)) for ids, _, _ in batch])
-    labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab, _ in batch])
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _, _ in batch])
-    eeg = torch.as_tensor(np.concatenate([e for _, _, e in batch]))
-    return {"input_ids": input_ids, "attention_mask": mask, "labels": labels, "eeg": eeg}
+    """Right-pad a batch; EEG segments of all examples are concatenated in order. Items that carry token weights
+    add ``weights`` (0 on prompt and padding)."""
+    width = max(len(item[0]) for item in batch)
+    input_ids = torch.tensor([ids + [pad_token_id] * (width - len(ids)) for ids, *_ in batch])
+    labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab, *_ in batch])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, *_ in batch])
+    eeg = torch.as_tensor(np.concatenate([item[2] for item in batch]))
+    out = {"input_ids": input_ids, "attention_mask": mask, "labels": labels, "eeg": eeg}
+    if len(batch[0]) > 3 and batch[0][3] is not None:
+        out["weights"] = torch.tensor([w + [0.0] * (width - len(w)) for *_, w in batch])
+    return out
+
+
+def weighted_lm_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Next-token cross-entropy with a weight per target token: ``sum(w * ce) / sum(w)`` over tokens whose label
+    is not -100 (equal weights give the causal LM's own mean loss)."""
+    logits, labels, weights = logits[:, :-1].float(), labels[:, 1:], weights[:, 1:].to(logits.device)
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                           ignore_index=-100, reduction="none").view_as(labels)
+    w = weights * (labels != -100)
+    return (w * ce).sum() / w.sum().clamp_min(1e-8)
 
 
 def set_trainable(model, stage: str, *, unfreeze_encoder: bool = False) -> list[str]:
@@ -108,7 +158,8 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
     if stage == "instruct" and not any("lora_" in n for n in names):
         raise ValueError("stage 'instruct' trains LoRA adapters: wrap model.llm with e2llm_lab.llm.add_lora first")
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=model.device.type == "cpu")
-    ds = InstructionDataset(examples, fs, model.tokenizer, max_length=model.cfg.llm.max_length)
+    ds = InstructionDataset(examples, fs, model.tokenizer, max_length=model.cfg.llm.max_length,
+                            decision_weight=cfg.decision_weight)
     pad = model.tokenizer.pad_token_id
     params = [p for n, p in model.named_parameters() if n in names]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -154,7 +205,12 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
         running = []
         for batch in loader:
             with accelerator.accumulate(model_p):
-                loss = model_p(**batch).loss
+                if "weights" in batch:
+                    weights = batch.pop("weights")
+                    logits = model_p(**{k: v for k, v in batch.items() if k != "labels"}).logits
+                    loss = weighted_lm_loss(logits, batch["labels"], weights)
+                else:
+                    loss = model_p(**batch).loss
                 accelerator.backward(loss)
                 if accelerator.sync_gradients:
                     accelerator.clip_grad_norm_(params, 1.0)

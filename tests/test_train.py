@@ -1,4 +1,6 @@
 """train.py: instruction datasets, label masking, a short run whose loss falls, resuming a crashed run."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ from e2llm_lab.config import TrainConfig
 from e2llm_lab.instructions import make_examples
 from e2llm_lab.llm import add_lora
 from e2llm_lab.model import E2LLM
-from e2llm_lab.train import InstructionDataset, collate, train_stage
+from e2llm_lab.train import InstructionDataset, collate, decision_spans, train_stage, weighted_lm_loss
 
 
 def test_prompt_tokens_are_masked_in_labels(fs, small_e2llm):
@@ -71,3 +73,51 @@ def test_resume_continues_the_same_run(fs, tmp_path, crash_after_saves, small_e2
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
 
 
+
+
+def test_decision_spans_cover_label_words_and_the_answer_line():
+    answer = ("<think> Closest learned signatures: Fear (r = +0.52). Frontal alpha is lower (z = -1.2). These match "
+              "the fear signature; fearful is not a label word. </think>\nEmotion: fear")
+    spans = decision_spans(answer, ("fear", "sadness"))
+    words = [answer[a:b] for a, b in spans]
+    assert words == ["Fear", "fear", "\nEmotion: fear"]
+    assert decision_spans("Frontal alpha is lower.", ("fear",)) == []
+
+
+def test_decision_weights_mark_label_tokens_and_equal_weights_give_the_lm_loss(fs, small_e2llm):
+    m = small_e2llm(fs)
+    exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion", "rank"), n_per_task=3,
+                        n_eeg_tokens=m.n_eeg_tokens, seed=0, verbose=False)
+    with pytest.raises(ValueError, match="decision_weight"):
+        InstructionDataset(exs, fs, m.tokenizer, decision_weight=0)
+    plain = collate([x for x in InstructionDataset(exs, fs, m.tokenizer)], m.tokenizer.pad_token_id)
+    assert "weights" not in plain
+    batch = collate([x for x in InstructionDataset(exs, fs, m.tokenizer, decision_weight=4.0)],
+                    m.tokenizer.pad_token_id)
+    w = batch.pop("weights")
+    assert w.shape == batch["labels"].shape and (w[batch["labels"] == -100] == 0).all()
+    for i, ex in enumerate(exs):
+        heavy = m.tokenizer.decode(batch["input_ids"][i][w[i] == 4.0].tolist())
+        labels_said = re.findall(r"\b(" + "|".join(fs.label_space.labels) + r")\b", ex.answer.split("</think>")[0])
+        assert heavy.split()[:len(labels_said)] == labels_said                 # every label word of the reasoning
+        assert heavy.endswith(ex.answer.split("</think>")[1].strip().split()[-1])   # ... then the answer line
+        assert set(w[i][batch["labels"][i] != -100].tolist()) == {1.0, 4.0}
+    with torch.no_grad():
+        out = m(**batch)
+    torch.testing.assert_close(weighted_lm_loss(out.logits, batch["labels"], torch.ones_like(w)), out.loss)
+    # by hand: token-level cross-entropy averaged with the weights
+    logp = torch.log_softmax(out.logits[:, :-1].float(), -1)
+    tgt, ww = batch["labels"][:, 1:], w[:, 1:]
+    keep = tgt != -100
+    ce = -logp[keep].gather(-1, tgt[keep][:, None])[:, 0]
+    torch.testing.assert_close(weighted_lm_loss(out.logits, batch["labels"], w), (ce * ww[keep]).sum() / ww[keep].sum())
+
+
+def test_training_with_decision_weight_runs_and_its_loss_falls(fs, small_e2llm):
+    m = small_e2llm(fs)
+    m.llm = add_lora(m.llm)
+    exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=24, n_eeg_tokens=m.n_eeg_tokens,
+                        verbose=False)
+    hist = train_stage(m, exs, fs, TrainConfig(epochs=4, batch_size=8, lr=1e-2, decision_weight=4.0),
+                       stage="instruct", progress=False)
+    assert np.isfinite(hist.loss).all() and hist.loss.iloc[-3:].mean() < 0.9 * hist.loss.iloc[:3].mean()
