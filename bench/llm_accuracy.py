@@ -48,6 +48,7 @@ def figures(tables: dict) -> dict:
         "scenario acc (zero-shot, constrained)": t.loc["scenario (zero-shot)", "accuracy"],
         "scenario acc (zero-shot, free)": t.loc["scenario (zero-shot)", "accuracy_free"],
         "scenario parse rate (free)": t.loc["scenario (zero-shot)", "parse_rate"],
+        "scenario: emotion named, no option (free)": t.loc["scenario (zero-shot)"].get("emotion_instead", np.nan),
         "emotion acc, seen templates": g.loc["emotion", "seen_templates"],
         "emotion acc, held-out templates": g.loc["emotion", "held_out_templates"],
         "held-out template gap": g.loc["emotion", "gap"],
@@ -61,6 +62,12 @@ def figures(tables: dict) -> dict:
         s = _table(tables, "scene_link", "link")
         out["scenario link: emotion stated -> scene"] = s.accuracy.iloc[0]
         out["scenario link: LM scene knowledge"] = s.accuracy.iloc[1]
+    if "ordering_link" in tables:
+        o = pd.DataFrame(tables["ordering_link"]).set_index(["task", "link"]).accuracy
+        for task in ("compare", "rank"):
+            if (task, "readings given") in o.index:
+                out[f"{task} link: order, readings given"] = o[(task, "readings given")]
+                out[f"{task} link: answer = order of own readings"] = o[(task, "answer = order of own readings")]
     return out
 
 

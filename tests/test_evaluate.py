@@ -164,13 +164,18 @@ def test_evaluation_needs_training_signatures(fs):
         evaluate_generation(_Canned(lambda p: ""), fs, [0], tasks=("emotion",))
 
 
-def test_scenario_accepts_the_option_letter_or_the_emotion_it_names():
-    from e2llm_lab.evaluate.generation import _correct
+def test_scenario_counts_a_chosen_option_only():
+    from e2llm_lab.evaluate.generation import _answered, _correct, _emotion_instead
 
-    truth = {"choice": "b", "options": ["fear", "sadness", "anger", "neutral"]}
+    truth = {"choice": "b", "options": ["fear", "sadness", "anger", "neutral"], "emotions": ["sadness"]}
     assert _correct("scenario", {"choice": "b", "emotion": None}, truth)
-    assert _correct("scenario", {"choice": None, "emotion": "sadness"}, truth)
-    assert not _correct("scenario", {"choice": None, "emotion": "happiness"}, truth)   # not an option
+    # naming the emotion leaves the feeling -> scene step to the scorer: not an answer to the scenario question
+    named = {"choice": None, "emotion": "sadness", "parsed": True}
+    assert not _correct("scenario", named, truth) and not _answered("scenario", named)
+    assert _emotion_instead("scenario", named, truth) is True
+    assert _emotion_instead("scenario", {**named, "emotion": "fear"}, truth) is False
+    assert np.isnan(_emotion_instead("scenario", {"choice": "b", "emotion": None}, truth))
+    assert _answered("emotion", named)
     assert not _correct("scenario", {"choice": "A", "emotion": None}, truth)           # the compare format
 
 

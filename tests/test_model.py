@@ -139,3 +139,44 @@ def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2l
     no_scenes = fs.relabel({e: e for e in fs.label_space.labels},
                            replace(fs.label_space, name="plain", scenes=None))
     assert scene_link(m, no_scenes, rows, n=4) is None
+
+
+def test_ordering_link_scores_the_order_with_readings_given_and_against_own_readings(fs, small_e2llm, monkeypatch):
+    from e2llm_lab.evaluate import ordering_link
+    from e2llm_lab.instructions import EmotionSignatures
+
+    m = small_e2llm(fs)
+    m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))
+    rows = np.arange(0, len(fs), 3)
+    real = ordering_link(m, fs, rows, n=6, seed=2, max_new_tokens=16)
+    assert list(real.index) == [(t, k) for t in ("compare", "rank")
+                                for k in ("readings given", "answer = order of own readings")]
+    assert real.loc[("compare", "readings given"), "chance"] == pytest.approx(0.5, abs=0.02)
+    assert real.loc[("rank", "readings given"), "chance"] == pytest.approx(1 / 6, abs=0.02)
+    assert real.loc[("rank", "readings given"), "n"] == 6
+    assert ((real.n == 0) == real.accuracy.isna()).all() and real.accuracy.dropna().between(0, 1).all()
+
+    refs = {t: make_examples(fs, rows, tasks=(t,), n_per_task=6, n_eeg_tokens=m.n_eeg_tokens, seed=2,
+                             signatures=m.signatures, verbose=False) for t in ("compare", "rank")}
+
+    def oracle(swap):
+        """The reference answers in order; ``swap`` reverses each answer line (not what the readings imply)."""
+        def generate(prompts, eeg, prefixes=None, **kw):
+            task = "rank" if len(eeg[0]) == 3 else "compare"
+            out = []
+            for i, e in enumerate(refs[task][:len(prompts)]):
+                head, tail = e.answer.split("</think>")
+                if swap:
+                    tail = tail.replace("Clip A", "Clip _").replace("Clip B", "Clip A").replace("Clip _", "Clip B")
+                    tail = tail if task == "compare" else "\nAnswer: " + " > ".join(reversed(e.truth["ranking"]))
+                text = head + "</think>" + tail
+                assert prefixes is None or text.startswith(prefixes[i])       # the given part is the reference's
+                out.append(text)
+            return out
+        return generate
+
+    monkeypatch.setattr(m, "generate", oracle(swap=False))
+    assert (ordering_link(m, fs, rows, n=6, seed=2).accuracy == 1.0).all()
+    monkeypatch.setattr(m, "generate", oracle(swap=True))
+    swapped = ordering_link(m, fs, rows, n=6, seed=2).accuracy
+    assert (swapped == 0.0).all()

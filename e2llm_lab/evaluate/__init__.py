@@ -6,7 +6,7 @@ the link-by-link diagnostic, and the whole protocol in one report.
 - :mod:`.diagnostics`: where emotion information is lost between the EEG and the generated label;
 - :mod:`.suite`: :func:`evaluate_all` -> :class:`EvaluationReport`.
 """
-from .diagnostics import diagnose_chain, scene_link
+from .diagnostics import diagnose_chain, ordering_link, scene_link
 from .generation import CHANCE, CONTROLS, MULTI_TASKS, evaluate_generation, faithfulness, generation_summary
 from .protocols import (
                         METRICS,
@@ -25,5 +25,5 @@ from .suite import EvaluationReport, evaluate_all
 
 __all__ = ["PROTOCOLS", "METRICS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
            "summarize", "logistic_regression", "mlp", "chance", "encoder_models", "CHANCE", "MULTI_TASKS", "CONTROLS",
-           "faithfulness", "evaluate_generation", "generation_summary", "diagnose_chain", "scene_link",
+           "faithfulness", "evaluate_generation", "generation_summary", "diagnose_chain", "scene_link", "ordering_link",
            "EvaluationReport", "evaluate_all"]

@@ -17,6 +17,10 @@ diagnostic does not generate them twice.
 
 The zero-shot ``scenario`` task adds one link after the emotion: from the feeling to the scene.
 :func:`scene_link` measures it with the emotion *given*, so a low scenario figure says which of the two fails.
+
+The multi-clip tasks (``compare``, ``rank``) add one after reading each clip: ordering the labels read.
+:func:`ordering_link` measures it with every clip's reading *given*, and how often the model's own answer is the
+order of its own readings.
 """
 from __future__ import annotations
 
@@ -29,9 +33,10 @@ from sklearn.preprocessing import StandardScaler
 
 from ..data.featureset import check_no_leakage
 from ..instructions import answer_lines, decision_sentence, make_example, make_examples, parse_answer
+from .generation import _correct, chance_by_simulation, clip_readings
 from .protocols import classification_metrics
 
-__all__ = ["diagnose_chain", "scene_link"]
+__all__ = ["diagnose_chain", "scene_link", "ordering_link"]
 
 
 @torch.no_grad()
@@ -157,3 +162,68 @@ def scene_link(model, fs, idx, *, n: int = 40, seed: int = 0, batch_size: int = 
     return pd.DataFrame([{"link": "emotion stated, answer line by likelihood", "accuracy": told},
                          {"link": "scene -> feeling sentence (LM knowledge)", "accuracy": float(np.mean(hits))}]
                         ).assign(chance=chance, n=len(exs)).set_index("link")
+
+
+def _answer_of(parsed: dict, task: str) -> str | None:
+    return parsed["choice"] if task == "compare" else parsed["ranking"]
+
+
+def _order_of_readings(think: str | None, attr: str, n_clips: int, space) -> str | None:
+    """The answer the reasoning's own clip readings imply (None when a clip is unread or two tie on ``attr``)."""
+    read = clip_readings(think, space)
+    letters = [chr(65 + i) for i in range(n_clips)]
+    if any(read.get(c) is None for c in letters):
+        return None
+    score = space.score(attr)
+    if len({score[read[c]] for c in letters}) < n_clips:
+        return None
+    order = "".join(sorted(letters, key=lambda c: -score[read[c]]))
+    return order[0] if n_clips == 2 else order
+
+
+@torch.no_grad()
+def ordering_link(model, fs, idx, *, n: int = 40, seed: int = 0, max_new_tokens: int = 256,
+                  batch_size: int = 32) -> pd.DataFrame | None:
+    """Does the model order the clips it has read? The second link of the compare and rank tasks.
+
+    Questions on rows ``idx`` (held-out subjects), answered two ways:
+
+    - ``readings given``: the reference reasoning (each clip's true label) is written into the answer up to
+      "From most to least <attribute>:", and the model continues with the order and the answer line;
+    - ``answer = order of own readings``: the model's own greedy answer, scored against the order its own clip
+      readings imply (questions where it left a clip unread, or read two clips as labels that tie, are left out).
+
+    Returns
+    -------
+    pd.DataFrame or None
+        Index (task, link); columns accuracy, chance (the simulated chance of the task), n. None when the label
+        space has no valence/arousal coordinates.
+    """
+    space = fs.label_space
+    if not list(space.attributes()):
+        return None
+    rows = []
+    for task in ("compare", "rank"):
+        exs = make_examples(fs, np.asarray(idx), tasks=(task,), n_per_task=n, n_eeg_tokens=model.n_eeg_tokens,
+                            seed=seed, signatures=model.signatures, verbose=False)
+        if not exs:
+            continue
+        prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
+        given = [e.answer.split(f"From most to least {e.truth['attr']}:")[0]
+                 + f"From most to least {e.truth['attr']}:" for e in exs]
+        cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=48, batch_size=batch_size)
+        hits = [bool(_correct(task, parse_answer(t, space), e.truth)) for t, e in zip(cont, exs)]
+        own = model.generate(prompts, eeg, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        follows = []
+        for e, t in zip(exs, own):
+            parsed = parse_answer(t, space)
+            implied = _order_of_readings(parsed["think"], e.truth["attr"], len(e.eeg_rows), space)
+            if implied is not None:
+                follows.append(_answer_of(parsed, task) == implied)
+        chance = float(chance_by_simulation(exs, space=space)[task])
+        rows += [{"task": task, "link": "readings given", "accuracy": float(np.mean(hits)), "chance": chance,
+                  "n": len(exs)},
+                 {"task": task, "link": "answer = order of own readings",
+                  "accuracy": float(np.mean(follows)) if follows else float("nan"), "chance": chance,
+                  "n": len(follows)}]
+    return pd.DataFrame(rows).set_index(["task", "link"]) if rows else None

@@ -144,12 +144,22 @@ def _correct(task: str, parsed: dict, truth: dict):
     if task == "rank":
         return parsed["ranking"] == truth["ranking"]
     if task == "scenario":
-        choice = parsed["choice"]
-        if choice is None and parsed["emotion"] in truth["options"]:
-            # zero-shot answers may name the emotion instead of the letter; that names one option exactly
-            choice = chr(97 + truth["options"].index(parsed["emotion"]))
-        return choice == truth["choice"]
+        # only a chosen option counts: an answer that names an emotion leaves the step from the feeling to the
+        # scene to the scorer, which is the half of the task being measured (see _emotion_instead)
+        return parsed["choice"] == truth["choice"]
     return None
+
+
+def _emotion_instead(task: str, parsed: dict, truth: dict) -> bool | float:
+    """Scenario answers that name an emotion and no option: is it the emotion of the right option? (NaN else)"""
+    if task != "scenario" or parsed["choice"] is not None or parsed["emotion"] is None:
+        return np.nan
+    return parsed["emotion"] == truth["emotions"][0]
+
+
+def _answered(task: str, parsed: dict) -> bool:
+    """A readable answer to the question asked (a scenario answer must choose an option)."""
+    return parsed["choice"] is not None if task == "scenario" else bool(parsed["parsed"])
 
 
 def _kendall(pred: str | None, truth: str) -> float:
@@ -271,9 +281,10 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
                "chance": 1 / len(opts) if opts else np.nan,
                "emotion_true": ex.truth["emotions"][0], "emotion_pred": parsed["emotion"], "emotion_decided": decided,
                "emotion_donor": donor[0] if donor else None, "text": text, "text_free": text_free,
-               "parsed": parsed_free["parsed"], "correct": bool(correct) if correct is not None else None,
+               "parsed": _answered(ex.task, parsed_free), "correct": bool(correct) if correct is not None else None,
                "correct_free": bool(correct_free) if correct_free is not None else None,
                "kendall_tau": _kendall(parsed["ranking"], ex.truth["ranking"]) if ex.task == "rank" else np.nan,
+               "emotion_instead": _emotion_instead(ex.task, parsed_free, ex.truth),
                # inside compare/rank prompts: is each clip read as well as a single clip is?
                "clip_reading": clip_reading_accuracy(parsed["think"], ex.truth["emotions"], space)
                if len(ex.eeg_rows) > 1 else np.nan}
@@ -301,7 +312,8 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
     Columns: n, parse_rate (free answers readable), accuracy (constrained), accuracy_free (unparseable = wrong),
     chance (for the questions asked: see the module docstring), balanced_accuracy / macro_f1 / kappa (emotion),
     kendall_tau (rank), clip_reading (compare/rank: share of clips whose reading names their true label, beside
-    single-clip emotion accuracy), claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim),
+    single-clip emotion accuracy), emotion_instead / emotion_instead_right (scenario: share of free answers that
+    name an emotion and no option, and how often that emotion is the right option's; such answers are unread), claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim),
     hallucinated_per_answer, consistency, fit_top_correct, fit_r_error (see :func:`faithfulness`), and
     follows_donor (shuffled control: the label named is the donor sample's). ``space`` defaults to the label
     space the answers were generated in.
@@ -324,6 +336,9 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
                 row["follows_donor"] = float((g.emotion_pred == g.emotion_donor).mean())
         if "clip_reading" in g and g.clip_reading.notna().any():
             row["clip_reading"] = g.clip_reading.mean()
+        if "emotion_instead" in g and g.emotion_instead.notna().any():      # scenario: named a feeling, no option
+            row["emotion_instead"] = float(g.emotion_instead.notna().mean())
+            row["emotion_instead_right"] = float(g.emotion_instead.dropna().astype(float).mean())
         if task == "rank" and "kendall_tau" in g:
             row["kendall_tau"] = g.kendall_tau.fillna(-1.0).mean()      # unreadable rankings count as reversed
         if "n_claims" in g and g.n_claims.notna().any():

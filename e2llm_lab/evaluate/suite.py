@@ -23,7 +23,7 @@ from ..answers import parse_answer
 from ..data.featureset import check_no_leakage
 from ..labels import SEED7, LabelSpace
 from ..report import write_html_report
-from .diagnostics import diagnose_chain, scene_link
+from .diagnostics import diagnose_chain, ordering_link, scene_link
 from .generation import MULTI_TASKS, evaluate_generation, generation_summary
 from .protocols import classification_metrics, confusion_table, logistic_regression
 
@@ -45,8 +45,9 @@ class EvaluationReport:
         ``basic`` (emotion metrics per subject and overall: LLM, encoder head, logistic regression, chance),
         ``confusion``, ``tasks`` (every task with chance, seen and zero-shot rows), ``zero_shot_gap``,
         ``faithfulness``, ``controls``, ``diagnostic`` (when training rows were given), ``scene_link`` (the
-        zero-shot scenario's second link, with the emotion given: :func:`.diagnostics.scene_link`), ``timings``
-        (seconds per family) and ``problems`` (a family that could not be run or scored, and why; absent when none).
+        zero-shot scenario's second link, with the emotion given: :func:`.diagnostics.scene_link`),
+        ``ordering_link`` (compare and rank with each clip's reading given: :func:`.diagnostics.ordering_link`),
+        ``timings`` (seconds per family) and ``problems`` (a family that could not be run or scored, and why; absent when none).
     figures : dict of str -> plotly Figure
     answers : pandas.DataFrame
         Every generated answer, controls included (column ``control``).
@@ -113,8 +114,9 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
         Prompts per multi-clip or zero-shot task (basic emotion asks every row once).
     controls : tuple of {"shuffled", "subject_mean", "noise"}
     n_control : int, optional
-        Prompts per task under each control (None: ``n_per_task``); a control needs only enough prompts to show
-        whether accuracy falls to chance, so the default asks 20.
+        Prompts per task under each control; a control needs only enough prompts to show whether accuracy falls
+        to chance, so the default asks 20. None asks what the real run asks: ``n_per_task``, and basic emotion on
+        every row of ``idx`` (balanced labels, so a model that reads nothing scores chance without draw noise).
     out : path, optional
         HTML report rewritten after every family, so a late failure keeps what was finished.
 
@@ -132,6 +134,7 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
     report = EvaluationReport()
     problems, timings, runs, baselines = [], [], [], []
     kw = dict(seed=seed, max_new_tokens=max_new_tokens)
+    controls_all_rows = n_control is None
     n_control = n_per_task if n_control is None else n_control
 
     def family(name: str, fn):
@@ -159,7 +162,8 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
         label = "answers" if control is None else f"control: {control}"
         n = n_per_task if control is None else n_control
         runs.append(family(f"{label} (tasks)", lambda c=control, n=n: evaluate_generation(
-            model, fs, idx, tasks=MULTI_TASKS, control=c, n_per_task=n, emotion_all_rows=c is None, **kw)))
+            model, fs, idx, tasks=MULTI_TASKS, control=c, n_per_task=n, emotion_all_rows=c is None or controls_all_rows,
+            **kw)))
         runs.append(family(f"{label} (held-out templates, zero-shot scenario)", lambda c=control, n=n:
                            evaluate_generation(model, fs, idx, tasks=("emotion", "scenario"), zero_shot=True,
                                                emotion_all_rows=False, control=c, n_per_task=n, **kw)))
@@ -181,6 +185,11 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
             model, fs, idx, n=n_per_task, seed=seed))
         if link is not None:
             report.tables["scene_link"] = link
+    if diagnose and space.attributes():
+        order = family("ordering link (compare and rank with the readings given)", lambda: ordering_link(
+            model, fs, idx, n=n_per_task, seed=seed, max_new_tokens=max_new_tokens))
+        if order is not None:
+            report.tables["ordering_link"] = order
     _finish(report, runs, problems, timings, space, baselines[0] if baselines else None)
     if out is not None:
         report.to_html(out)
@@ -193,7 +202,7 @@ def _finish(report: EvaluationReport, runs, problems, timings, space: LabelSpace
     report.answers = pd.concat(answers, ignore_index=True) if answers else pd.DataFrame(
         columns=["task", "control", "zero_shot", "emotion_true", "emotion_pred"])
     real = report.answers[report.answers.control == "none"]
-    tables = {k: v for k, v in report.tables.items() if k in ("diagnostic", "scene_link")}
+    tables = {k: v for k, v in report.tables.items() if k in ("diagnostic", "scene_link", "ordering_link")}
     built_problems = []
 
     def build(name, fn):
