@@ -191,6 +191,8 @@ class E2LLM(nn.Module):
         if len(segment) != len(eeg):
             raise ValueError(f"the prompts hold {len(segment)} {EEG_START} markers but {len(eeg)} EEG segments were "
                              f"given; build prompts with instructions.eeg_placeholder")
+        if not len(eeg):                                                # text-only prompts: nothing to splice
+            return splice_eeg(emb, input_ids, emb.new_zeros(0, emb.shape[-1]), self.eeg_token_id)
         eeg_e = self.eeg_embeds(eeg, segment).flatten(0, 1)                             # (S, R+1, H) -> (S*(R+1), H)
         return splice_eeg(emb, input_ids, eeg_e, self.eeg_token_id)
 

@@ -180,3 +180,15 @@ def test_ordering_link_scores_the_order_with_readings_given_and_against_own_read
     monkeypatch.setattr(m, "generate", oracle(swap=True))
     swapped = ordering_link(m, fs, rows, n=6, seed=2).accuracy
     assert (swapped == 0.0).all()
+
+
+def test_text_only_prompts_need_no_eeg(fs, small_e2llm):
+    """A prompt without EEG markers (a text-only drill) embeds as the plain LM does; one with markers still needs
+    its EEG."""
+    m = small_e2llm(fs)
+    ids = m.tokenizer(["Clip A: It matches fear. Clip B: It matches happiness."], return_tensors="pt")["input_ids"]
+    none = torch.zeros((0, *fs.X.shape[1:]))
+    torch.testing.assert_close(m.embed_inputs(ids, none), m.llm.get_input_embeddings()(ids))
+    with_eeg = m.tokenizer([f"EEG: {eeg_placeholder(m.n_eeg_tokens)}"], return_tensors="pt")["input_ids"]
+    with pytest.raises(ValueError, match="1 <\\|eeg_start\\|> markers but 0 EEG segments"):
+        m.embed_inputs(with_eeg, none)
