@@ -52,6 +52,16 @@ def splice_eeg(inputs_embeds: torch.Tensor, input_ids: torch.Tensor, eeg_embeds:
     return inputs_embeds.masked_scatter(where[..., None], eeg_embeds.to(inputs_embeds.dtype))
 
 
+def _strip_local_base_path(path: Path) -> None:
+    """peft records the base model's folder as this machine's absolute path; keep only its name (loading never
+    reads it: the base LLM comes from ``cfg.llm.name_or_path``). Hub ids stay as they are."""
+    conf = json.loads(path.read_text())
+    base = conf.get("base_model_name_or_path")
+    if base and Path(base).is_absolute():
+        conf["base_model_name_or_path"] = Path(base).name
+        write_text_atomic(path, json.dumps(conf, indent=2))
+
+
 def _strip_eeg(text: str) -> str:
     """Remove EEG marker tokens from generated text (they stand for EEG only where the caller puts them)."""
     for t in (EEG_START, EEG_TOKEN, EEG_END):
@@ -311,6 +321,7 @@ class E2LLM(nn.Module):
         if hasattr(self.llm, "peft_config"):
             self.llm.save_pretrained(folder / "adapter")
             (folder / "adapter" / "README.md").unlink(missing_ok=True)    # peft's blank model card, with local paths
+            _strip_local_base_path(folder / "adapter" / "adapter_config.json")
         save_tokenizer(self.tokenizer, folder / "tokenizer")
         write_text_atomic(folder / "e2llm_config.json", json.dumps(asdict(self.cfg), indent=1))
         if self.signatures is not None:

@@ -34,6 +34,11 @@ def test_reference_records_its_held_out_subjects_and_refuses_the_others(referenc
     np.testing.assert_allclose(EmotionSignatures.fit(fs, tr).mean, model.signatures.mean, atol=1e-9)
 
 
+def test_shipped_files_name_no_local_path():
+    text = "\n".join(p.read_text() for p in reference_dir().rglob("*.json"))
+    assert "/work/" not in text and "/tmp/" not in text and "/home/" not in text
+
+
 def test_report_figures_match_its_answers():
     report = reference_report()
     answers = pd.read_csv(reference_dir() / "answers.csv")

@@ -1,4 +1,5 @@
 """train.py: instruction datasets, label masking, a short run whose loss falls, resuming a crashed run."""
+import json
 import re
 
 import numpy as np
@@ -48,6 +49,8 @@ def test_short_training_run_loss_falls_and_round_trip_generates_identically(fs, 
     m.save_pretrained(tmp_path / "ckpt")
     assert {p.name for p in (tmp_path / "ckpt").iterdir()} >= {"encoder", "adapter", "tokenizer", "projector.safetensors",
                                                                "e2llm_config.json"}
+    conf = json.loads((tmp_path / "ckpt" / "adapter" / "adapter_config.json").read_text())
+    assert conf["base_model_name_or_path"] == "tiny_qwen3"            # no path of the machine that trained it
     back = E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")
     assert back.generate(prompts, eeg, max_new_tokens=40) == first
     assert all(t.startswith("<think>") for t in first)
