@@ -8,7 +8,7 @@ over seeds of every figure with its target (MET / NOT MET), the link-by-link dia
     python bench/llm_accuracy.py [--recipe reference|quickstart] [--seeds 0 1 2] [--out reports/bench_llm]
     python bench/llm_accuracy.py --from data_samples/reference      # the figures of an existing build
 
-One reference build takes about 20 minutes on 2 quiet CPU cores (its ``evaluation.json`` says how long).
+One reference build takes about 13 minutes on 2 quiet CPU cores (its ``evaluation.json`` says how long).
 """
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def reference_dir() -> Path:
 def _require(folder: Path) -> Path:
     if not (folder / "model" / "e2llm_config.json").exists():
         raise FileNotFoundError(f"no reference model in {folder} (expected model/e2llm_config.json); rebuild it with "
-                                f"`e2llm-lab build-reference` (about 30 minutes on 2 CPU cores)")
+                                f"`e2llm-lab build-reference` (about 15 minutes on 2 CPU cores)")
     return folder
 
 
