@@ -166,16 +166,21 @@ def test_evaluation_needs_training_signatures(fs):
 
 def test_scenario_counts_a_chosen_option_only():
     from e2llm_lab.evaluate.generation import _answered, _correct, _emotion_instead
+    from e2llm_lab.instructions import parse_answer
 
     truth = {"choice": "b", "options": ["fear", "sadness", "anger", "neutral"], "emotions": ["sadness"]}
     assert _correct("scenario", {"choice": "b", "emotion": None}, truth)
     # naming the emotion leaves the feeling -> scene step to the scorer: not an answer to the scenario question
     named = {"choice": None, "emotion": "sadness", "parsed": True}
-    assert not _correct("scenario", named, truth) and not _answered("scenario", named)
+    assert not _correct("scenario", named, truth) and not _answered("scenario", named, truth)
     assert _emotion_instead("scenario", named, truth) is True
     assert _emotion_instead("scenario", {**named, "emotion": "fear"}, truth) is False
     assert np.isnan(_emotion_instead("scenario", {"choice": "b", "emotion": None}, truth))
-    assert _answered("emotion", named)
+    assert _answered("emotion", named, {})
+    assert _answered("scenario", {"choice": "d", "emotion": None}, truth)
+    assert not _answered("scenario", {"choice": "e", "emotion": None}, truth)            # no option (e)
+    compare_format = parse_answer("<think> </think>\nAnswer: Clip B")
+    assert compare_format["choice"] == "B" and not _answered("scenario", compare_format, truth)
     assert not _correct("scenario", {"choice": "A", "emotion": None}, truth)           # the compare format
 
 

@@ -157,9 +157,12 @@ def _emotion_instead(task: str, parsed: dict, truth: dict) -> bool | float:
     return parsed["emotion"] == truth["emotions"][0]
 
 
-def _answered(task: str, parsed: dict) -> bool:
-    """A readable answer to the question asked (a scenario answer must choose an option)."""
-    return parsed["choice"] is not None if task == "scenario" else bool(parsed["parsed"])
+def _answered(task: str, parsed: dict, truth: dict) -> bool:
+    """A readable answer to the question asked: a scenario answer must choose one of its options' letters (not
+    "Emotion: fear", not the compare format "Answer: Clip B")."""
+    if task == "scenario":
+        return parsed["choice"] in [chr(97 + i) for i in range(len(truth["options"]))]
+    return bool(parsed["parsed"])
 
 
 def _kendall(pred: str | None, truth: str) -> float:
@@ -281,7 +284,7 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
                "chance": 1 / len(opts) if opts else np.nan,
                "emotion_true": ex.truth["emotions"][0], "emotion_pred": parsed["emotion"], "emotion_decided": decided,
                "emotion_donor": donor[0] if donor else None, "text": text, "text_free": text_free,
-               "parsed": _answered(ex.task, parsed_free), "correct": bool(correct) if correct is not None else None,
+               "parsed": _answered(ex.task, parsed_free, ex.truth), "correct": bool(correct) if correct is not None else None,
                "correct_free": bool(correct_free) if correct_free is not None else None,
                "kendall_tau": _kendall(parsed["ranking"], ex.truth["ranking"]) if ex.task == "rank" else np.nan,
                "emotion_instead": _emotion_instead(ex.task, parsed_free, ex.truth),
