@@ -9,6 +9,7 @@ tokens are masked with -100 so only answers are learned.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -30,15 +31,19 @@ STAGES = ("align", "instruct")
 _THINK_END = "</think>"
 
 
+@functools.lru_cache(maxsize=32)
+def _label_pattern(words: tuple[str, ...]) -> re.Pattern:
+    """One regex for a label space's words (longest first, so "very happy" wins over "happy"), built once."""
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b",
+                      re.IGNORECASE)
+
+
 def decision_spans(answer: str, words) -> list[tuple[int, int]]:
     """Character spans of an answer's decisions: every label of ``words`` (whole words, any case) in the reasoning,
     and the answer line after ``</think>``."""
     end = answer.find(_THINK_END)
     reasoning = answer if end < 0 else answer[:end]
-    spans = []
-    if words:
-        pattern = r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b"
-        spans = [m.span() for m in re.finditer(pattern, reasoning, flags=re.IGNORECASE)]
+    spans = [m.span() for m in _label_pattern(tuple(words)).finditer(reasoning)] if words else []
     if end >= 0:
         spans.append((end + len(_THINK_END), len(answer)))
     return sorted(spans)

@@ -184,6 +184,23 @@ def test_scenario_counts_a_chosen_option_only():
     assert not _correct("scenario", {"choice": "A", "emotion": None}, truth)           # the compare format
 
 
+def test_chosen_reads_the_field_each_task_asks_for():
+    from e2llm_lab.evaluate.generation import _correct, chosen
+    from e2llm_lab.instructions import parse_answer
+
+    think = "<think> Clip A: It matches fear. Clip B: It matches happiness. </think>"
+    assert chosen("compare", parse_answer(think + "\nAnswer: Clip B")) == "B"
+    assert chosen("rank", parse_answer(think + "\nAnswer: B > C > A")) == "BCA"
+    assert chosen("emotion", parse_answer("<think> </think>\nEmotion: fear")) == "fear"
+    assert chosen("valence_arousal", parse_answer("<think> </think>\nValence: negative\nArousal: high")) == \
+        ("negative", "high")
+    assert chosen("describe", parse_answer("Frontal alpha is higher than usual.")) is None
+    assert _correct("valence_arousal", {"valence": "negative", "arousal": "high"},
+                    {"valence": "negative", "arousal": "low"}) is False
+    assert _correct("rank", {"ranking": "BCA"}, {"ranking": "BCA"}) is True
+    assert _correct("describe", {}, {}) is None
+
+
 def test_kendall_tau_of_rankings():
     from e2llm_lab.evaluate.generation import _kendall
 

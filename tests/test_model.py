@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -180,6 +181,25 @@ def test_ordering_link_scores_the_order_with_readings_given_and_against_own_read
     monkeypatch.setattr(m, "generate", oracle(swap=True))
     swapped = ordering_link(m, fs, rows, n=6, seed=2).accuracy
     assert (swapped == 0.0).all()
+
+    # the suite's own answers (answers=): read, not generated again; the readings-given link still generates
+    calls = []
+    right = oracle(swap=False)
+
+    def counted(prompts, eeg, prefixes=None, **kw):
+        calls.append(prefixes is not None)
+        return right(prompts, eeg, prefixes=prefixes, **kw)
+
+    monkeypatch.setattr(m, "generate", counted)
+    wrong = oracle(swap=True)
+    answers = pd.DataFrame([{"task": t, "text_free": text, "attr": e.truth["attr"], "n_clips": len(e.eeg_rows)}
+                            for t in ("compare", "rank")
+                            for text, e in zip(wrong([e.prompt for e in refs[t]], [fs.X[e.eeg_rows] for e in refs[t]]),
+                                               refs[t])])
+    mixed = ordering_link(m, fs, rows, n=6, seed=2, answers=answers).accuracy
+    assert calls == [True, True]                                  # one prefixed call per task, no own generation
+    assert (mixed.xs("readings given", level="link") == 1.0).all()
+    assert (mixed.xs("answer = order of own readings", level="link") == 0.0).all()
 
 
 def test_text_only_prompts_need_no_eeg(fs, small_e2llm):

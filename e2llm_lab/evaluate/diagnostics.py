@@ -33,7 +33,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..data.featureset import check_no_leakage
 from ..instructions import answer_lines, decision_sentence, make_example, make_examples, parse_answer
-from .generation import _correct, chance_by_simulation, clip_readings
+from .generation import _correct, chance_by_simulation, chosen, clip_readings
 from .protocols import classification_metrics
 
 __all__ = ["diagnose_chain", "scene_link", "ordering_link"]
@@ -164,10 +164,6 @@ def scene_link(model, fs, idx, *, n: int = 40, seed: int = 0, batch_size: int = 
                         ).assign(chance=chance, n=len(exs)).set_index("link")
 
 
-def _answer_of(parsed: dict, task: str) -> str | None:
-    return parsed["choice"] if task == "compare" else parsed["ranking"]
-
-
 def _order_of_readings(think: str | None, attr: str, n_clips: int, space) -> str | None:
     """The answer the reasoning's own clip readings imply (None when a clip is unread or two tie on ``attr``)."""
     read = clip_readings(think, space)
@@ -183,7 +179,7 @@ def _order_of_readings(think: str | None, attr: str, n_clips: int, space) -> str
 
 @torch.no_grad()
 def ordering_link(model, fs, idx, *, n: int = 40, seed: int = 0, max_new_tokens: int = 256,
-                  batch_size: int = 32) -> pd.DataFrame | None:
+                  batch_size: int = 32, answers: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Does the model order the clips it has read? The second link of the compare and rank tasks.
 
     Questions on rows ``idx`` (held-out subjects), answered two ways:
@@ -192,6 +188,12 @@ def ordering_link(model, fs, idx, *, n: int = 40, seed: int = 0, max_new_tokens:
       "From most to least <attribute>:", and the model continues with the order and the answer line;
     - ``answer = order of own readings``: the model's own greedy answer, scored against the order its own clip
       readings imply (questions where it left a clip unread, or read two clips as labels that tie, are left out).
+
+    Parameters
+    ----------
+    answers : pd.DataFrame, optional
+        Compare/rank answers the main evaluation already generated (:func:`.generation.evaluate_generation` rows:
+        task, text_free, attr, n_clips); the second link then reads those instead of generating its own.
 
     Returns
     -------
@@ -211,15 +213,21 @@ def ordering_link(model, fs, idx, *, n: int = 40, seed: int = 0, max_new_tokens:
         prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
         given = [e.answer.split(f"From most to least {e.truth['attr']}:")[0]
                  + f"From most to least {e.truth['attr']}:" for e in exs]
-        cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=48, batch_size=batch_size)
+        cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=min(max_new_tokens, 96),
+                              batch_size=batch_size)
         hits = [bool(_correct(task, parse_answer(t, space), e.truth)) for t, e in zip(cont, exs)]
-        own = model.generate(prompts, eeg, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        mine = answers[answers.task == task] if answers is not None else None
+        if mine is not None and len(mine):
+            own = list(zip(mine.text_free, mine.attr, mine.n_clips))
+        else:
+            own = list(zip(model.generate(prompts, eeg, max_new_tokens=max_new_tokens, batch_size=batch_size),
+                           [e.truth["attr"] for e in exs], [len(e.eeg_rows) for e in exs]))
         follows = []
-        for e, t in zip(exs, own):
-            parsed = parse_answer(t, space)
-            implied = _order_of_readings(parsed["think"], e.truth["attr"], len(e.eeg_rows), space)
+        for text, attr, k in own:
+            parsed = parse_answer(text, space)
+            implied = _order_of_readings(parsed["think"], attr, int(k), space)
             if implied is not None:
-                follows.append(_answer_of(parsed, task) == implied)
+                follows.append(chosen(task, parsed) == implied)
         chance = float(chance_by_simulation(exs, space=space)[task])
         rows += [{"task": task, "link": "readings given", "accuracy": float(np.mean(hits)), "chance": chance,
                   "n": len(exs)},

@@ -134,20 +134,25 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
             "fit_r_error": fit_err}
 
 
-def _correct(task: str, parsed: dict, truth: dict):
-    if task == "emotion":
-        return parsed["emotion"] == truth["emotion"]
+# the field of a parsed answer (and of its truth) that each task's question asks for
+_ANSWER_FIELD = {"emotion": "emotion", "compare": "choice", "rank": "ranking",
+                 # only a chosen option counts: an answer that names an emotion leaves the step from the feeling to
+                 # the scene to the scorer, which is the half of the task being measured (see _emotion_instead)
+                 "scenario": "choice"}
+
+
+def chosen(task: str, parsed: dict):
+    """What a parsed answer chose for ``task``'s question: a label, a clip letter, a ranking ("BCA"), an option
+    letter, or (valence, arousal). None for free-text tasks."""
     if task == "valence_arousal":
-        return parsed["valence"] == truth["valence"] and parsed["arousal"] == truth["arousal"]
-    if task == "compare":
-        return parsed["choice"] == truth["choice"]
-    if task == "rank":
-        return parsed["ranking"] == truth["ranking"]
-    if task == "scenario":
-        # only a chosen option counts: an answer that names an emotion leaves the step from the feeling to the
-        # scene to the scorer, which is the half of the task being measured (see _emotion_instead)
-        return parsed["choice"] == truth["choice"]
-    return None
+        return parsed["valence"], parsed["arousal"]
+    return parsed[_ANSWER_FIELD[task]] if task in _ANSWER_FIELD else None
+
+
+def _correct(task: str, parsed: dict, truth: dict):
+    if task == "valence_arousal":
+        return chosen(task, parsed) == (truth["valence"], truth["arousal"])
+    return chosen(task, parsed) == truth[_ANSWER_FIELD[task]] if task in _ANSWER_FIELD else None
 
 
 def _emotion_instead(task: str, parsed: dict, truth: dict) -> bool | float:
@@ -239,8 +244,9 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
         One row per answer: task, template, zero_shot, subject, truth, chance (1 / the number of well-formed
         answer lines of that question), text (constrained answer), text_free,
         parsed (free answer readable), correct (constrained), correct_free, emotion_true / emotion_pred /
-        emotion_decided (named at the end of the reasoning) / emotion_donor, kendall_tau (rank), and the
-        :func:`faithfulness` columns (single-clip tasks).
+        emotion_decided (named at the end of the reasoning) / emotion_donor, kendall_tau (rank), clip_reading,
+        n_clips and attr (compare/rank: the attribute asked), and the :func:`faithfulness` columns (single-clip
+        tasks).
     """
     if control not in CONTROLS:
         raise ValueError(f"control={control!r}; allowed: {CONTROLS}")
@@ -290,7 +296,8 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
                "emotion_instead": _emotion_instead(ex.task, parsed_free, ex.truth),
                # inside compare/rank prompts: is each clip read as well as a single clip is?
                "clip_reading": clip_reading_accuracy(parsed["think"], ex.truth["emotions"], space)
-               if len(ex.eeg_rows) > 1 else np.nan}
+               if len(ex.eeg_rows) > 1 else np.nan,
+               "n_clips": len(ex.eeg_rows), "attr": ex.truth.get("attr")}
         if len(ex.eeg_rows) == 1:
             z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
             row.update(faithfulness(text, z, emotion=gives, signatures=sig))

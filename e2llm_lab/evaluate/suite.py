@@ -186,8 +186,10 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
         if link is not None:
             report.tables["scene_link"] = link
     if diagnose and space.attributes():
+        multi = report.answers[(report.answers.control == "none") & report.answers.task.isin(["compare", "rank"])] \
+            if report.answers is not None and len(report.answers) and "attr" in report.answers else None
         order = family("ordering link (compare and rank with the readings given)", lambda: ordering_link(
-            model, fs, idx, n=n_per_task, seed=seed, max_new_tokens=max_new_tokens))
+            model, fs, idx, n=n_per_task, seed=seed, max_new_tokens=max_new_tokens, answers=multi))
         if order is not None:
             report.tables["ordering_link"] = order
     _finish(report, runs, problems, timings, space, baselines[0] if baselines else None)
