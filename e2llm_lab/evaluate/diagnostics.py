@@ -213,8 +213,7 @@ def ordering_link(model, fs, idx, *, n: int = 40, seed: int = 0, max_new_tokens:
         prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
         given = [e.answer.split(f"From most to least {e.truth['attr']}:")[0]
                  + f"From most to least {e.truth['attr']}:" for e in exs]
-        cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=min(max_new_tokens, 96),
-                              batch_size=batch_size)
+        cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=48, batch_size=batch_size)
         hits = [bool(_correct(task, parse_answer(t, space), e.truth)) for t, e in zip(cont, exs)]
         mine = answers[answers.task == task] if answers is not None else None
         if mine is not None and len(mine):
