@@ -11,11 +11,15 @@ new drills greedily; the answer line is scored exactly, for two and for three cl
 B: fear. Which item is fear? Item B."), the copying skill a real LLM brings from pre-training, to see whether the
 ordering step then comes easier.
 
-    python bench/ordering_drill.py [--steps 750] [--recall-warmup 0]
+``--form walk`` writes the ordering step as a walk through every label of the space in the attribute's order, each
+with its clip or "(no clip)" beside it, so that each step is a copy (an induction step) rather than a sort.
 
-Measured 2026-11-24 on 2 quiet cores (seed 0): 750 steps -> two clips 0.663, three clips 0.231 (4-5 min); with a
-600-step recall warm-up first (recall itself then 0.62) -> 0.565 / 0.157. Chance: 0.5 / 0.167. An earlier run of
-the same drills without the signature sentence reached 0.88 / 0.54 after 2,400 steps.
+    python bench/ordering_drill.py [--steps 750] [--recall-warmup 0] [--form order|walk]
+
+Measured 2026-11-24 on 2 quiet cores (seed 0): 750 steps -> two clips 0.663, three clips 0.231 (3.5-5 min); with a
+600-step recall warm-up first (recall itself then 0.62) -> 0.565 / 0.157; ``--form walk`` -> 0.620 / 0.000, and
+no walk exactly right. Chance: 0.5 / 0.167. An earlier run of the same drills without the signature sentence
+reached 0.88 / 0.54 after 2,400 steps.
 """
 from __future__ import annotations
 
@@ -42,8 +46,11 @@ def recall_text(rng, labels) -> str:
     return f"{pairs} What is item {names[i]}? {words[i]}."
 
 
-def ordering_drill(rng, space, tokenizer):
-    """(prompt, reasoning so far, target): 2 or 3 clips whose labels differ on the attribute asked."""
+def ordering_drill(rng, space, tokenizer, form: str = "order"):
+    """(prompt, reasoning so far, target): 2 or 3 clips whose labels differ on the attribute asked.
+
+    ``form="order"`` is the reasoning's own ordered sentence; ``"walk"`` goes through every label of the space in
+    the attribute's order, each with its clip or "(no clip)", so each step copies instead of sorting."""
     from e2llm_lab.llm import chat_prompt
 
     while True:
@@ -54,11 +61,18 @@ def ordering_drill(rng, space, tokenizer):
         if len({score[e] for e in labels}) == k:
             break
     names = "ABC"[:k]
-    reads = " ".join(f"Clip {n}: Closest learned signatures: {e} (r = +0.{rng.integers(2, 9)}). It matches {e}."
-                     for n, e in zip(names, labels))
+    tail = f" (clip {{}})" if form == "walk" else ""
+    reads = " ".join(f"Clip {n}: Closest learned signatures: {e} (r = +0.{rng.integers(2, 9)}). It matches {e}"
+                     f"{tail.format(n)}." for n, e in zip(names, labels))
     order = sorted(range(k), key=lambda i: -score[labels[i]])
-    target = (f"From most to least {attr}: " + " > ".join(f"{labels[i]} ({names[i]})" for i in order)
-              + ". </think>\nAnswer: " + (f"Clip {names[order[0]]}" if k == 2 else " > ".join(names[i] for i in order)))
+    if form == "walk":
+        where = dict(zip(labels, names))
+        steps = sorted(space.labels, key=lambda e: (-score[e], e))
+        decide = ", ".join(f"{e} (clip {where[e]})" if e in where else f"{e} (no clip)" for e in steps)
+    else:
+        decide = " > ".join(f"{labels[i]} ({names[i]})" for i in order)
+    target = (f"From most to least {attr}: {decide}. </think>\nAnswer: "
+              + (f"Clip {names[order[0]]}" if k == 2 else " > ".join(names[i] for i in order)))
     return chat_prompt(tokenizer, f"Order the clips. Which is most {attr}?"), "<think> " + reads + " ", target
 
 
@@ -72,6 +86,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=750, help="LoRA steps on ordering drills (batch 16, lr 1e-2)")
     p.add_argument("--recall-warmup", type=int, default=0, help="full fine-tuning steps on recall drills first")
+    p.add_argument("--form", choices=("order", "walk"), default="order",
+                   help="the ordering step as the reasoning writes it, or a walk through every label")
     p.add_argument("--model", default=None, help="tiny LM folder (default: the shipped one)")
     args = p.parse_args()
 
@@ -105,7 +121,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     for step in range(args.steps):
         ids, labels = [], []
-        for prompt, reads, target in (ordering_drill(rng, space, tok) for _ in range(16)):
+        for prompt, reads, target in (ordering_drill(rng, space, tok, args.form) for _ in range(16)):
             pi = tok(prompt + reads, add_special_tokens=False)["input_ids"]
             ti = tok(target + tok.eos_token, add_special_tokens=False)["input_ids"]
             ids.append(pi + ti)
@@ -124,17 +140,19 @@ def main() -> None:
     llm.eval()
     tok.padding_side = "left"
     rng = np.random.default_rng(99)
-    hits = {2: [], 3: []}
+    hits, reasoned = {2: [], 3: []}, []
     for _ in range(10):
-        batch = [ordering_drill(rng, space, tok) for _ in range(20)]
+        batch = [ordering_drill(rng, space, tok, args.form) for _ in range(20)]
         enc = tok([p + r for p, r, _ in batch], return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():
-            out = llm.generate(**enc, max_new_tokens=40, do_sample=False, pad_token_id=tok.pad_token_id)
+            out = llm.generate(**enc, max_new_tokens=110 if args.form == "walk" else 40, do_sample=False, pad_token_id=tok.pad_token_id)
         for (_, reads, target), o in zip(batch, out):
             text = tok.decode(o[enc["input_ids"].shape[1]:], skip_special_tokens=True)
             got = text.split("Answer:")[1].strip().split("\n")[0].strip() if "Answer:" in text else None
             hits[3 if "Clip C" in reads else 2].append(got == target.split("Answer:")[1].strip())
-    print(f"{args.steps} LoRA steps (recall warm-up {args.recall_warmup}), {time.perf_counter() - t0:.0f} s: "
+            reasoned.append(text.strip().startswith(target.split(" </think>")[0]))      # the ordering line exact
+    print(f"{args.form} form, {args.steps} LoRA steps (recall warm-up {args.recall_warmup}), "
+          f"{time.perf_counter() - t0:.0f} s: ordering line exact {np.mean(reasoned):.3f}, "
           f"two clips {np.mean(hits[2]):.3f} (n={len(hits[2])}, chance 0.5), "
           f"three clips {np.mean(hits[3]):.3f} (n={len(hits[3])}, chance 0.167)")
 
