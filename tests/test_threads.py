@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from e2llm_lab._threads import choose_threads, physical_cores
+import e2llm_lab._threads as threads_mod
+from e2llm_lab._threads import busy_cpus, choose_threads, physical_cores
 
 
 @pytest.mark.parametrize("load,expected", [
@@ -96,3 +97,57 @@ def test_cli_threads_option_and_env_var_reach_torch():
     assert run("--threads", "1", "build-samples") == ["1", "1"]                        # before the command too
     if len(os.sched_getaffinity(0)) >= 2:
         assert run("build-samples", E2LLM_THREADS="2") == ["2", "1"]
+
+
+def _stat(user: int, idle: int) -> str:
+    # /proc/stat's all-CPU line: user nice system idle iowait irq softirq steal guest guest_nice
+    return f"cpu  {user} 0 0 {idle} 0 0 0 0 0 0\ncpu0 1 0 0 1 0 0 0 0 0 0\n"
+
+
+@pytest.mark.parametrize("busy_share", [0.0, 0.5, 1.0])
+def test_busy_cpus_measures_the_machine_now_from_proc_stat(tmp_path, monkeypatch, busy_share):
+    stat = tmp_path / "stat"
+    stat.write_text(_stat(1000, 5000))
+    ticks = 400                                  # jiffies of all CPUs during the sample
+    # the second read sees the counters after the interval: busy_share of them spent working
+    monkeypatch.setattr(threads_mod.time, "sleep",
+                        lambda s: stat.write_text(_stat(1000 + int(ticks * busy_share),
+                                                         5000 + ticks - int(ticks * busy_share))))
+    monkeypatch.setattr(threads_mod.os, "cpu_count", lambda: 2)
+    busy, source = busy_cpus(stat=stat)
+    assert source == "now"
+    assert busy == pytest.approx(2 * busy_share)
+
+
+def test_busy_cpus_ignores_past_load_and_falls_back_to_it_only_without_proc_stat(tmp_path, monkeypatch):
+    # a 1-minute load average of 1.9 from a pip install that has just ended: the machine is idle now
+    monkeypatch.setattr(threads_mod.os, "getloadavg", lambda: (1.9, 0.8, 0.3))
+    monkeypatch.setattr(threads_mod.time, "sleep", lambda s: None)
+    stat = tmp_path / "stat"
+    stat.write_text(_stat(1000, 5000))
+    assert busy_cpus(stat=stat) == (0.0, "now")                     # no tick passed: nothing busy
+    assert busy_cpus(stat=tmp_path / "missing") == (1.9, "1-min load average")
+    assert choose_threads(environ={}, cores=2, cpus=2, load=busy_cpus(stat=stat)[0]) == 2
+
+
+def test_configure_threads_says_why_it_takes_fewer_than_the_cores(monkeypatch, capsys):
+    monkeypatch.setattr(threads_mod, "_chosen", None)
+    for key in ("E2LLM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(threads_mod, "busy_cpus", lambda: (1.0, "now"))
+    monkeypatch.setattr(threads_mod, "physical_cores", lambda: 2)
+    monkeypatch.setattr(threads_mod, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(threads_mod.os, "cpu_count", lambda: 2)
+    import torch
+    before = torch.get_num_threads()
+    try:
+        assert threads_mod.configure_threads() == 1
+        err = capsys.readouterr().err
+        assert "using 1 of 2 CPU cores" in err and "1.0 CPU(s)" in err and "(now)" in err
+        # a quiet machine: every core, and nothing to explain
+        monkeypatch.setattr(threads_mod, "_chosen", None)
+        monkeypatch.setattr(threads_mod, "busy_cpus", lambda: (0.1, "now"))
+        assert threads_mod.configure_threads() == 2
+        assert capsys.readouterr().err == ""
+    finally:
+        torch.set_num_threads(before)
