@@ -41,7 +41,8 @@ from e2llm_lab.interpret.metrics import (
     class_target,
     quantus_explain,
 )
-from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS, quickstart_config, stage_examples
+from e2llm_lab.pipeline import resolve_config, split, train_e2llm
+from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS
 
 SHOWN = {"auroc": "AUROC", "auroc_sd": "sd", "auroc_class": "class", "auroc_class_min": "worst",
          "rank_accuracy": "rank acc", "mass_accuracy": "mass acc", "randomisation_spearman": "rand. rho",
@@ -49,24 +50,13 @@ SHOWN = {"auroc": "AUROC", "auroc_sd": "sd", "auroc_class": "class", "auroc_clas
          "deletion_gain_z": "gain/se", "seconds": "s/attr", "beats_floors": "beats floors"}
 
 
-def train(fs, tr, folder: Path):
-    """Stages 1-3 of the quickstart on the training rows, saved in ``folder`` (or loaded from it)."""
-    from e2llm_lab.instructions import EmotionSignatures
-    from e2llm_lab.llm import add_lora
+def train(sp, folder: Path):
+    """Stages 1-3 of the quickstart on the split's training rows, saved in ``folder`` (or loaded from it)."""
     from e2llm_lab.model import E2LLM
-    from e2llm_lab.pretrain import pretrain_encoder
-    from e2llm_lab.train import train_stage
 
     if (folder / "e2llm_config.json").exists():
         return E2LLM.from_pretrained(folder, device="cpu")
-    cfg = quickstart_config()
-    encoder, _ = pretrain_encoder(fs, cfg.pretrain, encoder_cfg=cfg.encoder, train_idx=tr, progress=False)
-    model = E2LLM.build(encoder, cfg, device="cpu")
-    model.signatures = EmotionSignatures.fit(fs, tr)
-    captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens)
-    train_stage(model, captions, fs, cfg.align, stage="align", progress=False)
-    model.llm = add_lora(model.llm, cfg.llm)
-    train_stage(model, examples, fs, cfg.instruct, stage="instruct", progress=False)
+    model = train_e2llm(sp, resolve_config(device="cpu"), device="cpu", progress=False, say=lambda *a: None).model
     model.save_pretrained(folder)
     return model.eval()
 
@@ -90,10 +80,9 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     pd.set_option("display.width", 200)
     t0 = time.perf_counter()
-    fs = load_sample().with_steps(quickstart_config().data.n_steps, stride=2)
-    held_out = fs.meta.subject.isin(QUICKSTART_TEST_SUBJECTS).to_numpy()
-    tr, te = np.flatnonzero(~held_out), np.flatnonzero(held_out)
-    model = train(fs, tr, Path(args.cache) / "model")
+    sp = split(load_sample(), QUICKSTART_TEST_SUBJECTS, resolve_config().data)
+    fs, tr, te = sp.samples, sp.train_idx, sp.test_idx
+    model = train(sp, Path(args.cache) / "model")
     labels = fs.label_space.labels
     masks, y_all = planted_mask(fs.ch_names, fs.bands), fs.labels()
     rows = te[np.linspace(0, len(te) - 1, args.samples).astype(int)]
@@ -115,7 +104,8 @@ def main() -> None:
         lin_acc = (linear(torch.as_tensor(fs.X[te])).argmax(1).numpy() == y_all[te]).mean()
         enc_acc = (model.encoder.predict_logits(fs.X[te]).argmax(1) == y_all[te]).mean()
     print(f"\nreliance a model can learn from these subjects: a linear model trained on them (no mask; held-out "
-          f"accuracy {lin_acc:.3f}, the encoder's {enc_acc:.3f}), Integrated Gradients AUROC {au['per_sample'].mean():.3f}"
+          f"accuracy {lin_acc:.3f}, the encoder's {enc_acc:.3f}), "
+          f"Integrated Gradients AUROC {au['per_sample'].mean():.3f}"
           f", class-averaged {np.mean(list(au['per_class'].values())):.3f}, worst {min(au['per_class'].values()):.3f}")
     llm_methods = ("integrated_gradients", "saliency", "input_x_gradient", "deeplift", "gradient_shap", "smoothgrad",
                    "occlusion_region") + FLOORS

@@ -30,7 +30,7 @@ def main() -> None:
     t0 = time.perf_counter()
     cfg = SyntheticConfig(n_subjects=args.subjects, n_trials_per_emotion=2, trial_s=60.0, seed=args.seed)
     fs = featureset_from_recordings(iter_cohort(cfg), DataConfig(), total=len(trials_table(cfg)), progress=False)
-    fs = fs.with_steps(4, stride=2)
+    fs = fs.with_steps(DataConfig().n_steps, stride=DataConfig().step_stride)
     t_data = time.perf_counter() - t0
     print(f"cohort: {fs} ({t_data:.0f} s to simulate and extract)")
     models = {"encoder": encoder_models(PretrainConfig(), EncoderConfig()), "logistic_regression": logistic_regression,

@@ -23,12 +23,13 @@ from e2llm_lab.config import PretrainConfig
 from e2llm_lab.data.samples import load_sample
 from e2llm_lab.data.synthetic import planted_mask
 from e2llm_lab.interpret.metrics import EncoderScores, auroc_scores, quantus_explain
+from e2llm_lab.pipeline import resolve_config, split
 from e2llm_lab.pretrain import pretrain_encoder
-from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS, quickstart_config
+from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS
 
 
 def recipes() -> dict[str, PretrainConfig]:
-    pipeline = quickstart_config().pretrain
+    pipeline = resolve_config().pretrain
     return {"pipeline": pipeline,
             "defaults": replace(PretrainConfig(), epochs=pipeline.epochs),
             "dropout0.5": replace(pipeline, channel_dropout=0.5),
@@ -43,10 +44,9 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=28)
     args = p.parse_args()
     warnings.filterwarnings("ignore")
-    cfg = quickstart_config()
-    fs = load_sample().with_steps(cfg.data.n_steps, stride=2)
-    held = fs.meta.subject.isin(QUICKSTART_TEST_SUBJECTS).to_numpy()
-    tr, te = np.flatnonzero(~held), np.flatnonzero(held)
+    cfg = resolve_config()
+    sp = split(load_sample(), QUICKSTART_TEST_SUBJECTS, cfg.data)
+    fs, tr, te = sp.samples, sp.train_idx, sp.test_idx
     rows = te[np.linspace(0, len(te) - 1, args.samples).astype(int)]
     masks, y = planted_mask(fs.ch_names, fs.bands), fs.labels()
     out = []

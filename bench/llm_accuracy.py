@@ -91,14 +91,15 @@ TARGETS = {   # figure -> (test, text): issue 14
 def _quickstart_tables(seed: int, out: Path) -> dict:
     from e2llm_lab.data.samples import load_sample
     from e2llm_lab.evaluate import evaluate_all
-    from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS, run_quickstart
+    from e2llm_lab.pipeline import resolve_config, split, train_e2llm
+    from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS
     from e2llm_lab.reference import report_tables
 
-    fs = load_sample().with_steps(4, stride=2)
-    test = fs.meta.subject.isin(QUICKSTART_TEST_SUBJECTS).to_numpy()
-    tr, te = np.flatnonzero(~test), np.flatnonzero(test)
-    res = run_quickstart(out=out, seed=seed, progress=False, verbose=False, evaluate=False)
-    report = evaluate_all(res["model"], fs, te, train_idx=tr, seed=seed, verbose=False)
+    cfg = resolve_config(seed=seed, device="cpu")
+    sp = split(load_sample(), QUICKSTART_TEST_SUBJECTS, cfg.data)
+    run = train_e2llm(sp, cfg, device="cpu", progress=False, say=lambda *a: None)
+    run.model.save_pretrained(out / "model")
+    report = evaluate_all(run.model, sp.samples, sp.test_idx, train_idx=sp.train_idx, seed=seed, verbose=False)
     report.to_html(out / "evaluation.html")
     return report_tables(report)
 

@@ -38,7 +38,8 @@ def run(path: Path, fast: bool, save: Path | None = None) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as cwd:
         t = time.perf_counter()
         try:
-            NotebookClient(nb, timeout=3600, kernel_name=_kernel_name(), resources={"metadata": {"path": cwd}}).execute()
+            NotebookClient(nb, timeout=3600, kernel_name=_kernel_name(),
+                           resources={"metadata": {"path": cwd}}).execute()
             status = "ok"
         except Exception as err:                       # report and go on: one broken notebook must not hide the rest
             status = f"FAILED: {str(err).strip().splitlines()[-1][:100]}"

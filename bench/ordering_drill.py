@@ -61,7 +61,7 @@ def ordering_drill(rng, space, tokenizer, form: str = "order"):
         if len({score[e] for e in labels}) == k:
             break
     names = "ABC"[:k]
-    tail = f" (clip {{}})" if form == "walk" else ""
+    tail = " (clip {})" if form == "walk" else ""
     reads = " ".join(f"Clip {n}: Closest learned signatures: {e} (r = +0.{rng.integers(2, 9)}). It matches {e}"
                      f"{tail.format(n)}." for n, e in zip(names, labels))
     order = sorted(range(k), key=lambda i: -score[labels[i]])
@@ -145,7 +145,8 @@ def main() -> None:
         batch = [ordering_drill(rng, space, tok, args.form) for _ in range(20)]
         enc = tok([p + r for p, r, _ in batch], return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():
-            out = llm.generate(**enc, max_new_tokens=110 if args.form == "walk" else 40, do_sample=False, pad_token_id=tok.pad_token_id)
+            out = llm.generate(**enc, max_new_tokens=110 if args.form == "walk" else 40, do_sample=False,
+                               pad_token_id=tok.pad_token_id)
         for (_, reads, target), o in zip(batch, out):
             text = tok.decode(o[enc["input_ids"].shape[1]:], skip_special_tokens=True)
             got = text.split("Answer:")[1].strip().split("\n")[0].strip() if "Answer:" in text else None

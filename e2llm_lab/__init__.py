@@ -2,7 +2,8 @@
 
 The pipeline, one module per step: ``data`` (synthetic cohorts, readers, FeatureSet) -> ``preprocess``
 (filtering, DE features) -> ``encoder``/``pretrain`` (stage 1) -> ``projector`` -> ``llm``/``model`` (Qwen with
-EEG tokens) -> ``train`` (stages 2-3) -> ``evaluate`` -> ``interpret`` (figures, attention, EEG tokens).
+EEG tokens) -> ``train`` (stages 2-3) -> ``pipeline`` (the split; stages 1-3 chained) -> ``evaluate`` ->
+``interpret`` (figures, attention, EEG tokens).
 
 ``import e2llm_lab`` is cheap: each public name is imported from its module on first use (PEP 562), so the
 command line answers ``--help`` or refuses a bad argument before torch, transformers or MNE are loaded.
@@ -35,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(("load_llm", "add_lora"), ".llm"),
     "E2LLM": ".model",
     "train_stage": ".train",
+    **dict.fromkeys(("Split", "TrainedRun", "resolve_config", "split", "train_e2llm"), ".pipeline"),
     "run_quickstart": ".quickstart",
     "CheckpointError": ".errors",
     "configure_threads": "._threads",
@@ -42,8 +44,8 @@ _EXPORTS: dict[str, str] = {
 
 #: Subpackages and modules reachable as attributes (``e2llm_lab.interpret``) without importing them first.
 _SUBMODULES = frozenset({"data", "evaluate", "interpret", "channels", "colab", "config", "emotions", "encoder",
-                         "errors", "instructions", "labels", "llm", "model", "preprocess", "pretrain", "projector",
-                         "quickstart", "train"})
+                         "errors", "instructions", "labels", "llm", "model", "pipeline", "preprocess", "pretrain",
+                         "projector", "quickstart", "train"})
 
 __all__ = ["__version__", *_EXPORTS]
 

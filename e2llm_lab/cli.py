@@ -120,7 +120,7 @@ def _evaluate(args) -> int:
     from .evaluate import evaluate_all
     from .evaluate.suite import DEFAULT_CONTROLS
     from .model import E2LLM
-    from .quickstart import QUICKSTART_TEST_SUBJECTS
+    from .quickstart import QUICKSTART_TEST_SUBJECTS  # the sample cohort's, when no features are given
 
     if not (Path(args.model_dir) / "e2llm_config.json").exists():
         raise FileNotFoundError(f"{args.model_dir} holds no E2LLM checkpoint (no e2llm_config.json); train one with "
@@ -158,11 +158,11 @@ _NO_TORCH = frozenset({"build-wheel"})
 def _check_args(args) -> None:
     """Refuse, before anything heavy is imported, what the arguments alone show to be wrong."""
     from ._threads import choose_threads
-    from .config import PRESETS                    # dataclasses only: no torch
+    from .pipeline import resolve_config  # dataclasses only: no torch
 
     preset = getattr(args, "preset", None)
-    if preset is not None and preset not in PRESETS:
-        raise ValueError(f"preset={preset!r}; allowed: {tuple(PRESETS)}")
+    if preset is not None:
+        resolve_config(preset)                     # an unknown preset: ValueError naming the allowed ones
     device = getattr(args, "device", None)
     if device is not None and not _DEVICE.fullmatch(device):
         raise ValueError(f"device={device!r} is not a device torch knows; use 'auto', 'cpu' or 'cuda' "
@@ -176,25 +176,21 @@ def _check_args(args) -> None:
     choose_threads(args.threads)                   # a bad --threads or $E2LLM_THREADS fails here, in one line
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``e2llm-lab`` console script.
+_THREADS_HELP = ("CPU threads for torch (default: $E2LLM_THREADS, else $OMP_NUM_THREADS, else the physical cores "
+                 "not busy now; give 1 on a busy shared machine)")
 
-    Parses and checks the arguments first (standard library only), then sets the CPU thread count
-    (:func:`~e2llm_lab._threads.configure_threads`), then runs the command. Expected failures (bad arguments,
-    missing or damaged files) print one line on stderr and return 2.
-    """
-    threads_help = ("CPU threads for torch (default: $E2LLM_THREADS, else $OMP_NUM_THREADS, else the physical "
-                    "cores not already busy; give 1 on a busy shared machine)")
-    p = argparse.ArgumentParser(prog="e2llm-lab", description=__doc__)
-    p.add_argument("--threads", type=int, default=None, help=threads_help)
-    sub = p.add_subparsers(dest="command", required=True)
+
+def _add_commands(sub) -> None:
+    """quickstart, build-tiny-llm, build-reference, build-wheel, build-samples and evaluate."""
     q = sub.add_parser("quickstart", help="run the pipeline on the shipped sample data")
     q.add_argument("--out", default="reports", help="folder for the HTML report and model (default: reports/)")
-    q.add_argument("--llm", default=None, help="hub id or folder of a Qwen causal LM (default: the tiny offline model)")
+    q.add_argument("--llm", default=None,
+                   help="hub id, folder or .gguf file of a causal LM (default: the tiny offline model)")
     q.add_argument("--preset", default=None, help="cpu-tiny, colab-t4 or a100 (default: by --llm)")
     q.add_argument("--device", default="auto", help="auto, cpu or cuda")
     q.add_argument("--fast", action="store_true", help="shrink every stage (a smoke test; results not meaningful)")
-    q.add_argument("--features", default=None, help="window-level FeatureSet .npz on any cap (default: the sample cohort)")
+    q.add_argument("--features", default=None,
+                   help="window-level FeatureSet .npz on any cap (default: the sample cohort)")
     q.add_argument("--test-subjects", type=_subject, nargs="+", default=None,
                    help="subjects no stage sees (required with --features)")
     q.set_defaults(func=_quickstart)
@@ -227,13 +223,17 @@ def main(argv=None) -> int:
     e.add_argument("--device", default="auto", help="auto, cpu or cuda")
     e.add_argument("--out", default="reports/evaluation.html")
     e.set_defaults(func=_evaluate)
+
+
+def _add_prepare(sub) -> None:
+    """prepare: a dataset folder or annotated EEG files -> FeatureSet .npz."""
     r = sub.add_parser("prepare", help="a dataset folder (SEED-VII, SEED, SEED-IV, SEED-V, DEAP, DREAMER, FACED, "
                                        "BIDS) or EEG files with annotations -> FeatureSet .npz")
     r.add_argument("root", help="the dataset's folder (SEED-VII: holding EEG_preprocessed/ and EEG_features/), or an "
                                 "EEG file / folder of EEG files with annotated trials")
     r.add_argument("--dataset", default="seed7",
-                   choices=("seed7", "seed", "seed4", "seed5", "deap", "dreamer", "faced", "bids", "events"),
-                   help="the layout of ROOT (default seed7; an EEG file or a folder of them reads as events)")
+                   help="the layout of ROOT: seed7 (default), seed, seed4, seed5, deap, dreamer, faced, bids or "
+                        "events (e2llm_lab.data.DATASETS; an unknown name is refused with the list)")
     r.add_argument("--labels", default=None,
                    help="SEED-VII clip-to-emotion CSV (columns clip,emotion); default the package's SEED-VII order")
     r.add_argument("--out", required=True, help="output .npz")
@@ -256,9 +256,27 @@ def main(argv=None) -> int:
     r.add_argument("--duration", type=float, default=None,
                    help="trial length in seconds where events carry none (default: until the next event)")
     r.set_defaults(func=_prepare)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="e2llm-lab", description=__doc__)
+    p.add_argument("--threads", type=int, default=None, help=_THREADS_HELP)
+    sub = p.add_subparsers(dest="command", required=True)
+    _add_commands(sub)
+    _add_prepare(sub)
     for command in sub.choices.values():          # also accepted after the command: e2llm-lab quickstart --threads 1
-        command.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
-    args = p.parse_args(argv)
+        command.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=_THREADS_HELP)
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``e2llm-lab`` console script.
+
+    Parses and checks the arguments first (standard library only), then sets the CPU thread count
+    (:func:`~e2llm_lab._threads.configure_threads`), then runs the command. Expected failures (bad arguments,
+    missing or damaged files) print one line on stderr and return 2.
+    """
+    args = _parser().parse_args(argv)
     try:
         _check_args(args)
         if args.command not in _NO_TORCH:

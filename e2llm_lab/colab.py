@@ -5,7 +5,8 @@ Each notebook starts with the same two cells:
 1. :data:`SETUP_CELL` installs the toolkit when it is not importable, from (in this order) the repository URL
    (:data:`REPOSITORY_URL`, overridable by the ``E2LLM_LAB_URL`` environment variable), a wheel the student
    uploaded (``e2llm_lab-*.whl`` in the working folder or Drive's ``MyDrive``), or a source folder
-   (``e2llm_lab*/`` with its ``pyproject.toml``, e.g. GitHub's ``e2llm_lab-main`` zip unpacked, there or on Drive). When none works it says in one sentence what to
+   (``e2llm_lab*/`` with its ``pyproject.toml``, e.g. GitHub's ``e2llm_lab-main`` zip unpacked, there or on Drive).
+   When none works it says in one sentence what to
    do; it never ends in a bare ``CalledProcessError``. It uses the standard library only, since it runs before the
    toolkit exists.
 2. ``cfg, LLM, FAST = e2llm_lab.setup_notebook()`` picks device, model, preset, fast mode and seeds, prints one
@@ -21,7 +22,6 @@ import importlib.metadata
 import os
 import random
 import sys
-from dataclasses import replace
 from typing import NamedTuple
 
 __all__ = ["REPOSITORY_URL", "SETUP_CELL", "NotebookSetup", "changed_packages", "setup_notebook", "colab_url"]
@@ -47,7 +47,7 @@ if getattr(importlib.util.find_spec("e2llm_lab"), "origin", None) is None:  # (a
     else:
         raise SystemExit("e2llm_lab is not installed and could not be: set E2LLM_LAB_URL to the repository URL, or "
                          "upload an e2llm_lab-*.whl next to this notebook, or run `pip install -e .` in a clone.")
-    importlib.invalidate_caches()'''
+    importlib.invalidate_caches()'''  # noqa: E501 - the notebooks' first cell, verbatim
 
 
 class NotebookSetup(NamedTuple):
@@ -132,23 +132,19 @@ def setup_notebook(*, llm: str | None = "auto", preset: str | None = None, devic
     import torch
 
     from ._device import resolve_device
-    from .config import PRESETS, fast_config
     from .llm import check_llm_source
+    from .pipeline import preset_name, resolve_config
 
     dev = resolve_device(device)
     if llm == "auto":
         llm = os.environ.get("E2LLM_LAB_LLM") or ("Qwen/Qwen3-0.6B" if dev.type == "cuda" else None)
     check_llm_source(llm)
-    name = preset or ("cpu-tiny" if llm is None else "colab-t4")
-    if name not in PRESETS:
-        raise ValueError(f"preset={name!r}; allowed: {tuple(PRESETS)}")
+    name = preset_name(preset, llm)
     fast = os.environ.get("E2LLM_FAST") == "1" if fast is None else bool(fast)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    base = fast_config(PRESETS[name]) if fast else PRESETS[name]
-    cfg = replace(base, llm=replace(base.llm, name_or_path=llm), pretrain=replace(base.pretrain, seed=seed,
-                  device=str(dev)), align=replace(base.align, seed=seed), instruct=replace(base.instruct, seed=seed))
+    cfg = resolve_config(name, llm, seed, str(dev), fast)
     if verbose:
         gpu = f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""
         print(f"e2llm_lab: device {dev}{gpu} | model {llm or 'tiny offline Qwen3'} | preset {name} | "

@@ -105,8 +105,8 @@ def build_reference(out=None, *, seed: int = 0, device: str = "cpu", n_per_task:
     """
     from .data.samples import SOURCE_SAMPLES
     from .data.synthetic import iter_cohort, trials_table
+    from .pipeline import resolve_config, split, train_e2llm
     from .preprocess import featureset_from_recordings
-    from .quickstart import run_quickstart
 
     out = Path(out) if out is not None else SOURCE_SAMPLES / _DIR
     out.mkdir(parents=True, exist_ok=True)
@@ -114,9 +114,10 @@ def build_reference(out=None, *, seed: int = 0, device: str = "cpu", n_per_task:
     cohort = featureset_from_recordings(iter_cohort(REFERENCE_COHORT), SAMPLE_DATA_CONFIG,
                                         total=len(trials_table(REFERENCE_COHORT)), progress=progress)
     cohort.save(out / "features.npz")
-    run_quickstart(config=reference_config(), scale=REFERENCE_SCALE, features=cohort.normalized("subject"),
-                   test_subjects=REFERENCE_TEST_SUBJECTS, out=out, device=device, seed=seed, progress=progress,
-                   evaluate=False)
+    cfg = resolve_config(seed=seed, device=device, config=reference_config())
+    sp = split(cohort.normalized("subject"), REFERENCE_TEST_SUBJECTS, cfg.data)
+    run = train_e2llm(sp, cfg, scale=REFERENCE_SCALE, device=device, progress=progress)
+    run.model.save_pretrained(out / "model")
     return evaluate_reference(out, seed=seed, device=device, n_per_task=n_per_task,
                               train_seconds=time.perf_counter() - t0)
 
@@ -128,7 +129,7 @@ def evaluate_reference(folder=None, *, seed: int = 0, device: str = "cpu", n_per
     (``e2llm-lab build-reference --evaluate-only``) it re-evaluates the shipped model after the protocol changed,
     without retraining (the training time of the last build is kept)."""
     from .evaluate import evaluate_all
-    from .quickstart import SAMPLE_STRIDE
+    from .evaluate.suite import basic_emotion_rows
 
     folder = _require(Path(folder) if folder is not None else reference_dir())
     t0 = time.perf_counter()
@@ -141,12 +142,13 @@ def evaluate_reference(folder=None, *, seed: int = 0, device: str = "cpu", n_per
     # controls ask as many prompts as the real run (not the default 20): "within 0.05 of chance" needs them
     report = evaluate_all(model, fs, te, train_idx=tr, n_per_task=n_per_task, n_control=None, seed=seed)
     answers = report.answers
-    basic = answers[(answers.control == "none") & (answers.task == "emotion") & ~answers.zero_shot]
+    basic = basic_emotion_rows(answers[answers.control == "none"])
     basic.assign(row=te)[["row", "subject", "template", "emotion_true", "emotion_pred", "text", "text_free"]].to_csv(
         folder / "answers.csv", index=False)
     t_eval = time.perf_counter() - t0
     info = {"recipe": asdict(model.cfg), "scale": REFERENCE_SCALE, "cohort": asdict(REFERENCE_COHORT), "seed": seed,
-            "sample_stride": SAMPLE_STRIDE, "test_subjects": list(REFERENCE_TEST_SUBJECTS), "n_per_task": n_per_task,
+            "sample_stride": model.training_data["stride"], "test_subjects": list(REFERENCE_TEST_SUBJECTS),
+            "n_per_task": n_per_task,
             "seconds": {"train": train_seconds, "evaluate": t_eval, "total": train_seconds + t_eval},
             "tables": report_tables(report)}
     write_text_atomic(folder / "evaluation.json", json.dumps(info, indent=1, default=str))

@@ -45,7 +45,8 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 @pytest.mark.notebook
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium); .ci/run installs it")
+@pytest.mark.skipif(CHROMIUM is None,
+                    reason="Chromium is not installed (apt-get install chromium); .ci/run installs it")
 def test_explorer_renders_in_jupyterlab(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra: pip install -e .[test]")
     nb = json.loads(NOTEBOOK.read_text())
@@ -56,7 +57,8 @@ def test_explorer_renders_in_jupyterlab(tmp_path):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={tmp_path}",
-         "--ServerApp.disable_check_xsrf=True", "--allow-root", "--LabApp.news_url=None", "--LabApp.check_for_updates_class="
+         "--ServerApp.disable_check_xsrf=True", "--allow-root", "--LabApp.news_url=None",
+         "--LabApp.check_for_updates_class="
          "jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=open(tmp_path / "server.log", "w"), stderr=subprocess.STDOUT)
     try:

@@ -137,7 +137,8 @@ def test_a_replaced_package_asks_for_a_restart(monkeypatch):
 
 def test_colab_links_point_at_the_notebooks():
     url = colab_url("00_quickstart.ipynb")
-    assert url.startswith("https://colab.research.google.com/github/") and url.endswith("/notebooks/00_quickstart.ipynb")
+    assert url.startswith("https://colab.research.google.com/github/")
+    assert url.endswith("/notebooks/00_quickstart.ipynb")
     readme = (ROOT / "README.md").read_text()
     for path in NOTEBOOKS:
         assert colab_url(path.name) in readme, f"README lacks the Open-in-Colab link of {path.name}"

@@ -128,7 +128,7 @@ def test_placeholder():
 # -- signatures, discriminative evidence, decision, answer lines ------------------------------------------------
 
 from e2llm_lab.emotions import EMOTIONS  # noqa: E402
-from e2llm_lab.instructions import EmotionSignatures, answer_lines, decision_sentence, fit_sentence, make_example  # noqa: E402
+from e2llm_lab.instructions import EmotionSignatures, answer_lines, decision_sentence, fit_sentence  # noqa: E402
 
 
 @pytest.fixture(scope="module")

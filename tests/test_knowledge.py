@@ -42,7 +42,8 @@ def test_knowledge_is_deterministic():
     assert knowledge_texts(5) != knowledge_texts(6)
 
 
-_SCENARIO_PHRASES = [t.split("{options}")[0].replace("{eeg}", "").strip().split("\n")[-1] for t in TEMPLATES["scenario"]]
+_SCENARIO_PHRASES = [t.split("{options}")[0].replace("{eeg}", "").strip().split("\n")[-1]
+                     for t in TEMPLATES["scenario"]]
 
 
 def _mentions_scenario(text: str) -> bool:

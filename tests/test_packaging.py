@@ -32,7 +32,8 @@ def test_the_package_imports_nothing_from_jupyterlab_and_keeps_it_out_of_its_req
     import subprocess
     import sys
 
-    code = "import sys, e2llm_lab, e2llm_lab.interpret; print(sorted(m for m in sys.modules if m.startswith('jupyterlab')))"
+    code = ("import sys, e2llm_lab, e2llm_lab.interpret; "
+            "print(sorted(m for m in sys.modules if m.startswith('jupyterlab')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

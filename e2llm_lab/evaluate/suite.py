@@ -27,7 +27,7 @@ from .diagnostics import diagnose_chain, ordering_link, scene_link
 from .generation import MULTI_TASKS, evaluate_generation, generation_summary
 from .protocols import classification_metrics, confusion_table, logistic_regression
 
-__all__ = ["EvaluationReport", "evaluate_all", "DEFAULT_CONTROLS"]
+__all__ = ["EvaluationReport", "evaluate_all", "basic_emotion_rows", "DEFAULT_CONTROLS", "STEPS"]
 
 FAITHFULNESS = ("claims_per_answer", "claim_precision", "no_repeat_rate", "hallucinated_per_answer", "consistency",
                 "fit_top_correct", "fit_r_error")
@@ -47,7 +47,8 @@ class EvaluationReport:
         ``faithfulness``, ``controls``, ``diagnostic`` (when training rows were given), ``scene_link`` (the
         zero-shot scenario's second link, with the emotion given: :func:`.diagnostics.scene_link`),
         ``ordering_link`` (compare and rank with each clip's reading given: :func:`.diagnostics.ordering_link`),
-        ``timings`` (seconds per family) and ``problems`` (a family that could not be run or scored, and why; absent when none).
+        ``timings`` (seconds per family) and ``problems`` (a family that could not be run or scored, and why;
+        absent when none).
     figures : dict of str -> plotly Figure
     answers : pandas.DataFrame
         Every generated answer, controls included (column ``control``).
@@ -73,7 +74,7 @@ def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.
     (one per row) line up with the answers. An unreadable answer (None, or NaN as pandas 3 stores it) counts as
     wrong.
     """
-    emo = answers[(answers.task == "emotion") & ~answers.zero_shot]
+    emo = basic_emotion_rows(answers)
     preds = {"LLM (constrained answer line)": emo.emotion_pred.to_numpy(),
              "LLM (free answer line)": emo.text_free.map(lambda t: parse_answer(t)["emotion"]).to_numpy()}
     preds.update({name: p for name, p in (("encoder head", y_enc), ("logistic regression", y_lr)) if p is not None})
@@ -86,7 +87,8 @@ def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.
             raise ValueError(f"{name}: {len(p)} predictions for {len(y)} basic-emotion answers")
         for s in [*np.unique(subj), "all"]:
             sel = np.ones(len(y), bool) if s == "all" else subj == s
-            rows.append({"model": name, "subject": s, "n": int(sel.sum()), **classification_metrics(y[sel], p[sel], n_classes=len(space))})
+            rows.append({"model": name, "subject": s, "n": int(sel.sum()),
+                         **classification_metrics(y[sel], p[sel], n_classes=len(space))})
     for s in [*np.unique(subj), "all"]:
         rows.append({"model": "chance", "subject": s, "n": int((subj == s).sum()) if s != "all" else len(y),
                      "accuracy": 1 / len(space), "balanced_accuracy": 1 / len(space),
@@ -94,10 +96,133 @@ def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.
     return pd.DataFrame(rows).set_index(["model", "subject"])
 
 
+def basic_emotion_rows(answers: pd.DataFrame) -> pd.DataFrame:
+    """The answers to the basic-emotion question in its seen wordings (held-out-template and scenario rows apart).
+
+    Asked once per held-out row, in row order, so they line up with one-per-row baselines.
+    """
+    return answers[(answers.task == "emotion") & ~answers.zero_shot]
+
+
+@dataclass
+class _Protocol:
+    """One evaluation in progress: what it asks, and what it has gathered so far (read by :func:`_finish`)."""
+
+    model: object
+    fs: object
+    idx: np.ndarray
+    train_idx: np.ndarray | None
+    n_per_task: int
+    n_control: int | None
+    controls: tuple
+    diagnose: bool
+    gen: dict                     # seed and max_new_tokens, passed to every generation
+    out: object
+    say: object
+    report: EvaluationReport = field(default_factory=EvaluationReport)
+    runs: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    timings: list = field(default_factory=list)
+    baselines: list = field(default_factory=list)
+
+    def real_answers(self, tasks) -> pd.DataFrame | None:
+        """Answers of the run with the true EEG to ``tasks`` so far (None before any)."""
+        a = self.report.answers
+        if a is None or not len(a):
+            return None
+        return a[(a.control == "none") & a.task.isin(tasks)]
+
+    def family(self, name: str, fn):
+        """Run one family: its time is printed and recorded; a failure becomes a row of ``problems``."""
+        self.say(f"[evaluate] {name} ...", flush=True)
+        t0 = time.perf_counter()
+        try:
+            result, ok = fn(), True
+        except Exception as err:                      # noqa: BLE001 - one family's failure must not lose the rest
+            result, ok = None, False
+            last = traceback.extract_tb(err.__traceback__)[-1]
+            self.problems.append({"family": name, "error": f"{type(err).__name__}: {err}",
+                                  "where": f"{Path(last.filename).name}:{last.lineno}"})
+        dt = time.perf_counter() - t0
+        self.timings.append({"family": name, "seconds": dt, "ok": ok})
+        status = "done" if ok else "FAILED (" + self.problems[-1]["error"][:120] + ")"
+        self.say(f"[evaluate] {name}: {status} in {dt:.1f} s", flush=True)
+        self.finish()
+        return result
+
+    def table(self, name: str, value) -> None:
+        """Keep a link family's table (a family that failed returned None and leaves none)."""
+        if value is not None:
+            self.report.tables[name] = value
+
+    def finish(self) -> None:
+        _finish(self.report, self.runs, self.problems, self.timings, self.fs.label_space,
+                self.baselines[0] if self.baselines else None)
+        if self.out is not None:
+            self.report.to_html(self.out)
+
+
+def _answers(p: _Protocol) -> None:
+    """Every task with the true EEG, then under each control; the held-out wordings and the zero-shot scenario."""
+    for control in (None, *p.controls):
+        label = "answers" if control is None else f"control: {control}"
+        n = p.n_per_task if control is None else (p.n_per_task if p.n_control is None else p.n_control)
+        all_rows = control is None or p.n_control is None
+        p.runs.append(p.family(f"{label} (tasks)", lambda c=control, n=n, a=all_rows: evaluate_generation(
+            p.model, p.fs, p.idx, tasks=MULTI_TASKS, control=c, n_per_task=n, emotion_all_rows=a, **p.gen)))
+        p.runs.append(p.family(f"{label} (held-out templates, zero-shot scenario)", lambda c=control, n=n:
+                               evaluate_generation(p.model, p.fs, p.idx, tasks=("emotion", "scenario"),
+                                                   zero_shot=True, emotion_all_rows=False, control=c, n_per_task=n,
+                                                   **p.gen)))
+
+
+def _baselines(p: _Protocol) -> None:
+    """The encoder's own head and a logistic regression on the same held-out rows."""
+    preds = p.family("baselines (encoder head, logistic regression)", lambda: (
+        p.model.encoder.predict_logits(p.fs.X[p.idx]).argmax(1),
+        logistic_regression(p.fs.subset(p.train_idx), p.fs.subset(p.idx)) if p.train_idx is not None else None))
+    if preds is not None:
+        p.baselines.append(preds)
+
+
+def _diagnostic(p: _Protocol) -> None:
+    """Where emotion information is lost between the encoder and the generated label."""
+    real = p.real_answers(["emotion"])
+    real = None if real is None else basic_emotion_rows(real)
+    p.table("diagnostic", p.family("diagnostic (where emotion information is lost)", lambda: diagnose_chain(
+        p.model, p.fs, p.train_idx, p.idx, max_new_tokens=p.gen["max_new_tokens"], seed=p.gen["seed"], answers=real)))
+
+
+def _scene_link(p: _Protocol) -> None:
+    """The zero-shot scenario's second link: the scene picked when the true emotion is stated."""
+    p.table("scene_link", p.family("scene link (zero-shot scenario with the emotion given)", lambda:
+                                   scene_link(p.model, p.fs, p.idx, n=p.n_per_task, seed=p.gen["seed"])))
+
+
+def _ordering_link(p: _Protocol) -> None:
+    """Compare and rank with each clip's true reading given, and whether answers follow the model's own readings."""
+    multi = p.real_answers(["compare", "rank"])
+    multi = multi if multi is not None and "attr" in multi else None
+    p.table("ordering_link", p.family(
+        "ordering link (compare and rank with the readings given)",
+        lambda: ordering_link(p.model, p.fs, p.idx, n=p.n_per_task, seed=p.gen["seed"],
+                              max_new_tokens=p.gen["max_new_tokens"], answers=multi)))
+
+
+#: The protocol's steps in order: (name, when it applies, what it runs). Each step runs one or more families.
+STEPS = (
+    ("answers and controls", lambda p: True, _answers),
+    ("baselines", lambda p: True, _baselines),
+    ("diagnostic", lambda p: p.diagnose and p.train_idx is not None, _diagnostic),
+    ("scene link", lambda p: p.diagnose and p.fs.label_space.scenes is not None, _scene_link),
+    ("ordering link", lambda p: p.diagnose and bool(p.fs.label_space.attributes()), _ordering_link),
+)
+
+
 def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, controls=DEFAULT_CONTROLS,
                  n_control: int | None = 20, diagnose: bool = True, seed: int = 0, max_new_tokens: int = 256,
                  out=None, verbose: bool = True) -> EvaluationReport:
-    """Run the evaluation protocol on held-out rows ``idx``.
+    """Run the evaluation protocol (:data:`STEPS`) on held-out rows ``idx``.
 
     Parameters
     ----------
@@ -129,73 +254,14 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
         check_no_leakage(fs.meta, np.asarray(train_idx), idx, level="subject")
     if hasattr(model, "check_features"):
         model.check_features(fs)
-    say = print if verbose else (lambda *a, **k: None)
-    space = fs.label_space
-    report = EvaluationReport()
-    problems, timings, runs, baselines = [], [], [], []
-    kw = dict(seed=seed, max_new_tokens=max_new_tokens)
-    controls_all_rows = n_control is None
-    n_control = n_per_task if n_control is None else n_control
-
-    def family(name: str, fn):
-        """Run one family: its time is printed and recorded; a failure becomes a row of ``problems``."""
-        say(f"[evaluate] {name} ...", flush=True)
-        t0 = time.perf_counter()
-        try:
-            result = fn()
-            ok = True
-        except Exception as err:                      # noqa: BLE001 - one family's failure must not lose the rest
-            result, ok = None, False
-            last = traceback.extract_tb(err.__traceback__)[-1]
-            problems.append({"family": name, "error": f"{type(err).__name__}: {err}",
-                             "where": f"{Path(last.filename).name}:{last.lineno}"})
-        dt = time.perf_counter() - t0
-        timings.append({"family": name, "seconds": dt, "ok": ok})
-        say(f"[evaluate] {name}: {'done' if ok else 'FAILED (' + problems[-1]['error'][:120] + ')'} in {dt:.1f} s",
-            flush=True)
-        _finish(report, runs, problems, timings, space, baselines[0] if baselines else None)
-        if out is not None:
-            report.to_html(out)
-        return result
-
-    for control in (None, *controls):
-        label = "answers" if control is None else f"control: {control}"
-        n = n_per_task if control is None else n_control
-        runs.append(family(f"{label} (tasks)", lambda c=control, n=n: evaluate_generation(
-            model, fs, idx, tasks=MULTI_TASKS, control=c, n_per_task=n, emotion_all_rows=c is None or controls_all_rows,
-            **kw)))
-        runs.append(family(f"{label} (held-out templates, zero-shot scenario)", lambda c=control, n=n:
-                           evaluate_generation(model, fs, idx, tasks=("emotion", "scenario"), zero_shot=True,
-                                               emotion_all_rows=False, control=c, n_per_task=n, **kw)))
-    preds = family("baselines (encoder head, logistic regression)", lambda: (
-        model.encoder.predict_logits(fs.X[idx]).argmax(1),
-        logistic_regression(fs.subset(train_idx), fs.subset(idx)) if train_idx is not None else None))
-    if preds is not None:
-        baselines.append(preds)
-    if diagnose and train_idx is not None:
-        real = report.answers[(report.answers.control == "none") & (report.answers.task == "emotion")
-                              & ~report.answers.zero_shot] if report.answers is not None and len(report.answers) \
-            else None
-        diag = family("diagnostic (where emotion information is lost)", lambda: diagnose_chain(
-            model, fs, train_idx, idx, max_new_tokens=max_new_tokens, seed=seed, answers=real))
-        if diag is not None:
-            report.tables["diagnostic"] = diag
-    if diagnose and space.scenes is not None:
-        link = family("scene link (zero-shot scenario with the emotion given)", lambda: scene_link(
-            model, fs, idx, n=n_per_task, seed=seed))
-        if link is not None:
-            report.tables["scene_link"] = link
-    if diagnose and space.attributes():
-        multi = report.answers[(report.answers.control == "none") & report.answers.task.isin(["compare", "rank"])] \
-            if report.answers is not None and len(report.answers) and "attr" in report.answers else None
-        order = family("ordering link (compare and rank with the readings given)", lambda: ordering_link(
-            model, fs, idx, n=n_per_task, seed=seed, max_new_tokens=max_new_tokens, answers=multi))
-        if order is not None:
-            report.tables["ordering_link"] = order
-    _finish(report, runs, problems, timings, space, baselines[0] if baselines else None)
-    if out is not None:
-        report.to_html(out)
-    return report
+    p = _Protocol(model, fs, idx, train_idx, n_per_task, n_control, tuple(controls), diagnose,
+                  {"seed": seed, "max_new_tokens": max_new_tokens}, out,
+                  print if verbose else (lambda *a, **k: None))
+    for _name, applies, step in STEPS:
+        if applies(p):
+            step(p)
+    p.finish()
+    return p.report
 
 
 def _finish(report: EvaluationReport, runs, problems, timings, space: LabelSpace, baselines=None) -> None:
@@ -215,7 +281,7 @@ def _finish(report: EvaluationReport, runs, problems, timings, space: LabelSpace
         except Exception as err:                      # noqa: BLE001
             built_problems.append({"family": f"table {name}", "error": f"{type(err).__name__}: {err}", "where": ""})
 
-    emo = real[(real.task == "emotion") & ~real.zero_shot] if len(real) else real
+    emo = basic_emotion_rows(real) if len(real) else real
     if len(emo):
         y_enc, y_lr = baselines if baselines is not None else (None, None)
         # the baselines predict every held-out row in order: they line up with the all-rows emotion answers only

@@ -149,7 +149,8 @@ def plot_llm_eeg_attention(att: pd.DataFrame, *, layer: int | None = None, title
     """Bars of the answer's attention to each EEG token (one layer, or the mean over layers)."""
     v = att.mean(axis=0) if layer is None else att.iloc[layer]
     fig = px.bar(x=v.index, y=v.to_numpy(), labels={"x": "EEG token", "y": "attention share"},
-                 title=title or f"Attention from the answer to the EEG tokens ({'mean over layers' if layer is None else f'layer {layer}'})")
+                 title=title or f"Attention from the answer to the EEG tokens "
+                                f"({'mean over layers' if layer is None else f'layer {layer}'})")
     fig.update_layout(height=320)
     return fig
 

@@ -206,6 +206,44 @@ def _seed_of(x: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(x).tobytes())
 
 
+def _check_method(method: str, noise_tunnel: str | None) -> tuple[str, str | None]:
+    """Refuse an unknown method or noise tunnel; ``"smoothgrad"`` is saliency under the smoothgrad tunnel."""
+    if method not in METHODS + FLOORS:
+        raise ValueError(f"method={method!r}; allowed: {METHODS + FLOORS}")
+    if method == "smoothgrad":
+        method, noise_tunnel = "saliency", noise_tunnel or "smoothgrad"
+    if noise_tunnel is not None and (noise_tunnel not in NOISE_TUNNELS or method not in GRADIENT_METHODS):
+        raise ValueError(f"noise_tunnel={noise_tunnel!r} with method={method!r}: noise_tunnel is one of "
+                         f"{NOISE_TUNNELS} over a gradient method {GRADIENT_METHODS}")
+    return method, noise_tunnel
+
+
+def _algorithm(method: str, target: Callable, bt: torch.Tensor, *, n_steps: int, internal_batch_size: int | None,
+               n_samples: int):
+    """captum's attribution object for a gradient method, and the keyword arguments its ``attribute`` takes."""
+    from captum.attr import (
+        DeepLift,
+        DeepLiftShap,
+        GradientShap,
+        InputXGradient,
+        IntegratedGradients,
+        Saliency,
+    )
+
+    if method == "integrated_gradients":
+        return IntegratedGradients(target), {"baselines": bt, "n_steps": n_steps,
+                                             "internal_batch_size": internal_batch_size}
+    if method == "saliency":
+        return Saliency(target), {"abs": False}
+    if method == "input_x_gradient":
+        return InputXGradient(target), {}
+    if method == "deeplift":
+        return DeepLift(_TargetModule(target)), {"baselines": bt}
+    if method == "deeplift_shap":
+        return DeepLiftShap(_TargetModule(target)), {"baselines": bt}
+    return GradientShap(target), {"baselines": bt, "n_samples": n_samples, "stdevs": 0.0}
+
+
 def attribute(target: Callable, x: np.ndarray, *, method: str = "integrated_gradients", baseline="zero",
               noise_tunnel: str | None = None, n_steps: int = 32, internal_batch_size: int | None = 32,
               n_samples: int = 16, stdev: float = 0.3, n_baselines: int = 8, seed: int | None = None,
@@ -234,24 +272,9 @@ def attribute(target: Callable, x: np.ndarray, *, method: str = "integrated_grad
     Attribution
         ``delta`` is captum's convergence delta for Integrated Gradients, DeepLIFT, DeepLIFT-SHAP and GradientSHAP.
     """
-    from captum.attr import (
-        DeepLift,
-        DeepLiftShap,
-        FeatureAblation,
-        GradientShap,
-        InputXGradient,
-        IntegratedGradients,
-        NoiseTunnel,
-        Saliency,
-    )
+    from captum.attr import FeatureAblation, NoiseTunnel
 
-    if method not in METHODS + FLOORS:
-        raise ValueError(f"method={method!r}; allowed: {METHODS + FLOORS}")
-    if method == "smoothgrad":
-        method, noise_tunnel = "saliency", noise_tunnel or "smoothgrad"
-    if noise_tunnel is not None and (noise_tunnel not in NOISE_TUNNELS or method not in GRADIENT_METHODS):
-        raise ValueError(f"noise_tunnel={noise_tunnel!r} with method={method!r}: noise_tunnel is one of "
-                         f"{NOISE_TUNNELS} over a gradient method {GRADIENT_METHODS}")
+    method, noise_tunnel = _check_method(method, noise_tunnel)
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 3 or x.shape[1] != len(ch_names) or x.shape[2] != len(bands):
         raise ValueError(f"x must be (n_windows, {len(ch_names)} chans, {len(bands)} bands), got {x.shape}")
@@ -270,20 +293,8 @@ def attribute(target: Callable, x: np.ndarray, *, method: str = "integrated_grad
         a = FeatureAblation(target).attribute(xt, baselines=bt, feature_mask=mask)
         a = a / torch.bincount(mask.flatten())[mask].to(a.dtype)
     else:
-        kw = {}
-        if method == "integrated_gradients":
-            algo, kw = IntegratedGradients(target), {"baselines": bt, "n_steps": n_steps,
-                                                     "internal_batch_size": internal_batch_size}
-        elif method == "saliency":
-            algo, kw = Saliency(target), {"abs": False}
-        elif method == "input_x_gradient":
-            algo = InputXGradient(target)
-        elif method == "deeplift":
-            algo, kw = DeepLift(_TargetModule(target)), {"baselines": bt}
-        elif method == "deeplift_shap":
-            algo, kw = DeepLiftShap(_TargetModule(target)), {"baselines": bt}
-        else:
-            algo, kw = GradientShap(target), {"baselines": bt, "n_samples": n_samples, "stdevs": 0.0}
+        algo, kw = _algorithm(method, target, bt, n_steps=n_steps, internal_batch_size=internal_batch_size,
+                              n_samples=n_samples)
         complete = method in ("integrated_gradients", "deeplift", "deeplift_shap", "gradient_shap")
         inputs = xt.clone().requires_grad_()
         rules = _rescale_rule_for_activations() if method.startswith("deeplift") else contextlib.nullcontext()

@@ -15,7 +15,8 @@ from scipy.interpolate import RBFInterpolator
 from ..channels import REGION_NAMES, SEED_CH_NAMES, channel_positions_2d, make_info, region_of
 from ..config import DEFAULT_BANDS, band_names
 
-__all__ = ["plot_history", "plot_topomap", "plot_band_topomaps", "plot_emotion_topomaps", "plot_cap", "plot_topomap_static",
+__all__ = ["plot_history", "plot_topomap", "plot_band_topomaps", "plot_emotion_topomaps", "plot_cap",
+           "plot_topomap_static",
            "emotion_band_contrast"]
 
 _HEAD_R = 0.62      # the polar layout puts the Fpz-T7-Oz circle at 0.5 and CB1/CB2 at ~0.59

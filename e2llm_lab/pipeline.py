@@ -1,0 +1,218 @@
+"""The training pipeline: the held-out split, then stages 1-3 chained in one place.
+
+``split`` turns window-level features into the encoder's samples and holds some subjects out of every stage;
+``train_e2llm`` pretrains the encoder (stage 1), aligns the projector (stage 2) and instruction-tunes LoRA +
+projector (stage 3) on the training rows only. The quickstart, the reference build, the benches and the notebooks
+all train through here; evaluation and reports are theirs. Importing this module loads no numpy, pandas or torch
+(the CLI checks its arguments with :func:`resolve_config` before anything heavy loads).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+from .config import PRESETS, DataConfig, E2LLMConfig, fast_config
+
+__all__ = ["N_INSTRUCT", "N_CAPTIONS", "Split", "TrainedRun", "preset_name", "resolve_config", "split",
+           "stage_examples", "train_e2llm"]
+
+#: Instruction mix of stage 3 (examples per task) and captions of stage 2, at ``scale = 1``.
+N_INSTRUCT = {"emotion": 600, "valence_arousal": 150, "compare": 100, "rank": 60, "describe": 100}
+N_CAPTIONS = 800
+
+
+def preset_name(preset: str | None = None, llm: str | None = None) -> str:
+    """The preset a run uses: ``preset`` if given, else "cpu-tiny" for the tiny model and "colab-t4" for any other LM.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset, naming the allowed ones.
+    """
+    name = preset or ("cpu-tiny" if llm is None else "colab-t4")
+    if name not in PRESETS:
+        raise ValueError(f"preset={name!r}; allowed: {tuple(PRESETS)}")
+    return name
+
+
+def resolve_config(preset: str | None = None, llm: str | None = None, seed: int = 0, device: str = "auto",
+                   fast: bool = False, *, config: E2LLMConfig | None = None) -> E2LLMConfig:
+    """The recipe of one run: a preset (or ``config``) with the LLM, the seed of every stage, the device and fast mode.
+
+    Parameters
+    ----------
+    preset : str, optional
+        A name of :data:`~e2llm_lab.config.PRESETS`; default "cpu-tiny" for the tiny model, "colab-t4" for any
+        other LLM.
+    llm : str, optional
+        Hub id, folder or file of a causal LM; default the preset's (the tiny offline model for "cpu-tiny").
+    seed : int
+        Seeds stage 1 (initialisation, data order), stages 2-3 and the instruction draws.
+    device : str
+        Stored in the stage-1 config as given ("auto", "cpu", "cuda:0"); checked when the model is built.
+    fast : bool
+        Shrink every stage (:func:`~e2llm_lab.config.fast_config`): a smoke test, results not meaningful.
+    config : E2LLMConfig, optional
+        The base recipe in place of the preset's (the reference build's longer recipe).
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset, naming the allowed ones. Needs no torch: the CLI checks its arguments with it.
+    """
+    if config is None:
+        config = PRESETS[preset_name(preset, llm)]
+    if llm is not None:
+        config = replace(config, llm=replace(config.llm, name_or_path=llm))
+    config = replace(config, pretrain=replace(config.pretrain, seed=seed, device=device),
+                     align=replace(config.align, seed=seed), instruct=replace(config.instruct, seed=seed))
+    return fast_config(config) if fast else config
+
+
+@dataclass(frozen=True)
+class Split:
+    """The encoder's samples and which rows train and which are held out (whole subjects, never both sides).
+
+    Attributes
+    ----------
+    samples : FeatureSet
+        ``X`` of shape (n_samples, n_steps, n_chans, n_bands): ``n_steps`` consecutive windows of one trial, a new
+        sample every ``step_stride`` windows.
+    train_idx, test_idx : np.ndarray of int
+        Rows of ``samples``; their subjects are disjoint (checked when the split is made).
+    test_subjects : tuple
+        The subjects held out of every stage.
+    stride : int
+        The hop between samples, in windows (saved with the model, so evaluation windows the same way).
+    """
+
+    samples: object
+    train_idx: object
+    test_idx: object
+    test_subjects: tuple
+    stride: int
+
+
+def split(fs, test_subjects, cfg: DataConfig = DataConfig()) -> Split:
+    """Window-level features -> the encoder's samples, with ``test_subjects`` held out of every stage.
+
+    Parameters
+    ----------
+    fs : FeatureSet
+        Window-level features (``n_steps = 1``), z-scored per subject.
+    test_subjects : sequence
+        Subjects no training stage may see.
+    cfg : DataConfig
+        ``n_steps`` (windows per sample) and ``step_stride`` (hop between samples, in windows).
+
+    Raises
+    ------
+    ValueError
+        For features that are not window-level, or held-out subjects absent from them.
+    LeakageError
+        If a subject ended up on both sides (a guard: the split is by subject).
+    """
+    import numpy as np
+
+    from .data.featureset import check_no_leakage
+
+    if fs.n_steps != 1:
+        raise ValueError(f"features must be window-level (n_steps = 1), got n_steps = {fs.n_steps}")
+    test_subjects = tuple(test_subjects)
+    unknown = set(test_subjects) - set(fs.meta.subject)
+    if unknown:
+        raise ValueError(f"test subjects {sorted(unknown)} are not in the features (subjects: "
+                         f"{sorted(set(fs.meta.subject))})")
+    samples = fs.with_steps(cfg.n_steps, stride=cfg.step_stride)
+    test = samples.meta.subject.isin(test_subjects).to_numpy()
+    train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
+    check_no_leakage(samples.meta, train_idx, test_idx, level="subject")
+    return Split(samples, train_idx, test_idx, test_subjects, cfg.step_stride)
+
+
+def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 0, scale: float = 1.0):
+    """Stage-2 captions and the stage-3 instruction mix drawn from the training rows.
+
+    Only the training task families and templates: the ``scenario`` family and held-out templates never appear.
+    """
+    from .instructions import make_examples
+
+    captions = make_examples(fs, train_idx, tasks=("describe",), n_per_task=max(16, int(N_CAPTIONS * scale)),
+                             n_eeg_tokens=n_eeg_tokens, seed=1 + 10 * seed, signatures=signatures)
+    mix = {k: max(8, int(v * scale)) for k, v in N_INSTRUCT.items()}
+    examples = make_examples(fs, train_idx, n_per_task=mix, n_eeg_tokens=n_eeg_tokens, seed=2 + 10 * seed,
+                             signatures=signatures)
+    return captions, examples
+
+
+@dataclass
+class TrainedRun:
+    """What :func:`train_e2llm` returns: the model, the split it never saw, the encoder head's held-out metrics,
+    the loss history of each stage and the seconds each stage took."""
+
+    model: object
+    split: Split
+    encoder_metrics: dict
+    histories: dict = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _loss_trend(hist) -> str:
+    return f"loss {hist.loss.iloc[:5].mean():.3f} -> {hist.loss.iloc[-5:].mean():.3f} (means of 5 steps"
+
+
+def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str = "auto", progress: bool = True,
+                say=print) -> TrainedRun:
+    """Stages 1-3 of E^2-LLM on the training rows of ``sp``; the held-out subjects are never seen.
+
+    Parameters
+    ----------
+    sp : Split
+        From :func:`split`.
+    cfg : E2LLMConfig
+        The recipe (:func:`resolve_config`); ``cfg.instruct.seed`` also seeds the instruction draws.
+    scale : float
+        Multiplies the number of stage-2 captions and stage-3 examples (:data:`N_CAPTIONS`, :data:`N_INSTRUCT`).
+    device : str
+        Where the LLM runs ("auto": CUDA when available).
+    progress : bool
+        tqdm bars for each stage.
+    say : callable
+        Where the one-line summary of each stage goes (``print``; a no-op to keep quiet).
+
+    Returns
+    -------
+    TrainedRun
+        The trained E2LLM (with its signatures and the record of its held-out subjects and windowing).
+    """
+    from .evaluate import classification_metrics
+    from .instructions import EmotionSignatures
+    from .llm import add_lora
+    from .model import E2LLM
+    from .pretrain import pretrain_encoder
+    from .train import train_stage
+
+    fs, tr, te = sp.samples, sp.train_idx, sp.test_idx
+    t0 = time.perf_counter()
+    encoder, hist1 = pretrain_encoder(fs, cfg.pretrain, encoder_cfg=cfg.encoder, train_idx=tr, progress=progress)
+    head = classification_metrics(fs.labels()[te], encoder.predict_logits(fs.X[te]).argmax(1),
+                                  n_classes=len(fs.label_space))
+    t1 = time.perf_counter()
+    say(f"stage 1 (encoder): balanced accuracy of its own head on held-out subjects "
+        f"{head['balanced_accuracy']:.3f} ({t1 - t0:.0f} s)")
+
+    model = E2LLM.build(encoder, cfg, device=device)
+    model.signatures = EmotionSignatures.fit(fs, tr)          # learned from the training subjects only
+    model.record_training_data(fs, tr, te, stride=sp.stride)
+    captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens,
+                                        seed=cfg.instruct.seed, scale=scale)
+    hist2 = train_stage(model, captions, fs, cfg.align, stage="align", progress=progress)
+    t2 = time.perf_counter()
+    say(f"stage 2 (alignment, projector only): {_loss_trend(hist2)}; {t2 - t1:.0f} s)")
+
+    model.llm = add_lora(model.llm, cfg.llm)
+    hist3 = train_stage(model, examples, fs, cfg.instruct, stage="instruct", progress=progress)
+    t3 = time.perf_counter()
+    say(f"stage 3 (instruction tuning, LoRA + projector): {_loss_trend(hist3)}; {t3 - t2:.0f} s)")
+    return TrainedRun(model, sp, head, {"pretrain": hist1, "align": hist2, "instruct": hist3},
+                      {"stage1": t1 - t0, "align": t2 - t1, "instruct": t3 - t2, "total": t3 - t0})
