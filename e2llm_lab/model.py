@@ -3,8 +3,12 @@
 Each EEG segment becomes ``n_regions + 1`` LLM tokens (one per brain region, plus the global embedding),
 written where the prompt holds ``<|eeg|>`` placeholders. Each region token carries the encoder's region
 embedding *and* the region's measured band profile (mean z-scored DE over its electrodes and windows): the
-rationales the LLM writes are about those measured values, so they must reach it. A prompt may hold several segments (comparison and
-ranking tasks); they fill the placeholders in reading order.
+rationales the LLM writes are about those measured values, so they must reach it. A prompt may hold several
+segments (comparison and ranking tasks); they fill the placeholders in reading order.
+
+The model keeps embedding, ``forward``, ``generate`` and its save/load; the other jobs live beside it, as in
+transformers: prompts and padding in :mod:`e2llm_lab.processor`, option scoring and answer-line choice in
+:mod:`e2llm_lab.evaluate.scoring`, the held-out record and leakage policy in :mod:`e2llm_lab.heldout`.
 """
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ from ._atomic import atomic_path, write_text_atomic
 from .config import E2LLMConfig, config_from_dict
 from .encoder import EEGEncoder
 from .errors import damaged, read_json, read_safetensors, unreadable
+from .heldout import HeldOut, held_out_rows, training_windows
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, EmotionSignatures
-from .llm import chat_prompt, load_llm, quiet_peft, save_tokenizer
+from .llm import load_llm, quiet_peft, save_tokenizer
+from .processor import EEGPromptProcessor
 from .projector import EEGProjector
 
 __all__ = ["splice_eeg", "E2LLM"]
@@ -62,13 +68,6 @@ def _strip_local_base_path(path: Path) -> None:
         write_text_atomic(path, json.dumps(conf, indent=2))
 
 
-def _strip_eeg(text: str) -> str:
-    """Remove EEG marker tokens from generated text (they stand for EEG only where the caller puts them)."""
-    for t in (EEG_START, EEG_TOKEN, EEG_END):
-        text = text.replace(t, "")
-    return text
-
-
 class E2LLM(nn.Module):
     """The E^2-LLM model: encoder, projector, causal LM and tokenizer.
 
@@ -92,7 +91,7 @@ class E2LLM(nn.Module):
         self.signatures: EmotionSignatures | None = None
         #: The data the model was trained on (set by :meth:`record_training_data`; saved with the model): which
         #: subjects it saw and never saw, and how window-level features became samples.
-        self.training_data: dict | None = None
+        self.held_out: HeldOut | None = None
 
     @classmethod
     def build(cls, encoder: EEGEncoder, cfg: E2LLMConfig = E2LLMConfig(), *, device: str = "auto") -> E2LLM:
@@ -120,54 +119,41 @@ class E2LLM(nn.Module):
             raise ValueError(f"{what} have {len(fs.ch_names)} channels but the model was trained on "
                              f"{len(self.encoder.ch_names)} (in the same order); they differ in {diff or 'order'}")
 
+    @property
+    def processor(self) -> EEGPromptProcessor:
+        """Chat prompts, token ids and padding for this model's tokenizer."""
+        return EEGPromptProcessor(self.tokenizer)
+
+    # -- kept for compatibility: thin delegates to e2llm_lab.heldout ---------------------------------------------
+    @property
+    def training_data(self) -> dict | None:
+        """:attr:`held_out` as the dict saved in ``training_data.json`` (kept for compatibility)."""
+        return None if self.held_out is None else self.held_out.to_dict()
+
+    @training_data.setter
+    def training_data(self, value: dict | None) -> None:
+        self.held_out = None if value is None else HeldOut.from_dict(value)
+
     def record_training_data(self, fs, train_idx, test_idx, *, stride: int) -> None:
-        """Remember the subjects of training and of the held-out test, and the sample windowing (``stride``)."""
-        subjects = fs.meta.subject.to_numpy()
-        plain = lambda v: v.item() if hasattr(v, "item") else v                       # noqa: E731 - JSON-ready
-        order = lambda s: (isinstance(s, str), s if not isinstance(s, str) else 0, str(s))  # noqa: E731 - 2 before 10
-        self.training_data = {"train_subjects": sorted({plain(s) for s in subjects[np.asarray(train_idx)]}, key=order),
-                              "test_subjects": sorted({plain(s) for s in subjects[np.asarray(test_idx)]}, key=order),
-                              "n_steps": int(fs.n_steps), "stride": int(stride), "feature": fs.feature}
+        """Remember the subjects of training and of the held-out test, and the sample windowing (``stride``);
+        kept for compatibility: sets :attr:`held_out` to :meth:`HeldOut.from_split <e2llm_lab.heldout.HeldOut>`."""
+        self.held_out = HeldOut.from_split(fs, train_idx, test_idx, stride=stride)
 
     @property
     def test_subjects(self) -> tuple | None:
-        """Subjects no training stage saw (None for a model that does not record them)."""
-        return None if self.training_data is None else tuple(self.training_data["test_subjects"])
+        """Subjects no training stage saw (None for a model that does not record them); kept for compatibility."""
+        return None if self.held_out is None else self.held_out.test_subjects
 
     def samples(self, fs):
         """Window-level features (``n_steps = 1``) -> the model's samples, windowed as in training; checked."""
-        if fs.n_steps == 1 and self.encoder.cfg.n_steps > 1:
-            stride = (self.training_data or {}).get("stride", 2)
-            fs = fs.with_steps(self.encoder.cfg.n_steps, stride=stride)
+        fs = training_windows(fs, self.encoder.cfg.n_steps, self.held_out)
         self.check_features(fs)
         return fs
 
     def held_out_rows(self, fs, subjects=None) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of training subjects and of held-out ``subjects`` (default :attr:`test_subjects`).
-
-        Raises
-        ------
-        LeakageError
-            When a requested subject was seen in training: the model's figures on it would be inflated.
-        """
-        from .data.featureset import LeakageError, check_no_leakage
-
-        seen = set(map(str, (self.training_data or {}).get("train_subjects", ())))
-        subjects = tuple(self.test_subjects or ()) if subjects is None else tuple(subjects)
-        if not subjects:
-            raise ValueError("name the held-out subjects: this model does not record which subjects it never saw")
-        leaked = sorted(s for s in subjects if str(s) in seen)
-        if leaked:
-            raise LeakageError(f"subjects {leaked} were seen in training; evaluate or explain this model only on "
-                               f"subjects it never saw: {self.test_subjects}")
-        known = {str(s): s for s in fs.meta.subject.unique()}
-        missing = [s for s in subjects if str(s) not in known]
-        if missing:
-            raise ValueError(f"held-out subjects {missing} are not in the features (subjects: {sorted(known, key=str)})")
-        test = fs.meta.subject.astype(str).isin({str(s) for s in subjects}).to_numpy()
-        tr, te = np.flatnonzero(~test), np.flatnonzero(test)
-        check_no_leakage(fs.meta, tr, te, level="subject")
-        return tr, te
+        """Rows of training subjects and of held-out ``subjects`` (default :attr:`test_subjects`); kept for
+        compatibility: see :func:`e2llm_lab.heldout.held_out_rows` (raises ``LeakageError`` on a seen subject)."""
+        return held_out_rows(self.held_out, fs, subjects)
 
     @property
     def n_eeg_tokens(self) -> int:
@@ -210,15 +196,6 @@ class E2LLM(nn.Module):
         """Causal-LM forward; ``labels`` hold -100 on prompt and padding tokens."""
         return self.llm(inputs_embeds=self.embed_inputs(input_ids, eeg), attention_mask=attention_mask, labels=labels)
 
-    def _batch(self, texts: list[str], eeg: list[np.ndarray]):
-        """Left-padded ``input_ids``, ``attention_mask`` and the stacked EEG segments of chat-formatted texts."""
-        tok = self.tokenizer
-        ids = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
-        width, pad = max(map(len, ids)), tok.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(x)) + x for x in ids], device=self.device)
-        mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in ids], device=self.device)
-        return input_ids, mask, torch.as_tensor(np.concatenate(eeg), device=self.device)
-
     @torch.no_grad()
     def generate(self, prompts: list[str], eeg: list[np.ndarray], *, max_new_tokens: int = 256,
                  batch_size: int = 32, answer_options: list[list[str]] | None = None,
@@ -233,7 +210,7 @@ class E2LLM(nn.Module):
         answer_options : list of list of str, optional
             Constrained decoding of the answer line: the reasoning is generated freely up to ``</think>``, then the
             answer line is the option (e.g. ``"\\nEmotion: fear"``) the model itself finds most likely
-            (:meth:`score_options`). An empty list leaves that answer free.
+            (:func:`e2llm_lab.evaluate.scoring.choose_answer_lines`). An empty list leaves that answer free.
         prefixes : list of str, optional
             Text the assistant's turn starts with (the answer continues it; it is part of the returned text).
 
@@ -243,72 +220,44 @@ class E2LLM(nn.Module):
             The assistant's text up to its end-of-turn token.
         """
         self.eval()
-        tok = self.tokenizer
+        tok, proc = self.tokenizer, self.processor
         prefixes = prefixes or [""] * len(prompts)
         think_end = tok.convert_tokens_to_ids("</think>")
         stop = [tok.eos_token_id] + ([think_end] if answer_options is not None and think_end != tok.unk_token_id
                                      and think_end is not None else [])
         texts = []
         for i in range(0, len(prompts), batch_size):
-            chats = [chat_prompt(tok, p) + pre for p, pre in zip(prompts[i:i + batch_size], prefixes[i:i + batch_size])]
-            input_ids, mask, segs = self._batch(chats, eeg[i:i + batch_size])
+            chats = proc.chat(prompts[i:i + batch_size], prefixes[i:i + batch_size])
+            batch = proc(chats, eeg[i:i + batch_size], side="left", device=self.device)   # left: new tokens follow
             # the EEG markers only ever stand for EEG the caller gives; an answer may never write one
-            out = self.llm.generate(inputs_embeds=self.embed_inputs(input_ids, segs), attention_mask=mask,
+            out = self.llm.generate(inputs_embeds=self.embed_inputs(batch["input_ids"], batch["eeg"]),
+                                    attention_mask=batch["attention_mask"],
                                     max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
                                     eos_token_id=stop, bad_words_ids=[[self.eeg_start_id], [self.eeg_token_id],
                                                                       [tok.convert_tokens_to_ids(EEG_END)]])
             for pre, row in zip(prefixes[i:i + batch_size], out):
                 text = tok.decode(row, skip_special_tokens=False)
                 texts.append(pre + text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip())
-        return texts if answer_options is None else self.choose_answer_lines(prompts, eeg, texts, answer_options,
-                                                                             batch_size=batch_size)
+        if answer_options is None:
+            return texts
+        from .evaluate.scoring import choose_answer_lines  # lazy: evaluate imports the whole suite
 
+        return choose_answer_lines(self, prompts, eeg, texts, answer_options, batch_size=batch_size)
+
+    # -- kept for compatibility: thin delegates to e2llm_lab.evaluate.scoring ------------------------------------
     def choose_answer_lines(self, prompts: list[str], eeg: list[np.ndarray], texts: list[str],
                             answer_options: list[list[str]], *, batch_size: int = 32) -> list[str]:
-        """Keep each generated reasoning (up to ``</think>``) and end it with its most likely answer line.
+        """See :func:`e2llm_lab.evaluate.scoring.choose_answer_lines` (kept for compatibility)."""
+        from .evaluate.scoring import choose_answer_lines  # lazy: evaluate imports the whole suite
 
-        Examples whose option list is empty keep their text unchanged.
-        """
-        texts = list(texts)
-        todo = [j for j, o in enumerate(answer_options) if o]
-        if todo:
-            reasoned = [_strip_eeg(texts[j].split("</think>")[0]).rstrip() + " </think>" for j in todo]
-            scores = self.score_options([prompts[j] for j in todo], [eeg[j] for j in todo], reasoned,
-                                        [answer_options[j] for j in todo], batch_size=batch_size)
-            for j, text, sc in zip(todo, reasoned, scores):
-                texts[j] = text + answer_options[j][int(np.argmax(sc))]
-        return texts
+        return choose_answer_lines(self, prompts, eeg, texts, answer_options, batch_size=batch_size)
 
-    @torch.no_grad()
     def score_options(self, prompts: list[str], eeg: list[np.ndarray], prefixes: list[str],
                       options: list[list[str]], *, batch_size: int = 32) -> list[np.ndarray]:
-        """Log-likelihood of each option continuing the assistant's ``prefix``, given the prompt and the EEG.
+        """See :func:`e2llm_lab.evaluate.scoring.score_options` (kept for compatibility)."""
+        from .evaluate.scoring import score_options
 
-        Returns
-        -------
-        list of np.ndarray, one per prompt, shape (n_options,)
-            The sum of the option tokens' log-probabilities (teacher-forced; for scoring, never as an answer).
-        """
-        self.eval()
-        tok = self.tokenizer
-        flat = [(k, chat_prompt(tok, p) + pre, opt, e) for k, (p, pre, opts, e)
-                in enumerate(zip(prompts, prefixes, options, eeg)) for opt in opts]
-        out = [[] for _ in prompts]
-        for i in range(0, len(flat), batch_size):
-            chunk = flat[i:i + batch_size]
-            heads = [tok(h, add_special_tokens=False)["input_ids"] for _, h, _, _ in chunk]
-            tails = [tok(o, add_special_tokens=False)["input_ids"] for _, _, o, _ in chunk]
-            ids = [h + t for h, t in zip(heads, tails)]
-            width, pad = max(map(len, ids)), tok.pad_token_id
-            input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in ids], device=self.device)   # right-pad
-            mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=self.device)
-            segs = torch.as_tensor(np.concatenate([e for *_, e in chunk]), device=self.device)
-            logp = self.llm(inputs_embeds=self.embed_inputs(input_ids, segs), attention_mask=mask).logits
-            logp = torch.log_softmax(logp.float(), dim=-1)                            # (B, L, V)
-            for b, (h, t) in enumerate(zip(heads, tails)):
-                pos = torch.arange(len(h) - 1, len(h) + len(t) - 1, device=self.device)   # predicts each tail token
-                out[chunk[b][0]].append(float(logp[b, pos, torch.tensor(t, device=self.device)].sum()))
-        return [np.array(o) for o in out]
+        return score_options(self, prompts, eeg, prefixes, options, batch_size=batch_size)
 
     # -- save / load: safetensors + JSON, the LoRA adapter through peft ----------------------------------------
     def save_pretrained(self, folder) -> Path:
@@ -326,8 +275,8 @@ class E2LLM(nn.Module):
         write_text_atomic(folder / "e2llm_config.json", json.dumps(asdict(self.cfg), indent=1))
         if self.signatures is not None:
             write_text_atomic(folder / "signatures.json", json.dumps(self.signatures.to_dict()))
-        if self.training_data is not None:
-            write_text_atomic(folder / "training_data.json", json.dumps(self.training_data, indent=1))
+        if self.held_out is not None:
+            write_text_atomic(folder / "training_data.json", json.dumps(self.held_out.to_dict(), indent=1))
         return folder
 
     @classmethod
@@ -364,5 +313,9 @@ class E2LLM(nn.Module):
             except (KeyError, TypeError, ValueError) as err:
                 raise damaged(folder / "signatures.json", err, fix) from err
         if (folder / "training_data.json").exists():
-            model.training_data = read_json(folder / "training_data.json", fix=fix)
+            raw = read_json(folder / "training_data.json", fix=fix)
+            try:
+                model.held_out = HeldOut.from_dict(raw)
+            except (KeyError, TypeError, ValueError) as err:
+                raise damaged(folder / "training_data.json", err, fix) from err
         return model.eval()

@@ -23,6 +23,7 @@ from .checkpoint import load_training_state, save_training_state
 from .config import TrainConfig
 from .instructions import Example
 from .llm import chat_prompt
+from .processor import pad
 
 __all__ = ["STAGES", "InstructionDataset", "collate", "decision_spans", "set_trainable", "train_stage",
            "weighted_lm_loss"]
@@ -89,16 +90,21 @@ class InstructionDataset(torch.utils.data.Dataset):
 
 
 def collate(batch, pad_token_id: int) -> dict:
-    """Right-pad a batch; EEG segments of all examples are concatenated in order. Items that carry token weights
-    add ``weights`` (0 on prompt and padding)."""
-    width = max(len(item[0]) for item in batch)
-    input_ids = torch.tensor([ids + [pad_token_id] * (width - len(ids)) for ids, *_ in batch])
-    labels = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab, *_ in batch])
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, *_ in batch])
-    eeg = torch.as_tensor(np.concatenate([item[2] for item in batch]))
+    """Right-pad a batch (:func:`~e2llm_lab.processor.pad`); EEG segments of all examples are concatenated in order.
+    Items that carry token weights add ``weights`` (0 on prompt and padding).
+
+    Returns
+    -------
+    dict
+        ``input_ids``, ``attention_mask``, ``labels`` (-100 on padding), and ``weights`` where given, each (B, L);
+        ``eeg``, shape (S, T, C, F).
+    """
+    input_ids, mask = pad([ids for ids, *_ in batch], side="right", pad_id=pad_token_id)
+    labels, _ = pad([lab for _, lab, *_ in batch], side="right", pad_id=-100)
+    eeg = torch.as_tensor(np.concatenate([item[2] for item in batch]))     # B x (n_b, T, C, F) -> (S, T, C, F)
     out = {"input_ids": input_ids, "attention_mask": mask, "labels": labels, "eeg": eeg}
     if len(batch[0]) > 3 and batch[0][3] is not None:
-        out["weights"] = torch.tensor([w + [0.0] * (width - len(w)) for *_, w in batch])
+        out["weights"], _ = pad([w for *_, w in batch], side="right", pad_id=0.0)
     return out
 
 
@@ -133,6 +139,43 @@ def set_trainable(model, stage: str, *, unfreeze_encoder: bool = False) -> list[
     return [n for n, p in model.named_parameters() if p.requires_grad]
 
 
+def _resume(ckpt, model, opt, sched) -> tuple[int, list[dict]]:
+    """Load a stage's training state into the model, optimizer and scheduler: ``(step, history rows)``."""
+    if ckpt is None:
+        raise ValueError("resume=True needs checkpoint_dir")
+    groups, opt_state, meta = load_training_state(ckpt, device=str(model.device))
+    model.load_state_dict(groups["trainable"], strict=False)
+    opt.load_state_dict(opt_state)
+    sched.load_state_dict(meta["scheduler"])
+    return meta["step"], meta["history"]
+
+
+def _epoch_loader(ds, cfg: TrainConfig, epoch: int, pad_token_id: int, accelerator):
+    """One epoch's shuffled, right-padded batches (:func:`collate`), in the same order after a resume."""
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)   # same order after a resume
+    loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
+                                         collate_fn=functools.partial(collate, pad_token_id=pad_token_id))
+    return accelerator.prepare(loader)
+
+
+def _train_batch(model_p, batch: dict, accelerator, params, opt, sched) -> float:
+    """Forward, backward and (when gradients sync) a clipped optimizer step on one batch; returns its loss."""
+    with accelerator.accumulate(model_p):
+        if "weights" in batch:
+            weights = batch.pop("weights")
+            logits = model_p(**{k: v for k, v in batch.items() if k != "labels"}).logits
+            loss = weighted_lm_loss(logits, batch["labels"], weights)
+        else:
+            loss = model_p(**batch).loss
+        accelerator.backward(loss)
+        if accelerator.sync_gradients:
+            accelerator.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+    return loss.item()
+
+
 def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConfig(), *, stage: str,
                 checkpoint_dir=None, resume: bool = False, progress: bool = True) -> pd.DataFrame:
     """Train one stage of :class:`~e2llm_lab.model.E2LLM` on instruction examples.
@@ -165,7 +208,6 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=model.device.type == "cpu")
     ds = InstructionDataset(examples, fs, model.tokenizer, max_length=model.cfg.llm.max_length,
                             decision_weight=cfg.decision_weight)
-    pad = model.tokenizer.pad_token_id
     params = [p for n, p in model.named_parameters() if n in names]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = -(-len(ds) // (cfg.batch_size * cfg.grad_accum))
@@ -176,13 +218,7 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
     step, rows = 0, []
     ckpt = Path(checkpoint_dir) / f"{stage}_state" if checkpoint_dir is not None else None
     if resume:
-        if ckpt is None:
-            raise ValueError("resume=True needs checkpoint_dir")
-        groups, opt_state, meta = load_training_state(ckpt, device=str(model.device))
-        model.load_state_dict(groups["trainable"], strict=False)
-        opt.load_state_dict(opt_state)
-        sched.load_state_dict(meta["scheduler"])
-        step, rows = meta["step"], meta["history"]
+        step, rows = _resume(ckpt, model, opt, sched)
 
     def save():
         if ckpt is not None:
@@ -197,10 +233,7 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
     if not cfg.unfreeze_encoder:
         model.encoder.eval()                 # frozen: no dropout noise in the EEG tokens either
     for epoch in range(cfg.epochs):
-        gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)   # same order after a resume
-        loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
-                                             collate_fn=lambda b: collate(b, pad))
-        loader = accelerator.prepare(loader)
+        loader = _epoch_loader(ds, cfg, epoch, model.tokenizer.pad_token_id, accelerator)
         done_here = max(0, step - epoch * steps_per_epoch) * cfg.grad_accum
         if done_here >= len(loader):
             continue
@@ -209,20 +242,7 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
         torch.manual_seed(cfg.seed * 1000 + epoch + step)              # LoRA dropout
         running = []
         for batch in loader:
-            with accelerator.accumulate(model_p):
-                if "weights" in batch:
-                    weights = batch.pop("weights")
-                    logits = model_p(**{k: v for k, v in batch.items() if k != "labels"}).logits
-                    loss = weighted_lm_loss(logits, batch["labels"], weights)
-                else:
-                    loss = model_p(**batch).loss
-                accelerator.backward(loss)
-                if accelerator.sync_gradients:
-                    accelerator.clip_grad_norm_(params, 1.0)
-                opt.step()
-                sched.step()
-                opt.zero_grad(set_to_none=True)
-            running.append(loss.item())
+            running.append(_train_batch(model_p, batch, accelerator, params, opt, sched))
             if accelerator.sync_gradients:
                 step += 1
                 rows.append({"stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(running)),

@@ -83,6 +83,32 @@ def test_signatures_travel_with_the_checkpoint(fs, tmp_path, small_e2llm):
     np.testing.assert_allclose(back.signatures.mean, m.signatures.mean)
 
 
+def test_held_out_record_travels_with_the_checkpoint_in_the_old_format(fs, tmp_path, small_e2llm):
+    import json
+
+    from e2llm_lab.errors import CheckpointError
+    from e2llm_lab.heldout import HeldOut
+
+    m = small_e2llm(fs)
+    assert m.held_out is None and m.training_data is None and m.test_subjects is None
+    test = fs.meta.subject.isin((5, 6)).to_numpy()
+    m.record_training_data(fs, np.flatnonzero(~test), np.flatnonzero(test), stride=4)
+    assert m.held_out == HeldOut.from_split(fs, np.flatnonzero(~test), np.flatnonzero(test), stride=4)
+    assert m.test_subjects == (5, 6) and m.training_data == m.held_out.to_dict()        # the kept dict view
+    m.save_pretrained(tmp_path / "ckpt")
+    saved = (tmp_path / "ckpt" / "training_data.json").read_text()
+    assert saved == json.dumps({"train_subjects": [1, 2, 3, 4], "test_subjects": [5, 6], "n_steps": fs.n_steps,
+                                "stride": 4, "feature": fs.feature}, indent=1)
+    back = E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")
+    assert back.held_out == m.held_out
+    np.testing.assert_array_equal(back.held_out_rows(fs)[1], np.flatnonzero(test))
+    back.training_data = None                                                          # the setter of the view
+    assert back.held_out is None
+    (tmp_path / "ckpt" / "training_data.json").write_text(json.dumps({"test_subjects": [5, 6]}))
+    with pytest.raises(CheckpointError, match="training_data.json is damaged.*lacks"):
+        E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")
+
+
 def test_answers_never_hold_eeg_markers(fs, small_e2llm):
     from e2llm_lab.instructions import EEG_TOKEN, answer_lines
 
@@ -135,7 +161,9 @@ def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2l
         return [np.array([float(space.scene_of(e) in o) for o in opts])
                 for pre, opts in zip(prefixes, options) for e in space.labels if f" {e} " in pre]
 
-    monkeypatch.setattr(m, "score_options", oracle)
+    from e2llm_lab.evaluate import diagnostics
+
+    monkeypatch.setattr(diagnostics, "score_options", lambda model, *args, **kw: oracle(*args, **kw))
     assert scene_link(m, fs, rows, n=12, seed=1).iloc[0].accuracy == 1.0
     no_scenes = fs.relabel({e: e for e in fs.label_space.labels},
                            replace(fs.label_space, name="plain", scenes=None))

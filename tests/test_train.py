@@ -30,6 +30,18 @@ def test_prompt_tokens_are_masked_in_labels(fs, small_e2llm):
     assert (batch["input_ids"] == m.eeg_token_id).sum() == batch["eeg"].shape[0] * m.n_eeg_tokens
 
 
+def test_collate_right_pads_ids_labels_and_weights():
+    eeg = np.zeros((1, 2, 3, 5), dtype=np.float32)
+    items = [([7, 8, 9], [-100, 8, 9], eeg, [0.0, 2.0, 1.0]), ([4], [-100], eeg + 1, [0.0])]
+    batch = collate(items, pad_token_id=0)
+    assert batch["input_ids"].tolist() == [[7, 8, 9], [4, 0, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert batch["labels"].tolist() == [[-100, 8, 9], [-100, -100, -100]]
+    assert batch["weights"].dtype == torch.float32 and batch["weights"].tolist() == [[0.0, 2.0, 1.0], [0.0] * 3]
+    assert batch["eeg"].shape == (2, 2, 3, 5) and batch["eeg"][1].eq(1).all()
+    assert "weights" not in collate([it[:3] + (None,) for it in items], pad_token_id=0)
+
+
 def test_short_training_run_loss_falls_and_round_trip_generates_identically(fs, tmp_path, small_e2llm):
     m = small_e2llm(fs)
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=24, n_eeg_tokens=m.n_eeg_tokens)
@@ -47,8 +59,8 @@ def test_short_training_run_loss_falls_and_round_trip_generates_identically(fs, 
     eeg = [fs.X[e.eeg_rows] for e in exs[:3]]
     first = m.generate(prompts, eeg, max_new_tokens=40)
     m.save_pretrained(tmp_path / "ckpt")
-    assert {p.name for p in (tmp_path / "ckpt").iterdir()} >= {"encoder", "adapter", "tokenizer", "projector.safetensors",
-                                                               "e2llm_config.json"}
+    assert {p.name for p in (tmp_path / "ckpt").iterdir()} >= {"encoder", "adapter", "tokenizer",
+                                                               "projector.safetensors", "e2llm_config.json"}
     conf = json.loads((tmp_path / "ckpt" / "adapter" / "adapter_config.json").read_text())
     assert conf["base_model_name_or_path"] == "tiny_qwen3"            # no path of the machine that trained it
     back = E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")

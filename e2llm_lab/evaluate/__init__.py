@@ -3,6 +3,7 @@ the link-by-link diagnostic, and the whole protocol in one report.
 
 - :mod:`.protocols`: cross-subject / subject-dependent folds, metrics, baselines (stage 1);
 - :mod:`.generation`: answers from ``generate()``, EEG controls, faithfulness;
+- :mod:`.scoring`: teacher-forced option scores and the constrained answer line;
 - :mod:`.diagnostics`: where emotion information is lost between the EEG and the generated label;
 - :mod:`.suite`: :func:`evaluate_all` -> :class:`EvaluationReport`.
 """
@@ -21,9 +22,10 @@ from .protocols import (
                         mlp,
                         summarize,
 )
+from .scoring import choose_answer_lines, score_options
 from .suite import EvaluationReport, evaluate_all
 
 __all__ = ["PROTOCOLS", "METRICS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
            "summarize", "logistic_regression", "mlp", "chance", "encoder_models", "CHANCE", "MULTI_TASKS", "CONTROLS",
            "faithfulness", "evaluate_generation", "generation_summary", "diagnose_chain", "scene_link", "ordering_link",
-           "EvaluationReport", "evaluate_all"]
+           "score_options", "choose_answer_lines", "EvaluationReport", "evaluate_all"]

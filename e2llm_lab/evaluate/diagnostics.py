@@ -35,6 +35,7 @@ from ..data.featureset import check_no_leakage
 from ..instructions import answer_lines, decision_sentence, make_example, make_examples, parse_answer
 from .generation import _correct, chance_by_simulation, chosen, clip_readings
 from .protocols import classification_metrics
+from .scoring import choose_answer_lines, score_options
 
 __all__ = ["diagnose_chain", "scene_link", "ordering_link"]
 
@@ -97,8 +98,8 @@ def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256,
         free, constrained = list(answers.text_free), list(answers.text)
     else:
         free = model.generate(prompts, eeg, max_new_tokens=max_new_tokens, batch_size=batch_size)
-        constrained = model.choose_answer_lines(prompts, eeg, free, [answer_lines(e) for e in exs],
-                                                batch_size=batch_size)
+        constrained = choose_answer_lines(model, prompts, eeg, free, [answer_lines(e) for e in exs],
+                                          batch_size=batch_size)
     rows.append(_row("own reasoning, label by likelihood", y, [parse_answer(t, space)["emotion"] for t in constrained],
                      space))
     rows.append(_row("free generation", y, [parse_answer(t, space)["emotion"] for t in free], space))
@@ -149,8 +150,8 @@ def scene_link(model, fs, idx, *, n: int = 40, seed: int = 0, batch_size: int = 
                         seed=seed, zero_shot=True, signatures=model.signatures, verbose=False)
     truth = [ord(e.truth["choice"]) - 97 for e in exs]
     stated = ["<think> " + decision_sentence(e.truth["emotions"][0]) + " </think>" for e in exs]
-    scores = model.score_options([e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs], stated,
-                                 [answer_lines(e) for e in exs], batch_size=batch_size)
+    scores = score_options(model, [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs], stated,
+                           [answer_lines(e) for e in exs], batch_size=batch_size)
     told = np.mean([int(np.argmax(sc)) == t for sc, t in zip(scores, truth)])
     space = fs.label_space
     hits = []

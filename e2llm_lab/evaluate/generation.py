@@ -30,7 +30,6 @@ from scipy.stats import kendalltau
 
 from ..channels import REGION_NAMES
 from ..config import DEFAULT_BANDS, band_names
-from ..labels import SEED7, LabelSpace
 from ..instructions import (
     answer_lines,
     check_claims,
@@ -41,6 +40,7 @@ from ..instructions import (
     region_band_z,
     task_plan,
 )
+from ..labels import SEED7, LabelSpace
 from .protocols import classification_metrics
 
 __all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "clip_readings", "clip_reading_accuracy", "chance_by_simulation",
@@ -216,6 +216,35 @@ def _control_eeg(fs, rows: list[int], idx: np.ndarray, control, rng) -> tuple[np
     raise ValueError(f"control={control!r}; allowed: {CONTROLS}")
 
 
+def _answer_row(ex, text: str, text_free: str, donor, opts: list[str], fs, *, control, signatures) -> dict:
+    """One row of :func:`evaluate_generation`'s table: an example's constrained and free answers, scored."""
+    space = fs.label_space
+    parsed, parsed_free = parse_answer(text, space), parse_answer(text_free, space)
+    correct, correct_free = _correct(ex.task, parsed, ex.truth), _correct(ex.task, parsed_free, ex.truth)
+    decided = _decided_emotion(parsed["think"], space)
+    gives = parsed["emotion"] or decided
+    row = {"task": ex.task, "template": ex.template, "zero_shot": is_held_out(ex.task, ex.template),
+           "control": control or "none", "subject": fs.meta.subject.iloc[ex.eeg_rows[0]],
+           "truth": ex.truth.get("emotion") or ex.truth.get("choice") or ex.truth.get("ranking")
+           or f"{ex.truth.get('valence')}/{ex.truth.get('arousal')}",
+           "chance": 1 / len(opts) if opts else np.nan,
+           "emotion_true": ex.truth["emotions"][0], "emotion_pred": parsed["emotion"], "emotion_decided": decided,
+           "emotion_donor": donor[0] if donor else None, "text": text, "text_free": text_free,
+           "parsed": _answered(ex.task, parsed_free, ex.truth),
+           "correct": bool(correct) if correct is not None else None,
+           "correct_free": bool(correct_free) if correct_free is not None else None,
+           "kendall_tau": _kendall(parsed["ranking"], ex.truth["ranking"]) if ex.task == "rank" else np.nan,
+           "emotion_instead": _emotion_instead(ex.task, parsed_free, ex.truth),
+           # inside compare/rank prompts: is each clip read as well as a single clip is?
+           "clip_reading": clip_reading_accuracy(parsed["think"], ex.truth["emotions"], space)
+           if len(ex.eeg_rows) > 1 else np.nan,
+           "n_clips": len(ex.eeg_rows), "attr": ex.truth.get("attr")}
+    if len(ex.eeg_rows) == 1:
+        z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
+        row.update(faithfulness(text, z, emotion=gives, signatures=signatures))
+    return row
+
+
 def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 40, zero_shot: bool = False,
                         seed: int = 0, max_new_tokens: int = 256, emotion_all_rows: bool = True,
                         control: str | None = None, batch_size: int = 32) -> pd.DataFrame:
@@ -224,6 +253,9 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
     Parameters
     ----------
     model : E2LLM
+        Or any stand-in with its ``generate`` and ``choose_answer_lines`` methods: the constrained answer line is
+        asked of the model object (E2LLM's delegates to :func:`.scoring.choose_answer_lines`), so a stand-in may
+        choose it another way.
     fs : FeatureSet
     idx : array of int
         Rows to ask about (held-out subjects).
@@ -277,31 +309,8 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
     lines = [answer_lines(e) for e in examples]
     free = model.generate(prompts, list(eeg), max_new_tokens=max_new_tokens, batch_size=batch_size) if prompts else []
     constrained = model.choose_answer_lines(prompts, list(eeg), free, lines, batch_size=batch_size) if prompts else []
-    rows = []
-    for ex, text, text_free, donor, opts in zip(examples, constrained, free, donors, lines):
-        parsed, parsed_free = parse_answer(text, space), parse_answer(text_free, space)
-        correct, correct_free = _correct(ex.task, parsed, ex.truth), _correct(ex.task, parsed_free, ex.truth)
-        decided = _decided_emotion(parsed["think"], space)
-        gives = parsed["emotion"] or decided
-        row = {"task": ex.task, "template": ex.template, "zero_shot": is_held_out(ex.task, ex.template),
-               "control": control or "none", "subject": fs.meta.subject.iloc[ex.eeg_rows[0]],
-               "truth": ex.truth.get("emotion") or ex.truth.get("choice") or ex.truth.get("ranking")
-               or f"{ex.truth.get('valence')}/{ex.truth.get('arousal')}",
-               "chance": 1 / len(opts) if opts else np.nan,
-               "emotion_true": ex.truth["emotions"][0], "emotion_pred": parsed["emotion"], "emotion_decided": decided,
-               "emotion_donor": donor[0] if donor else None, "text": text, "text_free": text_free,
-               "parsed": _answered(ex.task, parsed_free, ex.truth), "correct": bool(correct) if correct is not None else None,
-               "correct_free": bool(correct_free) if correct_free is not None else None,
-               "kendall_tau": _kendall(parsed["ranking"], ex.truth["ranking"]) if ex.task == "rank" else np.nan,
-               "emotion_instead": _emotion_instead(ex.task, parsed_free, ex.truth),
-               # inside compare/rank prompts: is each clip read as well as a single clip is?
-               "clip_reading": clip_reading_accuracy(parsed["think"], ex.truth["emotions"], space)
-               if len(ex.eeg_rows) > 1 else np.nan,
-               "n_clips": len(ex.eeg_rows), "attr": ex.truth.get("attr")}
-        if len(ex.eeg_rows) == 1:
-            z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
-            row.update(faithfulness(text, z, emotion=gives, signatures=sig))
-        rows.append(row)
+    rows = [_answer_row(ex, text, text_free, donor, opts, fs, control=control, signatures=sig)
+            for ex, text, text_free, donor, opts in zip(examples, constrained, free, donors, lines)]
     out = pd.DataFrame(rows, columns=None if rows else ["task", "zero_shot", "control", "subject", "chance"])
     out.attrs["label_space"] = space
     return out
@@ -323,8 +332,9 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
     chance (for the questions asked: see the module docstring), balanced_accuracy / macro_f1 / kappa (emotion),
     kendall_tau (rank), clip_reading (compare/rank: share of clips whose reading names their true label, beside
     single-clip emotion accuracy), emotion_instead / emotion_instead_right (scenario: share of free answers that
-    name an emotion and no option, and how often that emotion is the right option's; such answers are unread), claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim),
-    hallucinated_per_answer, consistency, fit_top_correct, fit_r_error (see :func:`faithfulness`), and
+    name an emotion and no option, and how often that emotion is the right option's; such answers are unread),
+    claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim), hallucinated_per_answer,
+    consistency, fit_top_correct, fit_r_error (see :func:`faithfulness`), and
     follows_donor (shuffled control: the label named is the donor sample's). ``space`` defaults to the label
     space the answers were generated in.
     """

@@ -36,18 +36,18 @@ def _answer_ids(model, labels, prompt: str | None, prefix: str):
     # ids (K, L), the label tokens' 0/1 weights (K, L) at the positions that predict them.
     from ..instructions import TEMPLATES, eeg_placeholder
     from ..llm import chat_prompt
+    from ..processor import pad
 
     tok = model.tokenizer
     prompt = prompt or TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(model.n_eeg_tokens))
     head = tok(chat_prompt(tok, prompt) + prefix, add_special_tokens=False)["input_ids"]
     tails = [tok(" " + label, add_special_tokens=False)["input_ids"] for label in labels]
-    width = len(head) + max(map(len, tails))
-    ids = torch.full((len(labels), width), tok.pad_token_id or 0, dtype=torch.long)
-    weight = torch.zeros(len(labels), width)
-    for k, tail in enumerate(tails):
-        ids[k, :len(head) + len(tail)] = torch.tensor(head + tail)
-        weight[k, len(head) - 1:len(head) + len(tail) - 1] = 1.0
-    return ids.to(model.device), weight.to(model.device)
+    ids, _ = pad([head + tail for tail in tails], side="right", pad_id=tok.pad_token_id or 0, device=model.device)
+    # position i predicts token i + 1: the label's tokens are predicted from len(head) - 1 on
+    weight, _ = pad([[0.0] * (len(head) - 1) + [1.0] * len(tail) for tail in tails], side="right", pad_id=0.0,
+                    device=model.device)
+    weight = torch.cat([weight, weight.new_zeros(len(tails), ids.shape[1] - weight.shape[1])], dim=1)  # (K, L)
+    return ids, weight
 
 
 def e2llm_log_probs(model, x: torch.Tensor, labels, *, prompt: str | None = None,
