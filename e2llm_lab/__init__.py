@@ -44,9 +44,8 @@ _EXPORTS: dict[str, str] = {
 
 #: Subpackages and modules reachable as attributes (``e2llm_lab.interpret``) without importing them first.
 _SUBMODULES = frozenset({"data", "evaluate", "interpret", "channels", "colab", "config", "emotions", "encoder",
-                         "errors", "heldout", "instructions", "labels", "llm", "model", "pipeline", "preprocess", "pretrain",
-                         "processor",
-                         "projector", "quickstart", "train"})
+                         "errors", "heldout", "instructions", "labels", "llm", "model", "pipeline", "preprocess",
+                         "pretrain", "processor", "projector", "quickstart", "train"})
 
 __all__ = ["__version__", *_EXPORTS]
 
