@@ -1,17 +1,19 @@
 """Dataset readers on fake files of each dataset's exact layout (2 subjects, seconds of data), written here."""
+import inspect
 import struct
 import warnings
 
 import mne
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.io
 
 from e2llm_lab.channels import SEED_CH_NAMES
 from e2llm_lab.config import DataConfig
 from e2llm_lab.data import deap, dreamer, faced, seed, seed4, seed5
-from e2llm_lab.data.datasets import DATASETS, read_dataset
-from e2llm_lab.data.errors import EEGDataError, EEGFileError
+from e2llm_lab.data.datasets import DATASETS, READERS, read_dataset, reader_options
+from e2llm_lab.data.errors import DatasetFolderError, EEGDataError, EEGFileError
 from e2llm_lab.data.events import features_from_events, iter_event_trials, parse_mapping, read_events_folder
 from e2llm_lab.labels import FACED, SEED, SEED4, VA_QUADRANTS, quadrant_label
 from e2llm_lab.preprocess import featureset_from_recordings
@@ -87,8 +89,8 @@ def test_seed_trials_sessions_labels_and_values(tmp_path):
 def test_seed_streams_one_file_at_a_time(tmp_path, monkeypatch):
     _write_seed(tmp_path, n_times=50)
     opened = []
-    real = seed._loadmat
-    monkeypatch.setattr(seed, "_loadmat", lambda path, **kw: opened.append(path.name) or real(path, **kw))
+    real = seed.loadmat
+    monkeypatch.setattr(seed, "loadmat", lambda path, **kw: opened.append(path.name) or real(path, **kw))
     stream = seed.iter_seed_eeg(tmp_path)
     next(stream)
     assert opened == ["label.mat", "2_20140404.mat"]                   # one subject file read, not the four
@@ -415,6 +417,11 @@ def test_a_folder_of_edf_files_and_the_cli(tmp_path, capsys):
                             cfg=CFG, progress=False)
     assert fs.meta.subject.unique().tolist() == [2, 10] and fs.label_space.name == "seed7"
     assert fs.meta.groupby("subject").size().tolist() == [8 + 12, 8 + 12]          # 1-s windows of 8-s, 12-s trials
+    ten = read_dataset("events", tmp_path, cfg=CFG, subjects=[10], mapping={"stim/happy": "happiness",
+                                                                            "stim/sad": "sadness"}, progress=False)
+    np.testing.assert_array_equal(ten.X, fs.X[fs.meta.subject.to_numpy() == 10])
+    with pytest.raises(EEGFileError, match=r"subject\(s\) \[3\] have no file.*\[2, 10\]"):
+        read_dataset("events", tmp_path, subjects=[3])
     assert main(["prepare", str(tmp_path / "2.edf"), "--out", str(tmp_path / "one.npz"), "--threads", "1"]) == 0
     one = FeatureSet.load(tmp_path / "one.npz")
     assert one.label_space.labels == ("stim/happy", "stim/sad") and len(one) == 5
@@ -453,8 +460,134 @@ def test_bids_root_task_and_label_column(tmp_path):
 
 def test_registry_names_every_reader():
     assert DATASETS == ("seed7", "seed", "seed4", "seed5", "deap", "dreamer", "faced", "bids", "events")
+    assert tuple(READERS) == DATASETS
     with pytest.raises(ValueError, match="allowed"):
         read_dataset("amigos", ".")
     with pytest.raises(ValueError, match="task="):
         read_dataset("bids", ".")
+    with pytest.raises(ValueError, match=r"'deap' does not take the option\(s\) \['from_features'\].*'threshold'"):
+        read_dataset("deap", ".", from_features=True)
     assert struct.calcsize("<i") == 4
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_every_reader_has_one_signature(name):
+    params = inspect.signature(READERS[name]).parameters
+    first, *rest = params.values()
+    assert first.name == "root" and first.kind is first.POSITIONAL_OR_KEYWORD
+    assert all(p.kind is p.KEYWORD_ONLY for p in rest), [p for p in rest if p.kind is not p.KEYWORD_ONLY]
+    assert {"cfg", "subjects", "label_space", "progress"} <= set(params)
+    assert params["subjects"].default is None and params["label_space"].default is None
+    assert "cfg" not in reader_options(name) and "subjects" in reader_options(name)
+
+
+def test_old_positional_forms_still_work_and_fixed_label_spaces_are_checked(tmp_path):
+    _write_deap(tmp_path, subjects=(1,), n_trials=1, seconds=2)
+    new = deap.read_deap(tmp_path, cfg=CFG, progress=False)
+    old = deap.read_deap(tmp_path, CFG, progress=False)                # cfg second, positionally: the older form
+    np.testing.assert_array_equal(new.X, old.X)
+    with pytest.raises(TypeError, match="multiple values for argument 'cfg'"):
+        deap.read_deap(tmp_path, CFG, cfg=CFG)
+    with pytest.raises(TypeError, match="at most 1 more positional"):
+        deap.read_deap(tmp_path, CFG, 5.0)
+    assert read_dataset("deap", tmp_path, cfg=CFG, label_space="va_quadrants", progress=False).label_space \
+        == VA_QUADRANTS
+    with pytest.raises(ValueError, match=r"DEAP's labels are the 'va_quadrants' space.*label_space='seed'"):
+        read_dataset("deap", tmp_path, cfg=CFG, label_space="seed")
+
+
+# -- the dataset root or its inner folder (TorchEEG's root_path) ----------------------------------------------------
+def _same_from_both(name, root, inner, capsys, **options):
+    """Read ``name`` from the dataset root and from ``root/inner``: the same FeatureSet, one line saying which."""
+    capsys.readouterr()
+    whole = read_dataset(name, root, cfg=CFG, progress=False, **options)
+    assert capsys.readouterr().out == ""                             # the dataset root: nothing to say
+    part = read_dataset(name, root / inner, cfg=CFG, progress=False, **options)
+    said = capsys.readouterr().out.splitlines()
+    assert len(said) == 1 and f"reading {root / inner} as the {inner} folder itself" in said[0], said
+    assert len(whole) > 0 and part.X.dtype == whole.X.dtype
+    np.testing.assert_array_equal(part.X, whole.X)
+    pd.testing.assert_frame_equal(part.meta, whole.meta)
+    assert (part.ch_names, part.bands, part.feature, part.label_space) == \
+        (whole.ch_names, whole.bands, whole.feature, whole.label_space)
+    return whole
+
+
+def test_seed_reads_from_its_root_or_its_folders(tmp_path, capsys):
+    _write_seed(tmp_path, subjects=((1, ("20140101",)),), n_times=210)
+    fs = _same_from_both("seed", tmp_path, "Preprocessed_EEG", capsys)
+    assert fs.X.shape == (15, 1, 62, 5)
+    _same_from_both("seed", tmp_path, "ExtractedFeatures", capsys, from_features=True)   # label.mat from its sibling
+
+
+def test_seed4_reads_from_its_root_or_its_folders(tmp_path, capsys):
+    eeg = {f"xy_eeg{k}": _eeg(62, 210) for k in range(1, 25)}
+    features = {f"de_LDS{k}": RNG.standard_normal((62, 2, 5)) for k in range(1, 25)}
+    for folder, arrays in (("eeg_raw_data", eeg), ("eeg_feature_smooth", features)):
+        (tmp_path / folder / "1").mkdir(parents=True)
+        scipy.io.savemat(tmp_path / folder / "1" / "3_20160501.mat", arrays)
+    assert _same_from_both("seed4", tmp_path, "eeg_raw_data", capsys).X.shape == (24, 1, 62, 5)
+    _same_from_both("seed4", tmp_path, "eeg_feature_smooth", capsys, from_features=True)
+
+
+def test_seed5_reads_from_its_root_or_its_folder(tmp_path, capsys, monkeypatch):
+    import test_io
+    from test_io import write_cnt
+
+    from e2llm_lab.channels import channel_positions_2d
+
+    monkeypatch.setattr(test_io, "channel_positions_2d", lambda names: np.array(
+        [channel_positions_2d([n])[0] if n in SEED_CH_NAMES else (0.0, 0.0) for n in names]))
+    (tmp_path / "EEG_raw").mkdir()
+    names = list(SEED_CH_NAMES) + ["M1", "M2", "VEO", "HEO"]
+    write_cnt(tmp_path / "EEG_raw" / "1_1_20180801.cnt", names,
+              np.cumsum(RNG.standard_normal((len(names), 1200)), axis=1) * 2e-6)          # 6 s at 200 Hz
+    monkeypatch.setattr(seed5, "SEED5_TRIALS", (((1, 3, 4), (3, 5, 0)),))
+    assert _same_from_both("seed5", tmp_path, "EEG_raw", capsys).X.shape == (4, 1, 62, 5)
+
+
+def test_seed7_reads_from_its_root_or_its_folders(tmp_path, capsys):
+    (tmp_path / "EEG_preprocessed").mkdir()
+    (tmp_path / "EEG_features").mkdir()
+    scipy.io.savemat(tmp_path / "EEG_preprocessed" / "1.mat", {str(k): _eeg(62, 410) for k in (1, 2)})
+    scipy.io.savemat(tmp_path / "EEG_features" / "1.mat", {f"de_LDS_{k}": RNG.standard_normal((3, 5, 62))
+                                                           for k in (1, 2)})
+    assert _same_from_both("seed7", tmp_path, "EEG_preprocessed", capsys).X.shape == (4, 1, 62, 5)
+    _same_from_both("seed7", tmp_path, "EEG_features", capsys, from_features=True)
+
+
+def test_deap_reads_from_its_root_or_its_folder_also_from_the_command_line(tmp_path, capsys):
+    from e2llm_lab.cli import main
+    from e2llm_lab.data.featureset import FeatureSet
+
+    _write_deap(tmp_path, subjects=(1, 2), n_trials=2, seconds=4)
+    assert _same_from_both("deap", tmp_path, "data_preprocessed_matlab", capsys).X.shape == (16, 1, 32, 5)
+    # the issue's command: the inner folder, as TorchEEG's root_path takes it
+    assert main(["prepare", str(tmp_path / "data_preprocessed_matlab"), "--dataset", "deap", "--out",
+                 str(tmp_path / "deap.npz"), "--threads", "1"]) == 0
+    assert "as the data_preprocessed_matlab folder itself" in capsys.readouterr().out
+    assert len(FeatureSet.load(tmp_path / "deap.npz")) == 2 * 2
+    (tmp_path / "data_preprocessed_python").mkdir()                  # TorchEEG's DEAPDataset folder: pickles
+    with pytest.raises(EEGFileError, match="pickles.*data_preprocessed_matlab"):
+        read_dataset("deap", tmp_path / "data_preprocessed_python")
+
+
+def test_faced_reads_from_its_root_or_its_folder(tmp_path, capsys):
+    d = tmp_path / "Data" / "sub003"
+    d.mkdir(parents=True)
+    _bdf(d / "data.bdf", FACED_NAMES, _eeg(32, 6 * 250) * 1e-6, 250)
+    _bdf(d / "evt.bdf", [], np.zeros((0, 0)), 250, [(0.5, "100"), (1, "5"), (2, "101"), (4, "102")])
+    assert _same_from_both("faced", tmp_path, "Data", capsys).X.shape == (2, 1, 30, 5)
+
+
+@pytest.mark.parametrize("name,inner", [("seed", "Preprocessed_EEG"), ("seed4", "eeg_raw_data"), ("seed5", "EEG_raw"),
+                                        ("seed7", "EEG_preprocessed"), ("deap", "data_preprocessed_matlab"),
+                                        ("faced", "Data")])
+def test_a_folder_of_neither_form_names_both_paths(tmp_path, name, inner):
+    root = tmp_path / "downloads"
+    root.mkdir()
+    with pytest.raises(DatasetFolderError) as info:
+        read_dataset(name, root, cfg=CFG, progress=False)
+    msg = str(info.value)
+    assert f"{root / inner} not found, and {root} is not" in msg and f"the {inner} folder" in msg, msg
+    assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, EEGFileError)

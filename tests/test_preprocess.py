@@ -205,13 +205,13 @@ def test_gaussian_de_matches_sosfiltfilt_at_other_rates(sfreq):
 
 
 def test_de_blocks_that_split_channels_and_windows_unevenly_change_nothing(monkeypatch):
-    import e2llm_lab.preprocess as pp
+    from e2llm_lab.data import de as de_code  # where the DE code lives now
 
     x = _rate_noise(250.0, n_chans=7, seconds=40, seed=8)
     fft, seed, gauss = (differential_entropy(x, 250.0, method=m, stride_s=2.0) for m in ("fft", "fft_seed", "gaussian"))
     # 3 (channel, window) rows per FFT block with 19 windows; Gaussian blocks of 3 channels out of 7
-    monkeypatch.setattr(pp, "_FFT_BLOCK_BYTES", 3 * 8 * 1024)
-    monkeypatch.setattr(pp, "_GAUSSIAN_BLOCK_CHANS", 3)
+    monkeypatch.setattr(de_code, "_FFT_BLOCK_BYTES", 3 * 8 * 1024)
+    monkeypatch.setattr(de_code, "_GAUSSIAN_BLOCK_CHANS", 3)
     # the FFT batches rows differently, so the last bit may differ; nothing more
     np.testing.assert_allclose(differential_entropy(x, 250.0, method="fft", stride_s=2.0), fft, rtol=1e-12)
     np.testing.assert_allclose(differential_entropy(x, 250.0, method="fft_seed", stride_s=2.0), seed, rtol=1e-12)
@@ -221,11 +221,11 @@ def test_de_blocks_that_split_channels_and_windows_unevenly_change_nothing(monke
 
 @pytest.mark.parametrize("method", ["fft", "gaussian"])
 def test_de_without_numpy_fft_out_gives_the_same_values(method, monkeypatch):
-    import e2llm_lab.preprocess as pp
+    from e2llm_lab.data import de as de_code
 
     x = _rate_noise(128.0, seconds=16, seed=9)
     expected = differential_entropy(x, 128.0, method=method)
-    monkeypatch.setattr(pp, "_NUMPY_FFT_OUT", False)              # the numpy < 2 path: scipy's FFT copied in
+    monkeypatch.setattr(de_code, "_NUMPY_FFT_OUT", False)              # the numpy < 2 path: scipy's FFT copied in
     np.testing.assert_allclose(differential_entropy(x, 128.0, method=method), expected, rtol=1e-6)
 
 
@@ -358,3 +358,18 @@ def test_a_config_saved_with_the_old_bad_channels_name_still_loads():
     with pytest.raises(ValueError, match="bad_channel_policy='drop'"):
         preprocess_raw(mne.io.RawArray(_noise(62, 12) * 1e-6, make_info(SEED_CH_NAMES, SF), verbose="error"),
                        DataConfig(bad_channel_policy="drop"))
+
+
+def test_preprocess_keeps_every_name_it_had():
+    """The code moved into the data layer; ``e2llm_lab.preprocess`` still gives every name it had."""
+    import e2llm_lab
+    import e2llm_lab.preprocess as pp
+    from e2llm_lab.data import de, filtering, recordings
+
+    assert set(pp.__all__) == {"EEGDataError", "validate_eeg", "detect_bad_channels", "preprocess_raw", "window_view",
+                               "DE_METHODS", "SEED_NFFT", "differential_entropy", "lds_smooth",
+                               "normalize_per_subject", "extract_features", "featureset_from_recordings"}
+    for module in (de, filtering, recordings):
+        for name in module.__all__:
+            assert getattr(pp, name) is getattr(module, name)
+    assert e2llm_lab.differential_entropy is de.differential_entropy            # the package's lazy export

@@ -3,7 +3,8 @@
 Each ``sub-<label>[_ses-<label>]_task-<task>_eeg.<ext>`` recording is read with ``mne_bids.read_raw_bids``; its
 ``_events.tsv`` gives the trials: a row's ``onset`` and ``duration`` (seconds from the first sample) and the column
 that holds the label (``label_column``, e.g. ``trial_type`` or ``emotion``). Rows whose label is ``n/a`` or a
-BAD/EDGE mark are not trials. Subjects ``01``, ``02``, ... become 1, 2, ... (numbers sort as numbers); sessions likewise (1 when absent).
+BAD/EDGE mark are not trials. Subjects ``01``, ``02``, ... become 1, 2, ... (numbers sort as numbers); sessions
+likewise (1 when absent).
 """
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..config import DataConfig
+from ._readers import NOT_TRIALS, as_id, legacy_positional, sort_key
 from .errors import EEGDataError, EEGFileError
-from .events import _NOT_TRIALS, event_label_space, iter_event_trials
+from .events import event_label_space, iter_event_trials
 from .featureset import FeatureSet
 from .io import conform_to_cap
-from .seed import _as_id, _sort_key
+from .recordings import featureset_from_recordings
 
 __all__ = ["list_bids_recordings", "read_bids_events", "iter_bids_eeg", "read_bids"]
 
@@ -37,14 +39,14 @@ def list_bids_recordings(root, task: str, *, subjects=None, sessions=None) -> li
                                          extensions=[".edf", ".bdf", ".vhdr", ".set", ".fif", ".cnt"])
     # "01" and 1 name the same subject: compare as numbers where they are numbers
     if subjects is not None:
-        paths = [p for p in paths if _as_id(p.subject) in {_as_id(str(s)) for s in subjects}]
+        paths = [p for p in paths if as_id(p.subject) in {as_id(str(s)) for s in subjects}]
     if sessions is not None:
-        paths = [p for p in paths if _as_id(p.session or "1") in {_as_id(str(s)) for s in sessions}]
+        paths = [p for p in paths if as_id(p.session or "1") in {as_id(str(s)) for s in sessions}]
     if not paths:
         tasks = mne_bids.get_entity_vals(root, "task")
         raise EEGFileError(f"{root} holds no EEG recording of task {task!r}" +
                            (f" for subject(s) {list(subjects)}" if subjects else "") + f"; its tasks: {tasks}")
-    return sorted(paths, key=lambda p: (_sort_key(_as_id(p.subject)), _sort_key(_as_id(p.session or "1")),
+    return sorted(paths, key=lambda p: (sort_key(as_id(p.subject)), sort_key(as_id(p.session or "1")),
                                         p.run or ""))
 
 
@@ -67,7 +69,7 @@ def read_bids_events(bids_path, label_column: str) -> pd.DataFrame:
             raise EEGFileError(f"{tsv} has no column {col!r}; its columns: {list(table.columns)}. Pass "
                                f"label_column= one of them")
     labels = [_label_text(v) for v in table[label_column]]
-    labels = [None if v is None or v.lower().startswith(_NOT_TRIALS) else v for v in labels]
+    labels = [None if v is None or v.lower().startswith(NOT_TRIALS) else v for v in labels]
     dur = table["duration"] if "duration" in table.columns else pd.Series(np.nan, index=table.index)
     out = pd.DataFrame({"onset": pd.to_numeric(table["onset"], errors="coerce"),
                         "duration": pd.to_numeric(dur, errors="coerce"), "label": labels})
@@ -81,12 +83,15 @@ def _with_events(raw, events: pd.DataFrame, source) -> mne.io.BaseRaw:
     return raw
 
 
-def iter_bids_eeg(root, task: str, *, label_column: str = "trial_type", mapping=None, subjects=None, sessions=None,
-                  duration: float | None = None, progress: bool = False):
+@legacy_positional("task")
+def iter_bids_eeg(root, *, task: str | None = None, label_column: str = "trial_type", mapping=None, subjects=None,
+                  sessions=None, duration: float | None = None, progress: bool = False):
     """Yield ``(raw, row)`` for every labelled event of every recording of ``task``, one recording at a time.
 
     Parameters
     ----------
+    task : str
+        The BIDS task (required; also accepted second, positionally, the older form).
     label_column : str
         Column of ``_events.tsv`` holding the label.
     mapping : dict, optional
@@ -96,6 +101,7 @@ def iter_bids_eeg(root, task: str, *, label_column: str = "trial_type", mapping=
     """
     import mne_bids
 
+    _check_task(task)
     for bp in tqdm(list_bids_recordings(root, task, subjects=subjects, sessions=sessions), desc="BIDS recordings",
                    disable=not progress):
         events = read_bids_events(bp, label_column)
@@ -108,20 +114,30 @@ def iter_bids_eeg(root, task: str, *, label_column: str = "trial_type", mapping=
         source = str(bp.fpath)
         raw = _with_events(raw, events, source)
         lookup = mapping if mapping is not None else {v: v for v in events["label"]}
-        yield from iter_event_trials(raw, lookup, duration=duration, subject=_as_id(bp.subject),
-                                     session=_as_id(bp.session) if bp.session else 1, source=source)
+        yield from iter_event_trials(raw, lookup, duration=duration, subject=as_id(bp.subject),
+                                     session=as_id(bp.session) if bp.session else 1, source=source)
 
 
-def read_bids(root, task: str, *, label_column: str = "trial_type", mapping=None, label_space=None,
-              subjects=None, sessions=None, duration: float | None = None, cfg: DataConfig = DataConfig(),
+def _check_task(task) -> None:
+    if not task:
+        raise ValueError("the bids dataset needs task= (--task): the BIDS task whose recordings to read")
+
+
+@legacy_positional("task")
+def read_bids(root, *, task: str | None = None, cfg: DataConfig = DataConfig(), subjects=None, label_space=None,
+              label_column: str = "trial_type", mapping=None, sessions=None, duration: float | None = None,
               progress: bool = True) -> FeatureSet:
     """A BIDS dataset's EEG of one task -> window-level FeatureSet.
 
-    ``label_space`` defaults to a custom space of the labels found (mapping values, or the column's values in
-    order of first appearance over all recordings).
+    Parameters
+    ----------
+    task : str
+        The BIDS task (required; also accepted second, positionally, the older form).
+    label_space : LabelSpace or str, optional
+        Default: a custom space of the labels found (mapping values, or the column's values in order of first
+        appearance over all recordings).
     """
-    from ..preprocess import featureset_from_recordings
-
+    _check_task(task)
     if mapping is None and label_space is None:
         values = []
         for bp in list_bids_recordings(root, task, subjects=subjects, sessions=sessions):
@@ -132,5 +148,5 @@ def read_bids(root, task: str, *, label_column: str = "trial_type", mapping=None
         mapping = {v: v for v in dict.fromkeys(values)}
     space = event_label_space(mapping, label_space) if mapping is not None else event_label_space({}, label_space)
     return featureset_from_recordings(
-        iter_bids_eeg(root, task, label_column=label_column, mapping=mapping, subjects=subjects, sessions=sessions,
-                      duration=duration), cfg, progress=progress, label_space=space)
+        iter_bids_eeg(root, task=task, label_column=label_column, mapping=mapping, subjects=subjects,
+                      sessions=sessions, duration=duration), cfg, progress=progress, label_space=space)

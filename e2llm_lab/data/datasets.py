@@ -13,63 +13,46 @@ faced     FACED: Data/subNNN/data.bdf + evt.bdf                             face
 bids      a BIDS root (needs task=, label_column=)                          from the labels
 events    an EEG file or a folder of them, with annotations + mapping=      from the mapping
 ========  =================================================================  ================
+
+Every reader has the signature ``read_<name>(root, *, cfg=DataConfig(), subjects=None, label_space=None,
+progress=True, **options) -> FeatureSet``; :data:`READERS` maps each name to it, for :func:`read_dataset` and
+``e2llm-lab prepare --dataset``. Where a dataset keeps its files in one folder (SEED, SEED-IV, SEED-V, SEED-VII,
+DEAP, FACED), ``root`` may also be that folder itself, as TorchEEG's ``root_path`` takes it.
 """
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+
 from ..config import DataConfig
+from .bids import read_bids
+from .deap import read_deap
+from .dreamer import read_dreamer
+from .events import read_events_folder
+from .faced import read_faced
 from .featureset import FeatureSet
+from .seed import read_seed
+from .seed4 import read_seed4
+from .seed5 import read_seed5
+from .seed7 import read_seed7
 
-__all__ = ["DATASETS", "read_dataset"]
+__all__ = ["READERS", "DATASETS", "reader_options", "read_dataset"]
 
+#: Dataset name -> its reader, ``reader(root, *, cfg, subjects=None, label_space=None, **options) -> FeatureSet``.
+READERS: dict[str, Callable[..., FeatureSet]] = {
+    "seed7": read_seed7, "seed": read_seed, "seed4": read_seed4, "seed5": read_seed5, "deap": read_deap,
+    "dreamer": read_dreamer, "faced": read_faced, "bids": read_bids, "events": read_events_folder,
+}
 #: Dataset names :func:`read_dataset` knows.
-DATASETS = ("seed7", "seed", "seed4", "seed5", "deap", "dreamer", "faced", "bids", "events")
+DATASETS = tuple(READERS)
 
 
-def _seed7(root, cfg, *, labels=None, from_features=False, kind="de_LDS", subjects=None, progress=True):
-    from ..preprocess import featureset_from_recordings
-    from .seed7 import iter_seed7_eeg, read_seed7_features
-
-    if from_features:
-        return read_seed7_features(root, labels, subjects=subjects, kind=kind, normalize=cfg.normalize)
-    return featureset_from_recordings(iter_seed7_eeg(root, labels, subjects=subjects), cfg, progress=progress)
-
-
-def _reader(name: str):
-    if name == "seed7":
-        return _seed7
-    if name == "seed":
-        from .seed import read_seed
-        return read_seed
-    if name == "seed4":
-        from .seed4 import read_seed4
-        return read_seed4
-    if name == "seed5":
-        from .seed5 import read_seed5
-        return read_seed5
-    if name == "deap":
-        from .deap import read_deap
-        return read_deap
-    if name == "dreamer":
-        from .dreamer import read_dreamer
-        return read_dreamer
-    if name == "faced":
-        from .faced import read_faced
-        return read_faced
-    if name == "bids":
-        from .bids import read_bids
-
-        def bids(root, cfg, *, task=None, **options):
-            if not task:
-                raise ValueError("the bids dataset needs task= (--task): the BIDS task whose recordings to read")
-            return read_bids(root, task, cfg=cfg, **options)
-        return bids
-    if name == "events":
-        from .events import read_events_folder
-
-        def events(root, cfg, *, mapping=None, **options):
-            return read_events_folder(root, mapping, cfg=cfg, **options)
-        return events
-    raise ValueError(f"dataset {name!r}; allowed: {DATASETS}")
+def reader_options(name: str) -> tuple[str, ...]:
+    """The keyword options dataset ``name``'s reader takes (besides ``cfg``)."""
+    if name not in READERS:
+        raise ValueError(f"dataset {name!r}; allowed: {DATASETS}")
+    params = inspect.signature(READERS[name]).parameters.values()
+    return tuple(p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name != "cfg")
 
 
 def read_dataset(name: str, root, *, cfg: DataConfig = DataConfig(), **options) -> FeatureSet:
@@ -80,18 +63,21 @@ def read_dataset(name: str, root, *, cfg: DataConfig = DataConfig(), **options) 
     name : str
         One of :data:`DATASETS`.
     root : path
-        The dataset's folder (or file, for ``events`` and ``dreamer``).
+        The dataset's folder or the folder of its files (or a file, for ``events`` and ``dreamer``).
     cfg : DataConfig
         Preprocessing and DE settings where DE is computed here.
     **options
-        Passed to the reader: ``subjects``, ``from_features``/``kind`` (seed7, seed, seed4), ``labels`` (seed7,
-        seed), ``threshold`` (deap, dreamer), ``task``/``label_column``/``mapping``/``label_space`` (bids),
-        ``mapping``/``label_space``/``duration`` (events), ``progress``.
+        Passed to the reader (:func:`reader_options` lists them): ``subjects``, ``label_space``, ``progress`` (all);
+        ``from_features``/``kind`` (seed7, seed, seed4), ``labels`` (seed7, seed), ``threshold`` (deap, dreamer),
+        ``task``/``label_column``/``mapping`` (bids), ``mapping``/``duration`` (events).
+
+    Raises
+    ------
+    ValueError
+        An unknown dataset, or an option its reader does not take (naming the ones it does).
     """
-    reader = _reader(name)
-    try:
-        return reader(root, cfg, **options)
-    except TypeError as err:
-        if "unexpected keyword argument" in str(err):
-            raise ValueError(f"dataset {name!r} does not take that option ({err})") from None
-        raise
+    allowed = reader_options(name)
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        raise ValueError(f"dataset {name!r} does not take the option(s) {unknown}; it takes {list(allowed)}")
+    return READERS[name](root, cfg=cfg, **options)

@@ -12,7 +12,8 @@ Trials become :data:`~e2llm_lab.labels.VA_QUADRANTS` labels with :func:`~e2llm_l
 above ``threshold``, default the scale's midpoint 5, counts as high); the four ratings stay as meta columns
 ``rating_valence``, ``rating_arousal``, ``rating_dominance``, ``rating_liking``.
 
-The Python copy (``data_preprocessed_python/*.dat``) is a pickle, which the toolkit never loads.
+``root`` may be the dataset root or its ``data_preprocessed_matlab`` folder itself. The Python copy
+(``data_preprocessed_python/*.dat``, which TorchEEG's ``DEAPDataset`` reads) is a pickle, which the toolkit never loads.
 """
 from __future__ import annotations
 
@@ -25,10 +26,11 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from ..labels import VA_QUADRANTS, quadrant_label
-from .errors import EEGDataError, EEGFileError
+from ._readers import check_trial, find_folder, legacy_positional, loadmat, own_label_space
+from .errors import DatasetFolderError, EEGDataError, EEGFileError
 from .featureset import FeatureSet
 from .io import conform_to_cap
-from .seed import _check_trial, _loadmat
+from .recordings import featureset_from_recordings
 
 __all__ = ["DEAP_EEG_CHANNELS", "list_deap_files", "iter_deap_eeg", "read_deap"]
 
@@ -51,15 +53,17 @@ def _refuse_pickles(path) -> None:
 
 
 def list_deap_files(root, *, subjects=None) -> list[tuple]:
-    """``(subject, path)`` of ``root/data_preprocessed_matlab/sNN.mat``, by subject number."""
+    """``(subject, path)`` of ``root/data_preprocessed_matlab/sNN.mat`` (or ``root`` = that folder), by number."""
     root = Path(root)
-    if root.suffix == ".dat":
+    if root.suffix == ".dat" or root.name == "data_preprocessed_python":
         _refuse_pickles(root)
-    base = root / "data_preprocessed_matlab"
-    if not base.is_dir():
+    try:
+        base = find_folder(root, "data_preprocessed_matlab", dataset="DEAP",
+                           layout=f"DEAP's layout {root}/data_preprocessed_matlab/s01.mat ..")
+    except DatasetFolderError:
         if (root / "data_preprocessed_python").is_dir():
             _refuse_pickles(root / "data_preprocessed_python")
-        raise EEGFileError(f"{base} not found; expected DEAP's layout {root}/data_preprocessed_matlab/s01.mat ..")
+        raise
     found = sorted((int(m.group(1)), p) for p in base.glob("s*.mat") if (m := _FILE.match(p.name)))
     if not found:
         raise EEGFileError(f"{base} holds no sNN.mat file (s01.mat .. s32.mat); is this DEAP's "
@@ -75,7 +79,7 @@ def list_deap_files(root, *, subjects=None) -> list[tuple]:
 
 def _read_subject(path: Path):
     what = "DEAP's data (40, 40, 8064) and labels (40, 4)"
-    mat = _loadmat(path, what=what)
+    mat = loadmat(path, what=what)
     for key in ("data", "labels"):
         if key not in mat:
             raise EEGFileError(f"{path} has no key '{key}' (keys: {sorted(k for k in mat if not k.startswith('__'))}); "
@@ -98,6 +102,8 @@ def iter_deap_eeg(root, *, subjects=None, threshold: float = 5.0, baseline: bool
 
     Parameters
     ----------
+    root : path
+        The dataset root, or its ``data_preprocessed_matlab`` folder itself.
     threshold : float or (float, float)
         A rating above it counts as high valence/arousal (default 5, the 1-9 scale's midpoint).
     baseline : bool
@@ -110,12 +116,16 @@ def iter_deap_eeg(root, *, subjects=None, threshold: float = 5.0, baseline: bool
     row : dict
         subject, session (1), trial (1..40), emotion (a VA_QUADRANTS label), the four ratings, source.
     """
+    yield from _iter_eeg(list_deap_files(root, subjects=subjects), threshold, baseline, progress)
+
+
+def _iter_eeg(files: list, threshold, baseline: bool, progress: bool):
     info = mne.create_info(list(DEAP_EEG_CHANNELS), SFREQ, "eeg")
     skip = 0 if baseline else int(BASELINE_S * SFREQ)
-    for subject, path in tqdm(list_deap_files(root, subjects=subjects), desc="DEAP subjects", disable=not progress):
+    for subject, path in tqdm(files, desc="DEAP subjects", disable=not progress):
         data, ratings = _read_subject(path)
         for t in range(data.shape[0]):
-            eeg = _check_trial(data[t, :len(DEAP_EEG_CHANNELS), skip:], path, f"data[{t}]", len(DEAP_EEG_CHANNELS))
+            eeg = check_trial(data[t, :len(DEAP_EEG_CHANNELS), skip:], path, f"data[{t}]", len(DEAP_EEG_CHANNELS))
             raw = mne.io.RawArray(eeg * 1e-6, info.copy(), verbose="error")      # microvolts -> volts
             raw = conform_to_cap(raw, missing="present", source=f"{path} trial {t + 1}")
             v, a = ratings[t, 0], ratings[t, 1]
@@ -126,11 +136,14 @@ def iter_deap_eeg(root, *, subjects=None, threshold: float = 5.0, baseline: bool
         del data
 
 
-def read_deap(root, cfg: DataConfig = DataConfig(), *, subjects=None, threshold: float = 5.0,
+@legacy_positional("cfg")
+def read_deap(root, *, cfg: DataConfig = DataConfig(), subjects=None, label_space=None, threshold: float = 5.0,
               progress: bool = True) -> FeatureSet:
-    """DEAP as a FeatureSet: DE from the preprocessed EEG, labels the rating quadrants (VA_QUADRANTS)."""
-    from ..preprocess import featureset_from_recordings
+    """DEAP as a FeatureSet: DE from the preprocessed EEG, labels the rating quadrants (VA_QUADRANTS, the only space).
 
-    n = len(list_deap_files(root, subjects=subjects)) * N_TRIALS
-    return featureset_from_recordings(iter_deap_eeg(root, subjects=subjects, threshold=threshold), cfg, total=n,
+    ``root`` is the dataset root or its ``data_preprocessed_matlab`` folder itself.
+    """
+    own_label_space(label_space, VA_QUADRANTS, "DEAP")
+    files = list_deap_files(root, subjects=subjects)
+    return featureset_from_recordings(_iter_eeg(files, threshold, False, False), cfg, total=len(files) * N_TRIALS,
                                       progress=progress, label_space=VA_QUADRANTS)

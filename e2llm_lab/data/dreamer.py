@@ -23,10 +23,11 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from ..labels import VA_QUADRANTS, quadrant_label
+from ._readers import check_trial, legacy_positional, loadmat, own_label_space
 from .errors import EEGDataError, EEGFileError
 from .featureset import FeatureSet
 from .io import conform_to_cap
-from .seed import _check_trial, _loadmat
+from .recordings import featureset_from_recordings
 
 __all__ = ["DREAMER_EEG_CHANNELS", "iter_dreamer_eeg", "read_dreamer"]
 
@@ -51,7 +52,7 @@ def _field(obj, name: str, path, where: str):
 
 
 def _load(path: Path):
-    mat = _loadmat(path, what="DREAMER.mat with the struct 'DREAMER'", squeeze_me=True, struct_as_record=False)
+    mat = loadmat(path, what="DREAMER.mat with the struct 'DREAMER'", squeeze_me=True, struct_as_record=False)
     if "DREAMER" not in mat:
         raise EEGFileError(f"{path} has no variable 'DREAMER' (variables: "
                            f"{sorted(k for k in mat if not k.startswith('__'))}); expected DREAMER.mat")
@@ -107,8 +108,8 @@ def iter_dreamer_eeg(root, *, subjects=None, threshold: float = 3.0, progress: b
         if bad.size:
             raise EEGDataError(f"{path}: {where} rating(s) {bad[:5].tolist()} outside DREAMER's 1-5 scale")
         for k, clip in enumerate(stimuli, start=1):
-            eeg = _check_trial(np.asarray(clip, dtype=float).T, path, f"{where}.EEG.stimuli{{{k}}} (transposed)",
-                               len(names))                              # (n_times, 14) -> (14, n_times)
+            eeg = check_trial(np.asarray(clip, dtype=float).T, path, f"{where}.EEG.stimuli{{{k}}} (transposed)",
+                              len(names))                              # (n_times, 14) -> (14, n_times)
             raw = mne.io.RawArray(eeg * 1e-6, info.copy(), verbose="error")       # microvolts -> volts
             raw = conform_to_cap(raw, missing="present", source=f"{path} subject {s} clip {k}")
             v, a = scores[k - 1, 0], scores[k - 1, 1]
@@ -117,10 +118,13 @@ def iter_dreamer_eeg(root, *, subjects=None, threshold: float = 3.0, progress: b
                         "source": f"{path} subject {s} clip {k}"}
 
 
-def read_dreamer(root, cfg: DataConfig = DataConfig(), *, subjects=None, threshold: float = 3.0,
+@legacy_positional("cfg")
+def read_dreamer(root, *, cfg: DataConfig = DataConfig(), subjects=None, label_space=None, threshold: float = 3.0,
                  progress: bool = True) -> FeatureSet:
-    """DREAMER as a FeatureSet: DE of each clip's EEG, labels the rating quadrants (VA_QUADRANTS)."""
-    from ..preprocess import featureset_from_recordings
+    """DREAMER as a FeatureSet: DE of each clip's EEG, labels the rating quadrants (VA_QUADRANTS, the only space).
 
+    ``root`` is the folder holding ``DREAMER.mat``, or the file itself.
+    """
+    own_label_space(label_space, VA_QUADRANTS, "DREAMER")
     return featureset_from_recordings(iter_dreamer_eeg(root, subjects=subjects, threshold=threshold), cfg,
                                       progress=progress, label_space=VA_QUADRANTS)

@@ -4,7 +4,7 @@ Each message names the file (or recording), what was found (channel, shape, valu
 """
 from __future__ import annotations
 
-__all__ = ["EEGDataError", "EEGFileError", "MissingChannelsError", "NoCapChannelsError"]
+__all__ = ["EEGDataError", "EEGFileError", "DatasetFolderError", "MissingChannelsError", "NoCapChannelsError"]
 
 
 class EEGDataError(ValueError):
@@ -13,6 +13,10 @@ class EEGDataError(ValueError):
 
 class EEGFileError(EEGDataError):
     """A file that cannot be read as EEG: missing, corrupt, mislabelled, or of an unsupported layout."""
+
+
+class DatasetFolderError(EEGFileError, FileNotFoundError):
+    """A dataset's folder is neither under the root given nor the root itself (also a ``FileNotFoundError``)."""
 
 
 class MissingChannelsError(EEGDataError):

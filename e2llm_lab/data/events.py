@@ -24,17 +24,14 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from ..labels import LabelSpace, get_label_space
+from ._readers import NOT_TRIALS, as_id, legacy_positional, sort_key
 from .errors import EEGDataError, EEGFileError
 from .featureset import FeatureSet
 from .io import SUPPORTED_EXTENSIONS, conform_to_cap, read_raw
-from .seed import _as_id, _sort_key
+from .recordings import featureset_from_recordings
 
 __all__ = ["parse_mapping", "event_label_space", "iter_event_trials", "list_raw_files", "features_from_events",
            "read_events_folder"]
-
-# Annotations MNE and recorders add that are never trials.
-_NOT_TRIALS = ("bad", "edge", "boundary")
-
 
 def parse_mapping(text) -> dict:
     """A mapping from the command line: ``"1=calm,2=tense"``, a path to a JSON object, or a dict (returned as is)."""
@@ -94,7 +91,7 @@ def _event_list(raw, lookup, events, source) -> list[tuple[float, float, str, st
             raise EEGDataError(f"{source} has no annotations; give events= (e.g. mne.find_events(raw)) with a "
                                f"mapping from event code to label")
     if lookup is None:
-        lookup = {k: k for _, _, k in items if not k.lower().startswith(_NOT_TRIALS)}
+        lookup = {k: k for _, _, k in items if not k.lower().startswith(NOT_TRIALS)}
     out = [(o, d, k, lookup[k]) for o, d, k in items if k in lookup]
     if not out:
         found = sorted({k for _, _, k in items})
@@ -161,7 +158,7 @@ def list_raw_files(root) -> list[Path]:
     files = [p for p in root.iterdir() if p.is_file() and p.name.lower().endswith(SUPPORTED_EXTENSIONS)]
     if not files:
         raise EEGFileError(f"{root} holds no EEG file of a supported type {SUPPORTED_EXTENSIONS}")
-    return sorted(files, key=lambda p: _sort_key(_as_id(_stem(p))))
+    return sorted(files, key=lambda p: sort_key(as_id(_stem(p))))
 
 
 def _stem(path: Path) -> str:
@@ -184,7 +181,7 @@ def _descriptions(files) -> dict:
                 raise EEGFileError(f"{p}: could not read its annotations ({type(err).__name__}: {err})") from err
         for d in ann.description:
             d = str(d).strip()
-            if not d.lower().startswith(_NOT_TRIALS):
+            if not d.lower().startswith(NOT_TRIALS):
                 seen.setdefault(d, d)
     if not seen:
         raise EEGDataError(f"no annotation in {[str(p) for p in files][:4]}; give a mapping from event code to "
@@ -204,12 +201,11 @@ def features_from_events(raw, mapping=None, *, label_space=None, events=None, du
     cfg : DataConfig
         Preprocessing and DE settings.
     """
-    from ..preprocess import featureset_from_recordings
-
     if mapping is None:
         files = [Path(raw)] if isinstance(raw, (str, Path)) else None
-        mapping = _descriptions(files) if files else {str(d).strip(): str(d).strip() for d in raw.annotations.description
-                                                       if not str(d).lower().startswith(_NOT_TRIALS)}
+        mapping = _descriptions(files) if files else {str(d).strip(): str(d).strip()
+                                                       for d in raw.annotations.description
+                                                       if not str(d).lower().startswith(NOT_TRIALS)}
         if events is not None:
             raise ValueError("events= needs a mapping from event code to label")
     space = event_label_space(mapping, label_space)
@@ -218,20 +214,36 @@ def features_from_events(raw, mapping=None, *, label_space=None, events=None, du
     return featureset_from_recordings(trials, cfg, progress=progress, label_space=space)
 
 
-def read_events_folder(root, mapping=None, *, label_space=None, duration: float | None = None,
-                       cfg: DataConfig = DataConfig(), missing: str = "present", progress: bool = True) -> FeatureSet:
+@legacy_positional("mapping")
+def read_events_folder(root, *, mapping=None, cfg: DataConfig = DataConfig(), subjects=None, label_space=None,
+                       duration: float | None = None, missing: str = "present", progress: bool = True) -> FeatureSet:
     """An EEG file, or a folder of them (one subject per file, its name the subject), -> FeatureSet.
 
-    Trials come from each file's annotations through ``mapping`` (default: each description its own label).
-    """
-    from ..preprocess import featureset_from_recordings
+    Trials come from each file's annotations through ``mapping`` (default: each description its own label);
+    ``mapping`` is also accepted second, positionally (the older form).
 
+    Parameters
+    ----------
+    root : path
+        An EEG file, or a folder of them.
+    subjects : list, optional
+        Subjects (file names without extension, as ints where numeric) to read; default every file.
+    label_space : LabelSpace or str, optional
+        Default: a custom space of the mapping's labels, in the order they appear.
+    """
     files = list_raw_files(root)
+    if subjects is not None:
+        have = {as_id(_stem(p)): p for p in files}
+        wanted = [as_id(str(s)) for s in subjects]
+        absent = [s for s in wanted if s not in have]
+        if absent:
+            raise EEGFileError(f"subject(s) {absent} have no file in {root}; found {list(have)[:10]}")
+        files = [p for p in files if as_id(_stem(p)) in set(wanted)]
     mapping = _descriptions(files) if mapping is None else mapping
     space = event_label_space(mapping, label_space)
 
     def stream():
         for p in tqdm(files, desc="recordings", disable=not progress or len(files) < 2):
-            yield from iter_event_trials(p, mapping, duration=duration, subject=_as_id(_stem(p)), missing=missing)
+            yield from iter_event_trials(p, mapping, duration=duration, subject=as_id(_stem(p)), missing=missing)
 
     return featureset_from_recordings(stream(), cfg, progress=progress, label_space=space)

@@ -12,7 +12,8 @@ A clip's EEG is the span from its 101 to the next 102. The clip-to-emotion table
 clips 1-3 anger, 4-6 disgust, 7-9 fear, 10-12 sadness, 13-16 neutral, 17-19 amusement, 20-22 inspiration, 23-25
 joy, 26-28 tenderness) is the dataset's own and ships here; labels are the :data:`~e2llm_lab.labels.FACED` space.
 
-The processed copies (``Processed_data/*.pkl``, ``EEG_Features/*.pkl``) are pickles, which the toolkit never loads.
+``root`` may be the dataset root or its ``Data`` folder itself (any folder holding the subNNN folders). The processed
+copies (``Processed_data/*.pkl``, ``EEG_Features/*.pkl``) are pickles, which the toolkit never loads.
 """
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from ..labels import FACED
-from .errors import EEGDataError, EEGFileError
+from ._readers import find_folder, legacy_positional, own_label_space
+from .errors import DatasetFolderError, EEGDataError, EEGFileError
 from .featureset import FeatureSet
 from .io import read_raw
+from .recordings import featureset_from_recordings
 
 __all__ = ["FACED_CLIP_EMOTIONS", "list_faced_subjects", "read_faced_events", "iter_faced_eeg", "read_faced"]
 
@@ -46,18 +49,31 @@ def _refuse_pickles(path) -> None:
                        f"(read_faced(<root>) or `e2llm-lab prepare --dataset faced <root>`)")
 
 
+def _refuse_pickles_in(root: Path) -> None:
+    """Raise when ``root`` holds the processed pickles instead of the raw recordings."""
+    pickles = list(root.glob("*.pkl")) + list(root.glob("Processed_data/*.pkl"))
+    if pickles:
+        _refuse_pickles(pickles[0])
+
+
+def _holds_subjects(d: Path) -> bool:
+    return any(p.is_dir() and _SUBJECT.match(p.name) for p in d.iterdir())
+
+
 def list_faced_subjects(root, *, subjects=None) -> list[tuple]:
     """``(subject number, folder)`` of every ``root/Data/subNNN`` (or ``root/subNNN``), by number."""
     root = Path(root)
     if root.suffix == ".pkl":
         _refuse_pickles(root)
-    base = root / "Data" if (root / "Data").is_dir() else root
-    found = sorted((int(m.group(1)), p) for p in base.iterdir() if p.is_dir() and (m := _SUBJECT.match(p.name))) \
-        if base.is_dir() else []
+    try:
+        base = find_folder(root, "Data", dataset="FACED", holds=_holds_subjects,
+                           layout=f"FACED's raw layout {root}/Data/sub000/data.bdf + evt.bdf ...")
+    except DatasetFolderError:
+        _refuse_pickles_in(root)
+        raise
+    found = sorted((int(m.group(1)), p) for p in base.iterdir() if p.is_dir() and (m := _SUBJECT.match(p.name)))
     if not found:
-        pickles = list(root.glob("*.pkl")) + list(root.glob("Processed_data/*.pkl"))
-        if pickles:
-            _refuse_pickles(pickles[0])
+        _refuse_pickles_in(root)
         raise EEGFileError(f"{base} holds no subNNN folder; expected FACED's raw layout "
                            f"{root}/Data/sub000/data.bdf + evt.bdf ...")
     if subjects is not None:
@@ -100,6 +116,11 @@ def read_faced_events(path) -> list[tuple[int, float, float]]:
 def iter_faced_eeg(root, *, subjects=None, progress: bool = False):
     """Yield ``(raw, row)`` for every clip of FACED's raw recordings, one subject at a time.
 
+    Parameters
+    ----------
+    root : path
+        The dataset root, or its ``Data`` folder itself.
+
     Yields
     ------
     raw : mne.io.BaseRaw
@@ -107,8 +128,11 @@ def iter_faced_eeg(root, *, subjects=None, progress: bool = False):
     row : dict
         subject (the NNN of subNNN), session (1), trial (the clip, 1..28), emotion, source.
     """
-    for subject, folder in tqdm(list_faced_subjects(root, subjects=subjects), desc="FACED subjects",
-                                disable=not progress):
+    yield from _iter_eeg(list_faced_subjects(root, subjects=subjects), progress)
+
+
+def _iter_eeg(folders: list, progress: bool):
+    for subject, folder in tqdm(folders, desc="FACED subjects", disable=not progress):
         data = folder / "data.bdf"
         if not data.is_file():
             raise EEGFileError(f"{data} not found; expected FACED's recording data.bdf (with evt.bdf) in {folder}")
@@ -127,16 +151,17 @@ def iter_faced_eeg(root, *, subjects=None, progress: bool = False):
         del raw
 
 
-def read_faced(root, cfg: DataConfig = DataConfig(), *, subjects=None, from_features: bool = False,
+@legacy_positional("cfg")
+def read_faced(root, *, cfg: DataConfig = DataConfig(), subjects=None, label_space=None, from_features: bool = False,
                progress: bool = True) -> FeatureSet:
-    """FACED as a FeatureSet, DE computed here from the raw recordings (label space FACED).
+    """FACED as a FeatureSet, DE computed here from the raw recordings (label space FACED, the only one allowed).
 
-    ``from_features=True`` raises: the processed files are pickles.
+    ``root`` is the dataset root or its ``Data`` folder itself. ``from_features=True`` raises: the processed files
+    are pickles.
     """
+    own_label_space(label_space, FACED, "FACED")
     if from_features:
         _refuse_pickles(Path(root) / "EEG_Features")
-    from ..preprocess import featureset_from_recordings
-
-    n = len(list_faced_subjects(root, subjects=subjects)) * N_CLIPS
-    return featureset_from_recordings(iter_faced_eeg(root, subjects=subjects), cfg, total=n, progress=progress,
+    folders = list_faced_subjects(root, subjects=subjects)
+    return featureset_from_recordings(_iter_eeg(folders, False), cfg, total=len(folders) * N_CLIPS, progress=progress,
                                       label_space=FACED)

@@ -254,7 +254,8 @@ class FeatureSet:
         }
         for col in self.meta.columns:
             values = self.meta[col].to_numpy()
-            arrays[f"meta__{col}"] = values.astype(str) if values.dtype == object or values.dtype.kind in "OUST" else values
+            text = values.dtype == object or values.dtype.kind in "OUST"
+            arrays[f"meta__{col}"] = values.astype(str) if text else values
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
         return path
@@ -276,7 +277,8 @@ class FeatureSet:
             raise EEGFileError(f"{path} is damaged: truncated or corrupt ({err}); copy it again, or re-create it with "
                                f"FeatureSet.save") from err
         except (KeyError, ValueError, OSError) as err:
-            raise EEGFileError(f"{path} is not a valid FeatureSet file ({err}); re-create it with FeatureSet.save") from err
+            raise EEGFileError(f"{path} is not a valid FeatureSet file ({err}); re-create it with "
+                               f"FeatureSet.save") from err
 
 
 # -- splits ---------------------------------------------------------------------------------------------

@@ -147,8 +147,8 @@ def conform_to_cap(raw: mne.io.BaseRaw, *, missing: str = "raise", montage=None,
     if not target:
         raise NoCapChannelsError(
             f"no channel{where} matches the SEED cap: its {len(raw.ch_names)} channels are named "
-            f"{_few(raw.ch_names)}. Map them yourself with read_raw(path, rename={{'<recorded>': '<10-10 name>', ...}}) "
-            f"(or a function of the name), or match them by position with read_raw(path, montage=...) when the "
+            f"{_few(raw.ch_names)}. Map them yourself with read_raw(path, rename={{'<recorded>': '<10-10 name>', "
+            f"...}}) (or a function of the name), or match them by position with read_raw(path, montage=...) when the "
             f"file stores positions (montage='file') or you know the cap (an MNE template name or a DigMontage)")
     seen: dict[str, str] = {}
     for c, n in target.items():

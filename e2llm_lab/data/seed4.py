@@ -10,6 +10,9 @@ Layout::
 ``<session>`` is the folder 1, 2 or 3. The 24 trial labels of each session are the same for every subject; they
 ship here as :data:`SEED4_SESSION_LABELS`, from the dataset's ReadMe (codes 0 neutral, 1 sad, 2 fear, 3 happy:
 the :data:`~e2llm_lab.labels.SEED4` space).
+
+``root`` may be the dataset root or its ``eeg_raw_data`` (``eeg_feature_smooth``) folder itself, as TorchEEG's
+``SEEDIVDataset(root_path='./eeg_raw_data')`` takes it.
 """
 from __future__ import annotations
 
@@ -22,9 +25,21 @@ from tqdm.auto import tqdm
 from ..channels import SEED_CH_NAMES, make_info
 from ..config import DataConfig
 from ..labels import SEED4
+from ._readers import (
+    EEG_KEY,
+    SEED_FEATURE_BANDS,
+    check_trial,
+    feature_set,
+    feature_trials,
+    find_folder,
+    legacy_positional,
+    loadmat,
+    own_label_space,
+    sort_key,
+)
 from .errors import EEGFileError
 from .featureset import FeatureSet, check_normalize
-from .seed import _EEG_KEY, SEED_FEATURE_BANDS, _check_trial, _feature_set, _feature_trials, _loadmat, _sort_key
+from .recordings import featureset_from_recordings
 
 __all__ = ["SEED4_SESSION_LABELS", "list_seed4_files", "iter_seed4_eeg", "read_seed4_features", "read_seed4"]
 
@@ -37,14 +52,14 @@ SEED4_SESSION_LABELS: tuple[tuple[int, ...], ...] = (
     (1, 2, 2, 1, 3, 3, 3, 1, 1, 2, 1, 0, 2, 3, 3, 0, 2, 3, 0, 0, 2, 0, 1, 0),
 )
 _FILE = re.compile(r"^(\d+)_(\d{8})\.mat$")
+_LAYOUT = "SEED-IV's layout <root>/eeg_raw_data/<1|2|3>/<subject>_<date>.mat (and <root>/eeg_feature_smooth/<1|2|3>/)"
 
 
-def list_seed4_files(root, folder: str = "eeg_raw_data", *, subjects=None) -> list[tuple]:
-    """``(subject, session, path)`` of every ``root/folder/<session>/<subject>_<date>.mat``, subject-major."""
-    base = Path(root) / folder
-    if not base.is_dir():
-        raise EEGFileError(f"{base} not found; expected the SEED-IV layout {root}/eeg_raw_data/<1|2|3>/ (and "
-                           f"{root}/eeg_feature_smooth/<1|2|3>/) holding <subject>_<date>.mat files")
+def _folder(root, name: str) -> Path:
+    return find_folder(root, name, dataset="SEED-IV", layout=_LAYOUT)
+
+
+def _list_files(base: Path, subjects) -> list[tuple]:
     found = []
     for session in (1, 2, 3):
         for p in (base / str(session)).glob("*.mat"):
@@ -53,14 +68,22 @@ def list_seed4_files(root, folder: str = "eeg_raw_data", *, subjects=None) -> li
                 found.append((int(m.group(1)), session, p))
     if not found:
         raise EEGFileError(f"{base}/1, /2 and /3 hold no <subject>_<date>.mat file (e.g. 1_20160518.mat); is this "
-                           f"SEED-IV's {folder} folder?")
+                           f"SEED-IV's {base.name} folder?")
     have = sorted({s for s, _, _ in found})
     if subjects is not None:
         missing = [s for s in subjects if s not in have]
         if missing:
             raise EEGFileError(f"subject(s) {missing} have no file under {base}; found {have}")
         found = [f for f in found if f[0] in set(subjects)]
-    return sorted(found, key=lambda f: (_sort_key(f[0]), f[1]))
+    return sorted(found, key=lambda f: (sort_key(f[0]), f[1]))
+
+
+def list_seed4_files(root, folder: str = "eeg_raw_data", *, subjects=None) -> list[tuple]:
+    """``(subject, session, path)`` of every ``root/folder/<session>/<subject>_<date>.mat``, subject-major.
+
+    ``root`` may also be the folder itself.
+    """
+    return _list_files(_folder(root, folder), subjects)
 
 
 def _label(session: int, trial: int) -> str:
@@ -70,6 +93,11 @@ def _label(session: int, trial: int) -> str:
 def iter_seed4_eeg(root, *, subjects=None, progress: bool = False):
     """Yield ``(raw, row)`` for every trial of SEED-IV's EEG (``eeg_raw_data/``), one file at a time.
 
+    Parameters
+    ----------
+    root : path
+        The dataset root, or its ``eeg_raw_data`` folder itself.
+
     Yields
     ------
     raw : mne.io.RawArray
@@ -77,17 +105,20 @@ def iter_seed4_eeg(root, *, subjects=None, progress: bool = False):
     row : dict
         subject, session (the folder 1..3), trial (1..24), emotion, source.
     """
+    yield from _iter_eeg(list_seed4_files(root, subjects=subjects), progress)
+
+
+def _iter_eeg(files: list, progress: bool):
     info = make_info(SEED_CH_NAMES, SFREQ)
-    for subject, session, path in tqdm(list_seed4_files(root, subjects=subjects), desc="SEED-IV files",
-                                       disable=not progress):
-        mat = _loadmat(path, what="SEED-IV EEG with keys <initials>_eeg1..24")
-        keys = {int(m.group(2)): k for k in mat if (m := _EEG_KEY.match(k))}
+    for subject, session, path in tqdm(files, desc="SEED-IV files", disable=not progress):
+        mat = loadmat(path, what="SEED-IV EEG with keys <initials>_eeg1..24")
+        keys = {int(m.group(2)): k for k in mat if (m := EEG_KEY.match(k))}
         missing = [t for t in range(1, N_TRIALS + 1) if t not in keys]
         if missing:
             raise EEGFileError(f"{path} lacks key(s) <initials>_eeg{missing[:5]}; expected <initials>_eeg1..24, "
                                f"found {sorted(k for k in mat if not k.startswith('__'))[:8]}")
         for trial in range(1, N_TRIALS + 1):
-            data = _check_trial(mat[keys[trial]], path, keys[trial])
+            data = check_trial(mat[keys[trial]], path, keys[trial])
             raw = mne.io.RawArray(data * 1e-6, info.copy(), verbose="error")    # microvolts -> volts
             yield raw, {"subject": subject, "session": session, "trial": trial, "emotion": _label(session, trial),
                         "source": f"{path} key {keys[trial]}"}
@@ -98,6 +129,8 @@ def read_seed4_features(root, *, subjects=None, kind: str = "de_LDS", normalize:
                         progress: bool = True) -> FeatureSet:
     """SEED-IV's shipped features (``eeg_feature_smooth/``) as a window-level FeatureSet (``n_steps = 1``).
 
+    ``root`` is the dataset root or its ``eeg_feature_smooth`` folder itself.
+
     Returns
     -------
     FeatureSet
@@ -107,23 +140,28 @@ def read_seed4_features(root, *, subjects=None, kind: str = "de_LDS", normalize:
     if kind not in ("de_LDS", "de_movingAve", "psd_LDS", "psd_movingAve"):
         raise ValueError(f"kind={kind!r}; allowed: 'de_LDS', 'de_movingAve', 'psd_LDS', 'psd_movingAve'")
     check_normalize(normalize)
+    folder = _folder(root, "eeg_feature_smooth")
     blocks, rows = [], []
-    for subject, session, path in tqdm(list_seed4_files(root, "eeg_feature_smooth", subjects=subjects),
-                                       desc="SEED-IV feature files", disable=not progress):
-        mat = _loadmat(path, what=f"SEED-IV features with keys {kind}1..24")
-        _feature_trials(mat, path, kind, N_TRIALS, lambda trial, session=session: _label(session, trial), SEED4,
-                        {"subject": subject, "session": session}, blocks, rows)
-    return _feature_set(blocks, rows, bands=SEED_FEATURE_BANDS, feature=f"seed4_{kind}", label_space=SEED4,
-                        normalize=normalize, root=Path(root) / "eeg_feature_smooth")
+    for subject, session, path in tqdm(_list_files(folder, subjects), desc="SEED-IV feature files",
+                                       disable=not progress):
+        mat = loadmat(path, what=f"SEED-IV features with keys {kind}1..24")
+        feature_trials(mat, path, kind, N_TRIALS, lambda trial, session=session: _label(session, trial), SEED4,
+                       {"subject": subject, "session": session}, blocks, rows)
+    return feature_set(blocks, rows, bands=SEED_FEATURE_BANDS, feature=f"seed4_{kind}", label_space=SEED4,
+                       normalize=normalize, root=folder)
 
 
-def read_seed4(root, cfg: DataConfig = DataConfig(), *, subjects=None, from_features: bool = False,
+@legacy_positional("cfg")
+def read_seed4(root, *, cfg: DataConfig = DataConfig(), subjects=None, label_space=None, from_features: bool = False,
                kind: str = "de_LDS", progress: bool = True) -> FeatureSet:
-    """SEED-IV as a FeatureSet: DE computed here from ``eeg_raw_data/``, or the shipped features."""
+    """SEED-IV as a FeatureSet: DE computed here from ``eeg_raw_data/``, or the shipped features.
+
+    ``root`` is the dataset root, or its ``eeg_raw_data`` (``eeg_feature_smooth`` with ``from_features``) folder
+    itself; ``label_space`` may only name SEED4, the default.
+    """
+    own_label_space(label_space, SEED4, "SEED-IV")
     if from_features:
         return read_seed4_features(root, subjects=subjects, kind=kind, normalize=cfg.normalize, progress=progress)
-    from ..preprocess import featureset_from_recordings
-
-    n = len(list_seed4_files(root, subjects=subjects)) * N_TRIALS
-    return featureset_from_recordings(iter_seed4_eeg(root, subjects=subjects), cfg, total=n, progress=progress,
+    files = list_seed4_files(root, subjects=subjects)
+    return featureset_from_recordings(_iter_eeg(files, False), cfg, total=len(files) * N_TRIALS, progress=progress,
                                       label_space=SEED4)

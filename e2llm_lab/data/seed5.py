@@ -11,6 +11,8 @@ same for every subject and ship here as :data:`SEED5_TRIALS` (from the dataset's
 
 The dataset's ``EEG_DE_features/*.npz`` store pickled Python objects, which the toolkit never loads (a pickle can
 run code); :func:`refuse_seed5_features` says so and points to the raw path.
+
+``root`` may be the dataset root or its ``EEG_raw`` folder itself.
 """
 from __future__ import annotations
 
@@ -22,10 +24,11 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from ..labels import SEED5
-from .errors import EEGDataError, EEGFileError
+from ._readers import find_folder, legacy_positional, own_label_space, sort_key
+from .errors import DatasetFolderError, EEGDataError, EEGFileError
 from .featureset import FeatureSet
 from .io import read_raw
-from .seed import _sort_key
+from .recordings import featureset_from_recordings
 
 __all__ = ["SEED5_TRIALS", "list_seed5_files", "iter_seed5_eeg", "refuse_seed5_features", "read_seed5"]
 
@@ -55,15 +58,20 @@ def refuse_seed5_features(path) -> None:
 
 
 def list_seed5_files(root, *, subjects=None) -> list[tuple]:
-    """``(subject, session, path)`` of every ``root/EEG_raw/<subject>_<session>_<date>.cnt``, subject-major."""
+    """``(subject, session, path)`` of every ``root/EEG_raw/<subject>_<session>_<date>.cnt``, subject-major.
+
+    ``root`` may also be the ``EEG_raw`` folder itself.
+    """
     root = Path(root)
     if root.suffix.lower() == ".npz" or root.name == "EEG_DE_features":
         refuse_seed5_features(root)
-    base = root / "EEG_raw"
-    if not base.is_dir():
+    try:
+        base = find_folder(root, "EEG_raw", dataset="SEED-V",
+                           layout=f"SEED-V's layout {root}/EEG_raw/<subject>_<session>_<date>.cnt")
+    except DatasetFolderError:
         if (root / "EEG_DE_features").is_dir():
             refuse_seed5_features(root / "EEG_DE_features")
-        raise EEGFileError(f"{base} not found; expected the SEED-V layout {root}/EEG_raw/<subject>_<session>_<date>.cnt")
+        raise
     found = [(int(m.group(1)), int(m.group(2)), p) for p in base.iterdir() if (m := _FILE.match(p.name))]
     if not found:
         raise EEGFileError(f"{base} holds no <subject>_<session>_<date>.cnt file (e.g. 1_1_20180804.cnt); is this "
@@ -74,7 +82,7 @@ def list_seed5_files(root, *, subjects=None) -> list[tuple]:
         if missing:
             raise EEGFileError(f"subject(s) {missing} have no file in {base}; found {have}")
         found = [f for f in found if f[0] in set(subjects)]
-    return sorted(found, key=lambda f: (_sort_key(f[0]), f[1]))
+    return sorted(found, key=lambda f: (sort_key(f[0]), f[1]))
 
 
 def iter_seed5_eeg(root, *, subjects=None, missing: str = "raise", progress: bool = False):
@@ -82,6 +90,8 @@ def iter_seed5_eeg(root, *, subjects=None, missing: str = "raise", progress: boo
 
     Parameters
     ----------
+    root : path
+        The dataset root, or its ``EEG_raw`` folder itself.
     missing : {"raise", "interpolate", "present"}
         Absent cap channels (see :func:`~e2llm_lab.data.io.read_raw`).
 
@@ -92,8 +102,11 @@ def iter_seed5_eeg(root, *, subjects=None, missing: str = "raise", progress: boo
     row : dict
         subject, session, trial (1..15), emotion, source.
     """
-    for subject, session, path in tqdm(list_seed5_files(root, subjects=subjects), desc="SEED-V files",
-                                       disable=not progress):
+    yield from _iter_eeg(list_seed5_files(root, subjects=subjects), missing, progress)
+
+
+def _iter_eeg(files: list, missing: str, progress: bool):
+    for subject, session, path in tqdm(files, desc="SEED-V files", disable=not progress):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)   # the documented M1, M2, VEO, HEO channels it drops
             raw = read_raw(path, missing=missing)
@@ -109,16 +122,17 @@ def iter_seed5_eeg(root, *, subjects=None, missing: str = "raise", progress: boo
         del raw
 
 
-def read_seed5(root, cfg: DataConfig = DataConfig(), *, subjects=None, from_features: bool = False,
+@legacy_positional("cfg")
+def read_seed5(root, *, cfg: DataConfig = DataConfig(), subjects=None, label_space=None, from_features: bool = False,
                missing: str = "raise", progress: bool = True) -> FeatureSet:
-    """SEED-V as a FeatureSet, DE computed here from ``EEG_raw/`` (label space SEED5).
+    """SEED-V as a FeatureSet, DE computed here from ``EEG_raw/`` (label space SEED5, the only one allowed).
 
-    ``from_features=True`` raises: the shipped features are pickles (:func:`refuse_seed5_features`).
+    ``root`` is the dataset root or its ``EEG_raw`` folder itself. ``from_features=True`` raises: the shipped
+    features are pickles (:func:`refuse_seed5_features`).
     """
+    own_label_space(label_space, SEED5, "SEED-V")
     if from_features:
         refuse_seed5_features(Path(root) / "EEG_DE_features")
-    from ..preprocess import featureset_from_recordings
-
-    n = len(list_seed5_files(root, subjects=subjects)) * N_TRIALS
-    return featureset_from_recordings(iter_seed5_eeg(root, subjects=subjects, missing=missing), cfg, total=n,
+    files = list_seed5_files(root, subjects=subjects)
+    return featureset_from_recordings(_iter_eeg(files, missing, False), cfg, total=len(files) * N_TRIALS,
                                       progress=progress, label_space=SEED5)

@@ -20,6 +20,8 @@ label sheet overrides it:
 ``clip`` is 1..80; ``emotion`` one of the seven SEED-VII emotions (case and common synonyms such as
 "happy" accepted). An optional ``subject`` column restricts a row to one subject, for per-subject orders.
 Clips 1-20 are session 1, 21-40 session 2, and so on.
+
+``root`` may be the dataset root or its ``EEG_preprocessed`` (``EEG_features``) folder itself.
 """
 from __future__ import annotations
 
@@ -28,16 +30,18 @@ from pathlib import Path
 import mne
 import numpy as np
 import pandas as pd
-import scipy.io
 
 from ..channels import SEED_CH_NAMES, make_info
 from ..config import DEFAULT_BANDS, DataConfig
 from ..emotions import AROUSAL, EMOTIONS, VALENCE, normalize_emotion
+from ..labels import SEED7
+from ._readers import find_folder, legacy_positional, loadmat, own_label_space, sort_key
 from .errors import EEGDataError
 from .featureset import FeatureSet, check_normalize
+from .recordings import featureset_from_recordings
 
 __all__ = ["N_CLIPS", "FEATURE_KINDS", "SEED7_SESSION_ORDER", "default_seed7_labels", "read_seed7_labels",
-           "list_subjects", "iter_seed7_eeg", "read_seed7_features"]
+           "list_subjects", "iter_seed7_eeg", "read_seed7_features", "read_seed7"]
 
 N_CLIPS = 80
 CLIPS_PER_SESSION = 20
@@ -123,29 +127,28 @@ def _subject_id(stem: str):
     return int(stem) if stem.isdigit() else stem
 
 
-def list_subjects(root, folder: str = "EEG_features") -> list:
-    """Subject ids found under ``root/folder`` (file stems, as ints where numeric)."""
-    d = Path(root) / folder
-    if not d.is_dir():
-        raise FileNotFoundError(f"{d} not found; expected the SEED-VII layout {root}/EEG_preprocessed and "
-                                f"{root}/EEG_features")
-    found = sorted((_subject_id(p.stem) for p in d.glob("*.mat")), key=lambda s: (isinstance(s, str), s))
+def _folder(root, name: str) -> Path:
+    return find_folder(root, name, dataset="SEED-VII",
+                       layout=f"SEED-VII's layout {Path(root)}/EEG_preprocessed and {Path(root)}/EEG_features")
+
+
+def _subjects_in(d: Path) -> list:
+    found = sorted((_subject_id(p.stem) for p in d.glob("*.mat")), key=sort_key)
     if not found:
-        raise FileNotFoundError(f"{d} holds no <subject>.mat file; expected SEED-VII's {folder}/1.mat, 2.mat, ... "
+        raise FileNotFoundError(f"{d} holds no <subject>.mat file; expected SEED-VII's {d.name}/1.mat, 2.mat, ... "
                                 f"(keys '1'..'80' in EEG_preprocessed, de_k/de_LDS_k/psd_k in EEG_features). For "
                                 f"another dataset pass --dataset (seed, seed4, seed5, deap, dreamer, faced, bids, "
                                 f"events)")
     return found
 
 
+def list_subjects(root, folder: str = "EEG_features") -> list:
+    """Subject ids found under ``root/folder`` (or ``root`` = that folder): file stems, as ints where numeric."""
+    return _subjects_in(_folder(root, folder))
+
+
 def _loadmat(path: Path) -> dict:
-    try:
-        return scipy.io.loadmat(path)
-    except NotImplementedError as err:     # MATLAB v7.3 (HDF5) files
-        raise EEGDataError(f"{path} is a MATLAB v7.3 (HDF5) file; re-save it in MATLAB with save(..., '-v7') "
-                           f"or convert it with h5py") from err
-    except (ValueError, OSError) as err:
-        raise EEGDataError(f"{path} is not a readable .mat file ({err})") from err
+    return loadmat(path, what="a SEED-VII subject file (keys '1'..'80', or de_k/de_LDS_k/psd_k)")
 
 
 def _numbered_keys(mat: dict, prefix: str = "") -> list[int]:
@@ -164,17 +167,19 @@ def _labels_table(labels) -> pd.DataFrame:
     return labels if isinstance(labels, pd.DataFrame) else read_seed7_labels(labels)
 
 
-def iter_seed7_eeg(root, labels=None, *, subjects=None):
+@legacy_positional("labels")
+def iter_seed7_eeg(root, *, subjects=None, labels=None):
     """Yield ``(raw, row)`` for every labelled clip of SEED-VII's preprocessed EEG, one at a time.
 
     Parameters
     ----------
     root : path
-        Dataset folder holding ``EEG_preprocessed/``.
-    labels : pd.DataFrame or path, optional
-        Clip-to-emotion table (:func:`read_seed7_labels`); default :func:`default_seed7_labels`.
+        Dataset folder holding ``EEG_preprocessed/``, or that folder itself.
     subjects : list, optional
         Subject ids; default all files found.
+    labels : pd.DataFrame or path, optional
+        Clip-to-emotion table (:func:`read_seed7_labels`); default :func:`default_seed7_labels`. Also accepted
+        second, positionally (the older form).
 
     Yields
     ------
@@ -183,11 +188,15 @@ def iter_seed7_eeg(root, labels=None, *, subjects=None):
     row : dict
         subject, session, trial (= clip), emotion, valence, arousal, source.
     """
+    yield from _iter_eeg(_folder(root, "EEG_preprocessed"), subjects, labels)
+
+
+def _iter_eeg(d: Path, subjects, labels):
     labels = _labels_table(labels)
-    subjects = list_subjects(root, "EEG_preprocessed") if subjects is None else subjects
+    subjects = _subjects_in(d) if subjects is None else subjects
     info = make_info(SEED_CH_NAMES, SFREQ)
     for s in subjects:
-        path = Path(root) / "EEG_preprocessed" / f"{s}.mat"
+        path = d / f"{s}.mat"
         mat = _loadmat(path)
         for clip in _numbered_keys(mat):
             emotion = _emotion_of(labels, s, clip)
@@ -202,17 +211,18 @@ def iter_seed7_eeg(root, labels=None, *, subjects=None):
                         "source": f"{path} clip {clip}"}
 
 
-def read_seed7_features(root, labels=None, *, subjects=None, kind: str = "de_LDS",
+@legacy_positional("labels")
+def read_seed7_features(root, *, subjects=None, labels=None, kind: str = "de_LDS",
                         normalize: str | None = "subject") -> FeatureSet:
     """SEED-VII's precomputed features as a window-level FeatureSet (``n_steps = 1``).
 
     Parameters
     ----------
     root : path
-        Dataset folder holding ``EEG_features/``.
-    labels : pd.DataFrame or path, optional
-        Clip-to-emotion table; default :func:`default_seed7_labels`.
+        Dataset folder holding ``EEG_features/``, or that folder itself.
     subjects : list, optional
+    labels : pd.DataFrame or path, optional
+        Clip-to-emotion table; default :func:`default_seed7_labels`. Also accepted second, positionally.
     kind : {"de", "de_LDS", "psd"}
     normalize : {"subject", None}
         Per-subject z-scoring (see :func:`e2llm_lab.data.featureset.normalize_per_subject`).
@@ -226,10 +236,11 @@ def read_seed7_features(root, labels=None, *, subjects=None, kind: str = "de_LDS
         raise ValueError(f"kind={kind!r}; allowed: {FEATURE_KINDS}")
     check_normalize(normalize)
     labels = _labels_table(labels)
-    subjects = list_subjects(root) if subjects is None else subjects
+    d = _folder(root, "EEG_features")
+    subjects = _subjects_in(d) if subjects is None else subjects
     feats, rows = [], []
     for s in subjects:
-        path = Path(root) / "EEG_features" / f"{s}.mat"
+        path = d / f"{s}.mat"
         mat = _loadmat(path)
         for clip in _numbered_keys(mat, f"{kind}_"):
             key, emotion = f"{kind}_{clip}", _emotion_of(labels, s, clip)
@@ -245,7 +256,31 @@ def read_seed7_features(root, labels=None, *, subjects=None, kind: str = "de_LDS
                       "start_window": w, "emotion": emotion, "valence": VALENCE[emotion],
                       "arousal": AROUSAL[emotion]} for w in range(a.shape[0])]
     if not feats:
-        raise ValueError(f"no labelled {kind} features found under {root}/EEG_features for subjects {subjects}")
+        raise ValueError(f"no labelled {kind} features found under {d} for subjects {subjects}")
     X = np.concatenate(feats)[:, None]                          # (N, C, F) -> (N, 1, C, F)
     fs = FeatureSet(X, pd.DataFrame(rows), SEED_CH_NAMES, DataConfig().bands, feature=f"seed7_{kind}")
     return fs.normalized(normalize)
+
+
+def read_seed7(root, *, cfg: DataConfig = DataConfig(), subjects=None, label_space=None, labels=None,
+               from_features: bool = False, kind: str = "de_LDS", progress: bool = True) -> FeatureSet:
+    """SEED-VII as a FeatureSet: DE computed here from ``EEG_preprocessed/``, or the shipped ``EEG_features/``.
+
+    Parameters
+    ----------
+    root : path
+        The dataset root, or its ``EEG_preprocessed`` (``EEG_features`` with ``from_features``) folder itself.
+    cfg : DataConfig
+        Preprocessing and DE settings; ``cfg.normalize`` applies to both paths.
+    label_space : optional
+        Only SEED-VII's own space (the default).
+    labels : pd.DataFrame or path, optional
+        Clip-to-emotion table (:func:`read_seed7_labels`); default :func:`default_seed7_labels`.
+    from_features : bool
+        Read the shipped features of ``kind`` (:func:`read_seed7_features`) instead of computing DE.
+    """
+    own_label_space(label_space, SEED7, "SEED-VII")
+    if from_features:
+        return read_seed7_features(root, subjects=subjects, labels=labels, kind=kind, normalize=cfg.normalize)
+    return featureset_from_recordings(_iter_eeg(_folder(root, "EEG_preprocessed"), subjects, labels), cfg,
+                                      progress=progress)

@@ -169,8 +169,10 @@ def simulate_trial(emotion: str, *, subject: _Subject, rng: np.random.Generator,
     base = Z * amp
     x = np.fft.irfft(base, n=n_times)
     # Effects wax and wane within the clip; x + env * (x_full - x) approximates a slowly varying spectral gain.
-    x += _slow_envelope(rng, n_times, cfg.sfreq, 0.4, 1.2) * np.fft.irfft(base * (np.exp(0.5 * effect @ W) - 1), n=n_times)
-    x += _slow_envelope(rng, n_times, cfg.sfreq, -1.0, 1.0) * np.fft.irfft(base * (np.exp(0.5 * drift @ W) - 1), n=n_times)
+    x += (_slow_envelope(rng, n_times, cfg.sfreq, 0.4, 1.2)
+          * np.fft.irfft(base * (np.exp(0.5 * effect @ W) - 1), n=n_times))
+    x += (_slow_envelope(rng, n_times, cfg.sfreq, -1.0, 1.0)
+          * np.fft.irfft(base * (np.exp(0.5 * drift @ W) - 1), n=n_times))
 
     d = np.linalg.norm(xyz[:, None] - xyz[None], axis=-1)
     K = np.exp(-0.5 * (d / subject.spread_m) ** 2)
