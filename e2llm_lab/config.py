@@ -60,7 +60,10 @@ class DataConfig:
     n_steps : int
         Consecutive windows per sample, the encoder's T.
     step_stride : int
-        Hop between samples, in windows.
+        Hop between consecutive samples of a trial, in windows: sample k of a trial starts at window
+        ``k * step_stride`` (:meth:`FeatureSet.with_steps`' ``stride``). 2 with ``n_steps=4``: consecutive samples
+        share half their windows. (Older saved configs hold 1 here, a value the pipeline never read: it always
+        used 2.)
     """
 
     sfreq: float = 200.0
@@ -78,7 +81,7 @@ class DataConfig:
     lds_r: float = 0.04
     normalize: str | None = "subject"
     n_steps: int = 4
-    step_stride: int = 1
+    step_stride: int = 2
 
 
 @dataclass(frozen=True)
@@ -151,30 +154,36 @@ def config_from_dict(cls, d: dict):
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    """Sizes of :class:`~e2llm_lab.encoder.EEGEncoder`.
+    """Architecture of :class:`~e2llm_lab.encoder.EEGEncoder`: what a user chooses.
+
+    The sizes the data dictate (input layout, head size) default to None, "from the data":
+    :meth:`EEGEncoder.from_features <e2llm_lab.encoder.EEGEncoder.from_features>` reads them from the FeatureSet,
+    as braindecode's models take ``n_chans`` and ``n_outputs`` from the data. A number given here must agree with
+    the data (else ``ValueError``); the encoder's own ``cfg`` and its checkpoint hold the resolved numbers.
 
     Parameters
     ----------
-    n_chans, n_bands, n_steps : int
+    n_chans, n_bands, n_steps : int or None
         Input layout ``(n_steps, n_chans, n_bands)``; ``n_steps`` is the largest T the window embedding covers.
+        None: the data's channels, bands and windows per sample.
     d_model, n_heads, n_layers : int
         Token width, attention heads, interlinked spatial-temporal blocks.
     mlp_ratio : int
         Feed-forward width as a multiple of ``d_model``.
     dropout : float
-    n_classes : int
-        Emotion classes of the classification head.
+    n_classes : int or None
+        Outputs of the classification head (braindecode's ``n_outputs``); None: the size of the data's label space.
     """
 
-    n_chans: int = 62
-    n_bands: int = 5
-    n_steps: int = 4
+    n_chans: int | None = None
+    n_bands: int | None = None
+    n_steps: int | None = None
     d_model: int = 32
     n_heads: int = 4
     n_layers: int = 2
     mlp_ratio: int = 2
     dropout: float = 0.1
-    n_classes: int = 7
+    n_classes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -337,7 +346,8 @@ PRESETS: dict[str, E2LLMConfig] = {
                         align=TrainConfig(epochs=1, batch_size=32, lr=1e-3),
                         instruct=TrainConfig(epochs=3, batch_size=16, lr=2e-4)),
 }
-#: The encoder of each preset (derived: the sizes live in PRESETS only). "cpu-tiny" trains in about a minute.
+#: The encoder of each preset (derived: the sizes live in PRESETS only; the data give the input layout and head).
+#: "cpu-tiny" trains in about a minute.
 ENCODER_PRESETS: dict[str, EncoderConfig] = {name: preset.encoder for name, preset in PRESETS.items()}
 
 

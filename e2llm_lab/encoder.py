@@ -17,8 +17,9 @@ prompt are the same for every cap; rationales never cite such a region.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,9 +29,12 @@ from torch import nn
 
 from ._atomic import atomic_path, write_text_atomic
 from .channels import REGION_NAMES, SEED_CH_NAMES, region_index
-from .config import DEFAULT_BANDS, EncoderConfig, band_names, config_from_dict
+from .config import DEFAULT_BANDS, DataConfig, EncoderConfig, band_names, config_from_dict
 from .errors import damaged, read_json, read_safetensors
 from .labels import SEED7, LabelSpace
+
+if TYPE_CHECKING:
+    from .data.featureset import FeatureSet
 
 __all__ = ["EncoderOutput", "EEGEncoder", "region_pooling_matrix"]
 
@@ -40,6 +44,20 @@ def region_pooling_matrix(ch_names=SEED_CH_NAMES) -> torch.Tensor:
     idx = torch.as_tensor(region_index(ch_names))
     P = F.one_hot(idx, len(REGION_NAMES)).T.float()          # (R, C)
     return P / P.sum(1, keepdim=True).clamp(min=1)
+
+
+def _resolve(cfg: EncoderConfig, **from_data: tuple[int, str]) -> EncoderConfig:
+    """``cfg`` with the data-given sizes it leaves None filled in.
+
+    ``from_data`` maps a field to ``(value, what the data hold)``; a number in ``cfg`` that disagrees raises,
+    naming both, rather than being overwritten.
+    """
+    for name, (value, what) in from_data.items():
+        mine = getattr(cfg, name)
+        if mine is not None and mine != value:
+            raise ValueError(f"EncoderConfig({name}={mine}) disagrees with the data: {what}; leave {name}=None to "
+                             f"take it from the data")
+    return replace(cfg, **{name: value for name, (value, _) in from_data.items()})
 
 
 @dataclass
@@ -124,9 +142,14 @@ class _InterlinkedBlock(nn.Module):
 class EEGEncoder(nn.Module):
     """Encoder of DE feature sequences into electrode, region and global tokens.
 
+    To size an encoder by a FeatureSet, use :meth:`from_features`.
+
     Parameters
     ----------
     cfg : EncoderConfig
+        The architecture. Sizes it leaves None come from the arguments below (``n_chans`` from ``ch_names``,
+        ``n_bands`` from ``bands``, ``n_classes`` from ``label_space``; ``n_steps`` defaults to
+        ``DataConfig().n_steps``, 4); a number it gives must agree with them. ``self.cfg`` holds the resolved numbers.
     ch_names : sequence of str
         SEED channel names of the input's channel axis (sets the region map).
     label_space : LabelSpace
@@ -145,14 +168,12 @@ class EEGEncoder(nn.Module):
     def __init__(self, cfg: EncoderConfig = EncoderConfig(), ch_names=SEED_CH_NAMES, *,
                  label_space: LabelSpace = SEED7, bands=None):
         super().__init__()
-        if len(ch_names) != cfg.n_chans:
-            raise ValueError(f"{len(ch_names)} channel names for n_chans={cfg.n_chans}")
-        if cfg.n_classes != len(label_space):
-            raise ValueError(f"n_classes={cfg.n_classes} but the label space {label_space} has {len(label_space)} "
-                             f"labels")
         bands = band_names(DEFAULT_BANDS) if bands is None else tuple(bands)
-        if len(bands) != cfg.n_bands:
-            raise ValueError(f"{len(bands)} band names {bands} for n_bands={cfg.n_bands}")
+        cfg = _resolve(cfg, n_chans=(len(ch_names), f"{len(ch_names)} channel names"),
+                       n_classes=(len(label_space), f"the label space {label_space} has {len(label_space)} labels"),
+                       n_bands=(len(bands), f"{len(bands)} band names {bands}"))
+        if cfg.n_steps is None:                    # no data to read T from: the pipeline's default sample length
+            cfg = replace(cfg, n_steps=DataConfig().n_steps)
         self.cfg, self.ch_names, self.label_space, self.bands = cfg, tuple(ch_names), label_space, bands
         d = cfg.d_model
         self.band_proj = nn.Linear(cfg.n_bands, d)                 # band vector -> token
@@ -171,6 +192,38 @@ class EEGEncoder(nn.Module):
         self.register_buffer("region_ids", torch.as_tensor(region_index(ch_names)), persistent=False)
         self.register_buffer("pool", region_pooling_matrix(ch_names), persistent=False)
         nn.init.normal_(self.region_emb.weight, std=0.02)
+
+    @classmethod
+    def from_features(cls, fs: FeatureSet, cfg: EncoderConfig = EncoderConfig()) -> EEGEncoder:
+        """An encoder sized by the data, as braindecode's models take ``n_chans`` and ``n_outputs`` from the data.
+
+        Parameters
+        ----------
+        fs : FeatureSet
+            Samples ``X`` of shape (n_samples, n_steps, n_chans, n_bands); its ``ch_names``, band names and
+            ``label_space`` become the encoder's (and are saved with it).
+        cfg : EncoderConfig
+            The architecture; sizes it leaves None are read from ``fs``, a number it gives must agree with ``fs``.
+
+        Returns
+        -------
+        EEGEncoder
+            With ``cfg.n_steps, cfg.n_chans, cfg.n_bands = fs.X.shape[1:]`` and ``cfg.n_classes = len(fs.label_space)``.
+
+        Raises
+        ------
+        ValueError
+            If ``cfg`` gives a size that disagrees with ``fs``, naming both.
+
+        Examples
+        --------
+        >>> fs = load_sample().with_steps(4, stride=2)                # (N, 4, 62, 5), SEED-VII's 7 labels
+        >>> enc = EEGEncoder.from_features(fs, EncoderConfig(d_model=16, n_heads=2))
+        >>> enc.cfg.n_steps, enc.cfg.n_chans, enc.cfg.n_bands, enc.cfg.n_classes
+        (4, 62, 5, 7)
+        """
+        cfg = _resolve(cfg, n_steps=(fs.n_steps, f"its samples are {fs.n_steps} windows long (FeatureSet.n_steps)"))
+        return cls(cfg, fs.ch_names, label_space=fs.label_space, bands=fs.band_names)
 
     @property
     def n_regions(self) -> int:

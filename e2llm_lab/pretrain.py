@@ -14,7 +14,7 @@ Early stopping watches subjects held out from the *training* set, never the test
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +89,49 @@ def _evaluate(encoder: EEGEncoder, X: np.ndarray, y: np.ndarray, device) -> tupl
     return loss, balanced_accuracy_score(y, logits.argmax(1).numpy())
 
 
+def _train_epoch(encoder: EEGEncoder, opt: torch.optim.Optimizer, X: np.ndarray, y: np.ndarray | None,
+                 cfg: PretrainConfig, gen: torch.Generator, device) -> np.ndarray:
+    """One pass over ``X`` (N, T, C, F) in shuffled batches; masked modelling alone where ``y`` is None.
+
+    Returns the sample-weighted mean of (loss, mask_loss, supcon_loss, ce_loss), shape (4,).
+    """
+    order = torch.randperm(len(X), generator=gen).numpy()
+    ratio = cfg.mask_ratio if y is None else cfg.sup_mask_ratio
+    encoder.train()
+    sums = np.zeros(4)
+    for i in range(0, len(order), cfg.batch_size):
+        b = order[i:i + cfg.batch_size]
+        x = _augment(torch.as_tensor(X[b], device=device), cfg.channel_dropout, gen)
+        l_mask, out, _ = masked_modelling_loss(encoder, x, ratio, gen)
+        if y is None:
+            l_sup = l_ce = torch.zeros((), device=device)
+            loss = l_mask
+        else:
+            # One forward serves all three losses: the light masking doubles as token-dropout augmentation.
+            yb = torch.as_tensor(y[b], device=device)
+            l_sup = supcon_loss(out.global_embedding, yb, cfg.temperature)
+            l_ce = F.cross_entropy(out.logits, yb)
+            loss = cfg.w_mask * l_mask + cfg.w_supcon * l_sup + cfg.w_ce * l_ce
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
+        opt.step()
+        sums += np.array([loss.item(), l_mask.item(), l_sup.item(), l_ce.item()]) * len(b)
+    return sums / len(order)
+
+
+def _resume(checkpoint_dir, encoder: EEGEncoder, opt, sched, device) -> tuple[int, list, dict | None, float, int]:
+    """Restore the state saved in ``checkpoint_dir``; returns (next epoch, history rows, best state, best loss, bad
+    epochs)."""
+    if checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir")
+    groups, opt_state, meta = load_training_state(Path(checkpoint_dir) / "state", device=str(device))
+    encoder.load_state_dict(groups["model"])
+    opt.load_state_dict(opt_state)
+    sched.load_state_dict(meta["scheduler"])
+    return meta["epoch"] + 1, meta["history"], groups.get("best"), meta["best_loss"], meta["bad_epochs"]
+
+
 def pretrain_encoder(fs: FeatureSet, cfg: PretrainConfig = PretrainConfig(), *,
                      encoder_cfg: EncoderConfig = EncoderConfig(), train_idx=None, unlabeled: FeatureSet | None = None,
                      checkpoint_dir=None, resume: bool = False, progress: bool = True
@@ -101,7 +144,7 @@ def pretrain_encoder(fs: FeatureSet, cfg: PretrainConfig = PretrainConfig(), *,
         Samples of shape (n_steps, n_chans, n_bands), emotion labels in ``meta``.
     cfg : PretrainConfig
     encoder_cfg : EncoderConfig
-        Sizes; its input layout is taken from ``fs``.
+        The architecture; the input layout and head size come from ``fs`` (:meth:`EEGEncoder.from_features`).
     train_idx : array of int, optional
         Training rows (default all). Early stopping uses ``cfg.n_val_subjects`` of *these* subjects.
     unlabeled : FeatureSet, optional
@@ -125,10 +168,8 @@ def pretrain_encoder(fs: FeatureSet, cfg: PretrainConfig = PretrainConfig(), *,
         tr, va = subject_holdout(fs.meta, idx, n_val_subjects=cfg.n_val_subjects, seed=cfg.seed)
     else:
         tr, va = idx, np.array([], dtype=np.int64)
-    encoder_cfg = replace(encoder_cfg, n_steps=fs.n_steps, n_chans=fs.n_chans, n_bands=fs.n_bands,
-                          n_classes=len(fs.label_space))
     torch.manual_seed(cfg.seed)
-    encoder = EEGEncoder(encoder_cfg, fs.ch_names, label_space=fs.label_space, bands=fs.band_names).to(device)
+    encoder = EEGEncoder.from_features(fs, encoder_cfg).to(device)
     opt = torch.optim.AdamW(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     n_epochs = cfg.selfsup_epochs + cfg.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(n_epochs, 1), pct_start=0.15)
@@ -136,15 +177,7 @@ def pretrain_encoder(fs: FeatureSet, cfg: PretrainConfig = PretrainConfig(), *,
 
     start, rows, best, best_loss, bad = 0, [], None, float("inf"), 0
     if resume:
-        if checkpoint_dir is None:
-            raise ValueError("resume=True needs checkpoint_dir")
-        groups, opt_state, meta = load_training_state(Path(checkpoint_dir) / "state", device=str(device))
-        encoder.load_state_dict(groups["model"])
-        opt.load_state_dict(opt_state)
-        sched.load_state_dict(meta["scheduler"])
-        best = groups.get("best")
-        start, rows, best_loss, bad = meta["epoch"] + 1, meta["history"], meta["best_loss"], meta["bad_epochs"]
-
+        start, rows, best, best_loss, bad = _resume(checkpoint_dir, encoder, opt, sched, device)
     for epoch in tqdm(range(start, n_epochs), desc="stage 1: encoder", disable=not progress, initial=start,
                       total=n_epochs):
         if bad > cfg.patience:
@@ -152,32 +185,9 @@ def pretrain_encoder(fs: FeatureSet, cfg: PretrainConfig = PretrainConfig(), *,
         phase = "masked" if epoch < cfg.selfsup_epochs else "supervised"
         torch.manual_seed(cfg.seed * 100_003 + epoch)                     # dropout; reproducible after resume
         gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        X_ep = X_ss if phase == "masked" else fs.X[tr]
-        y_ep = None if phase == "masked" else y_all[tr]
-        order = torch.randperm(len(X_ep), generator=gen).numpy()
-        encoder.train()
-        sums = np.zeros(4)
-        for i in range(0, len(order), cfg.batch_size):
-            b = order[i:i + cfg.batch_size]
-            x = _augment(torch.as_tensor(X_ep[b], device=device), cfg.channel_dropout, gen)
-            ratio = cfg.mask_ratio if phase == "masked" else cfg.sup_mask_ratio
-            l_mask, out, _ = masked_modelling_loss(encoder, x, ratio, gen)
-            if phase == "masked":
-                l_sup = l_ce = torch.zeros((), device=device)
-                loss = l_mask
-            else:
-                # One forward serves all three losses: the light masking doubles as token-dropout augmentation.
-                yb = torch.as_tensor(y_ep[b], device=device)
-                l_sup = supcon_loss(out.global_embedding, yb, cfg.temperature)
-                l_ce = F.cross_entropy(out.logits, yb)
-                loss = cfg.w_mask * l_mask + cfg.w_supcon * l_sup + cfg.w_ce * l_ce
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
-            opt.step()
-            sums += np.array([loss.item(), l_mask.item(), l_sup.item(), l_ce.item()]) * len(b)
+        X_ep, y_ep = (X_ss, None) if phase == "masked" else (fs.X[tr], y_all[tr])
+        sums = _train_epoch(encoder, opt, X_ep, y_ep, cfg, gen, device)
         sched.step()
-        sums /= len(order)
         val_loss, val_bacc = (np.nan, np.nan)
         if len(va) and phase == "supervised":
             val_loss, val_bacc = _evaluate(encoder, fs.X[va], y_all[va], device)
@@ -194,7 +204,7 @@ def pretrain_encoder(fs: FeatureSet, cfg: PretrainConfig = PretrainConfig(), *,
                                 optimizer=opt,
                                 meta={"epoch": epoch, "history": rows, "best_loss": best_loss, "bad_epochs": bad,
                                       "scheduler": sched.state_dict(), "pretrain_config": asdict(cfg),
-                                      "encoder_config": asdict(encoder_cfg)})
+                                      "encoder_config": asdict(encoder.cfg)})
     if best is not None:
         encoder.load_state_dict(best)
     encoder.eval()

@@ -1,4 +1,8 @@
+import json
+from dataclasses import replace
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -99,3 +103,84 @@ def test_embed_matches_forward(enc):
     X = np.random.default_rng(0).normal(size=(7, 3, 62, 5)).astype(np.float32)
     emb = enc.embed(X, batch_size=3)
     torch.testing.assert_close(torch.as_tensor(emb), enc(torch.as_tensor(X)).global_embedding, rtol=1e-5, atol=1e-5)
+
+
+# -- sizes come from the data ------------------------------------------------------------------------------------
+EMOTIV = ("AF3", "F7", "F3", "FC5", "T7", "P7", "O1", "O2", "P8", "T8", "FC6", "F4", "F8", "AF4")
+
+
+def _features(n_steps=3, ch_names=EMOTIV, n_bands=4):
+    """A FeatureSet of 8 random samples on a 14-channel cap, 4 bands, SEED-IV's 4 labels."""
+    from e2llm_lab.config import DEFAULT_BANDS
+    from e2llm_lab.data.featureset import FeatureSet
+    from e2llm_lab.labels import SEED4
+
+    labels = list(SEED4.labels) * 2
+    meta = pd.DataFrame({"subject": 1, "session": 1, "trial": range(8), "start_window": 0, "emotion": labels,
+                         "valence": np.nan, "arousal": np.nan})
+    X = np.random.default_rng(0).normal(size=(8, n_steps, len(ch_names), n_bands))
+    return FeatureSet(X, meta, ch_names, DEFAULT_BANDS[-n_bands:], label_space=SEED4)
+
+
+def test_from_features_takes_the_sizes_from_the_data():
+    fs = _features()
+    enc = EEGEncoder.from_features(fs, EncoderConfig(d_model=16, n_heads=2, n_layers=1))
+    assert (enc.cfg.n_steps, enc.cfg.n_chans, enc.cfg.n_bands, enc.cfg.n_classes) == (3, 14, 4, 4)
+    assert (enc.cfg.d_model, enc.cfg.n_heads, enc.cfg.n_layers) == (16, 2, 1)          # the user's choices kept
+    assert enc.ch_names == EMOTIV and enc.bands == ("theta", "alpha", "beta", "gamma")
+    assert enc.label_space == fs.label_space
+    out = enc(torch.as_tensor(fs.X))
+    assert out.logits.shape == (8, 4) and out.reconstruction.shape == (8, 3, 14, 4)
+    assert enc.electrode_emb.shape == (14, 16) and enc.step_emb.shape == (3, 16)
+    # a number that agrees with the data is fine
+    same = EEGEncoder.from_features(fs, EncoderConfig(n_chans=14, n_bands=4, n_steps=3, n_classes=4, d_model=16))
+    assert same.cfg == replace(enc.cfg, d_model=16, n_heads=4, n_layers=2)
+
+
+@pytest.mark.parametrize("field, value, data", [("n_chans", 62, "14 channel names"), ("n_bands", 5, "4 band names"),
+                                                 ("n_steps", 4, "3 windows long"), ("n_classes", 7, "4 labels")])
+def test_from_features_refuses_a_config_that_disagrees_with_the_data(field, value, data):
+    with pytest.raises(ValueError, match=rf"{field}={value}\).*{data}.*{field}=None"):
+        EEGEncoder.from_features(_features(), EncoderConfig(**{field: value}))
+
+
+def test_default_config_is_sized_by_the_constructors_arguments():
+    """Without a FeatureSet the sizes come from ch_names, bands and label_space (n_steps: the pipeline's 4)."""
+    from e2llm_lab.labels import SEED4
+
+    assert EncoderConfig().n_chans is None and EncoderConfig().n_classes is None
+    enc = EEGEncoder(EncoderConfig(d_model=16, n_heads=2))
+    assert (enc.cfg.n_steps, enc.cfg.n_chans, enc.cfg.n_bands, enc.cfg.n_classes) == (4, 62, 5, 7)
+    small = EEGEncoder(EncoderConfig(d_model=16, n_heads=2), EMOTIV, label_space=SEED4, bands=("alpha", "beta"))
+    assert (small.cfg.n_chans, small.cfg.n_bands, small.cfg.n_classes) == (14, 2, 4)
+    with pytest.raises(ValueError, match=r"n_chans=62\).*14 channel names"):
+        EEGEncoder(EncoderConfig(n_chans=62), EMOTIV)
+
+
+def test_save_pretrained_writes_the_resolved_sizes(tmp_path):
+    enc = EEGEncoder.from_features(_features(), EncoderConfig(d_model=16, n_heads=2, n_layers=1))
+    enc.save_pretrained(tmp_path / "enc")
+    saved = json.loads((tmp_path / "enc" / "encoder_config.json").read_text())["config"]
+    assert saved == {"n_chans": 14, "n_bands": 4, "n_steps": 3, "d_model": 16, "n_heads": 2, "n_layers": 1,
+                     "mlp_ratio": 2, "dropout": 0.1, "n_classes": 4}
+    back = EEGEncoder.from_pretrained(tmp_path / "enc")
+    assert back.cfg == enc.cfg and back.label_space == enc.label_space and back.bands == enc.bands
+
+
+def test_old_checkpoints_load_unchanged(tmp_path):
+    """The shipped reference encoder (written when EncoderConfig held 62 channels and 7 classes) loads as it was."""
+    from e2llm_lab.config import config_from_dict
+    from e2llm_lab.data.samples import sample_dir
+
+    ref = EEGEncoder.from_pretrained(sample_dir() / "reference" / "model" / "encoder")
+    assert ref.cfg == EncoderConfig(n_chans=62, n_bands=5, n_steps=4, d_model=32, n_heads=4, n_layers=2,
+                                    mlp_ratio=2, dropout=0.1, n_classes=7)
+    assert ref.predict_logits(np.zeros((2, 4, 62, 5), np.float32)).shape == (2, 7)
+    # an encoder saved before label spaces and band names were stored: SEED-VII's seven over delta..gamma
+    old = EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1)).save_pretrained(tmp_path / "old")
+    meta = json.loads((old / "encoder_config.json").read_text())
+    (old / "encoder_config.json").write_text(json.dumps({"config": meta["config"], "ch_names": meta["ch_names"]}))
+    assert EEGEncoder.from_pretrained(old).cfg.n_classes == 7
+    # config dicts of either age rebuild
+    assert config_from_dict(EncoderConfig, meta["config"]).n_chans == 62
+    assert config_from_dict(EncoderConfig, {"d_model": 16, "n_chans": None}) == EncoderConfig(d_model=16)

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -95,3 +97,14 @@ def test_stage1_follows_the_device_of_every_other_stage():
 
     assert PretrainConfig().device == "auto" and LLMConfig().dtype == "auto"
     assert not hasattr(TrainConfig(), "device")       # stages 2-3 follow the model's device
+
+
+def test_encoder_sizes_come_from_the_data_never_overwritten(small):
+    """The encoder is built by EEGEncoder.from_features: the data give its layout and head; a config that says
+    otherwise raises (it used to be silently replaced)."""
+    none = PretrainConfig(selfsup_epochs=0, epochs=0, n_val_subjects=0)
+    enc, _ = pretrain_encoder(small, none, encoder_cfg=ENC, progress=False)
+    assert (enc.cfg.n_steps, enc.cfg.n_chans, enc.cfg.n_bands, enc.cfg.n_classes) == (2, 62, 5, 7)
+    assert enc.cfg.d_model == ENC.d_model and enc.ch_names == small.ch_names
+    with pytest.raises(ValueError, match=r"n_steps=4\).*2 windows long"):
+        pretrain_encoder(small, none, encoder_cfg=replace(ENC, n_steps=4), progress=False)
