@@ -1,7 +1,7 @@
 """The tiny offline LM before any EEG training: free multiple-choice accuracy and scene knowledge.
 
 Issue 14's bar: free multiple-choice accuracy >= 0.8 on held-out generic questions. Questions come from
-:func:`e2llm_lab.knowledge.multiple_choice` with a seed the warm-up never used, in the wordings it never used
+:func:`e2llm_lab.text.knowledge.multiple_choice` with a seed the warm-up never used, in the wordings it never used
 (``held_out=True``); the model answers freely (greedy) and its ``Answer: (x)`` line is scored; no answer line
 counts as wrong. Chance is computed from the options each question offers. Also printed: the same questions in
 the warm-up's wordings, and the scenario scenes' binding (does "<scene> usually brings" continue with its
@@ -34,7 +34,7 @@ def _kind(question: str) -> str:
 
 
 def mc_table(llm, tok, *, n: int, seed: int, held_out: bool) -> dict:
-    from e2llm_lab.knowledge import ask_multiple_choice, multiple_choice
+    from e2llm_lab.text.knowledge import ask_multiple_choice, multiple_choice
 
     pairs = multiple_choice(np.random.default_rng(seed), n, held_out=held_out)
     got = ask_multiple_choice(llm, tok, pairs)

@@ -25,7 +25,7 @@ _EXPORTS: dict[str, str] = {
                      "EEGFileError", "MissingChannelsError", "NoCapChannelsError"), ".data"),
     **dict.fromkeys(("LabelSpace", "LabelSpaceError", "LABEL_SPACES", "get_label_space", "quadrant_label"),
                     ".labels"),
-    **dict.fromkeys(("EmotionSignatures", "make_examples"), ".instructions"),
+    **dict.fromkeys(("EmotionSignatures", "make_examples"), ".text.instructions"),
     **dict.fromkeys(("evaluate_generation", "generation_summary", "evaluate_all"), ".evaluate"),
     **dict.fromkeys(("EMOTIONS", "VALENCE", "AROUSAL", "normalize_emotion"), ".emotions"),
     **dict.fromkeys(("EEGDataError", "differential_entropy", "extract_features", "lds_smooth", "preprocess_raw"),
@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
 #: Subpackages and modules reachable as attributes (``e2llm_lab.interpret``) without importing them first.
 _SUBMODULES = frozenset({"data", "evaluate", "interpret", "channels", "colab", "config", "emotions", "encoder",
                          "errors", "heldout", "instructions", "labels", "llm", "model", "pipeline", "preprocess",
-                         "pretrain", "processor", "projector", "quickstart", "train"})
+                         "pretrain", "processor", "projector", "quickstart", "text", "train"})
 
 __all__ = ["__version__", *_EXPORTS]
 

@@ -21,11 +21,11 @@ from .config import SyntheticConfig
 from .data.samples import _COHORT, _FEATURES, _RAW, _TRIALS, SAMPLE_CONFIG, SAMPLE_DATA_CONFIG, load_sample
 from .data.synthetic import iter_cohort, planted_effects_table, trials_table
 from .encoder import region_pooling_matrix
-from .instructions import corpus, make_examples
-from .knowledge import MC_SYSTEM, knowledge_texts
 from .llm import CHATML_TEMPLATE, EEG_TOKENS, chat_prompt, save_tokenizer
 from .preprocess import featureset_from_recordings
 from .quickstart import QUICKSTART_TEST_SUBJECTS
+from .text.instructions import corpus, make_examples
+from .text.knowledge import MC_SYSTEM, knowledge_texts
 
 __all__ = ["build_samples", "warmup_texts", "build_tiny_llm"]
 
@@ -103,7 +103,7 @@ def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 1024, hidden_siz
     """Build the tiny offline Qwen3-architecture model deterministically and save it in HF format.
 
     1. a byte-level BPE tokenizer trained (``tokenizers``) on the package's own text: instruction examples of the
-       sample cohort's training subjects and the world knowledge of :mod:`~e2llm_lab.knowledge`; ChatML template;
+       sample cohort's training subjects and the world knowledge of :mod:`~e2llm_lab.text.knowledge`; ChatML template;
     2. a ``Qwen3ForCausalLM`` of ``n_layers`` x ``hidden_size``;
     3. a language warm-up: next-token training on chat-formatted instruction examples (their EEG placeholders
        carry no information yet) mixed with what a real LLM brings from pre-training: sentences linking everyday

@@ -34,7 +34,7 @@ from ._atomic import write_text_atomic
 from ._device import resolve_device
 from .config import LLMConfig
 from .errors import damaged, find_damaged
-from .instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
+from .text.instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
 
 __all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "NAMED_LLMS", "tiny_llm_path", "named_llm_path", "gguf_folder",
            "check_llm_source", "choose_dtype", "load_llm", "add_eeg_tokens", "add_lora", "quiet_peft", "chat_prompt",

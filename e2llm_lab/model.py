@@ -26,10 +26,10 @@ from .config import E2LLMConfig, config_from_dict
 from .encoder import EEGEncoder
 from .errors import damaged, read_json, read_safetensors, unreadable
 from .heldout import HeldOut, held_out_rows, training_windows
-from .instructions import EEG_END, EEG_START, EEG_TOKEN, EmotionSignatures
 from .llm import load_llm, quiet_peft, save_tokenizer
 from .processor import EEGPromptProcessor
 from .projector import EEGProjector
+from .text.instructions import EEG_END, EEG_START, EEG_TOKEN, EmotionSignatures
 
 __all__ = ["splice_eeg", "E2LLM"]
 

@@ -135,7 +135,7 @@ def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 
 
     Only the training task families and templates: the ``scenario`` family and held-out templates never appear.
     """
-    from .instructions import make_examples
+    from .text.instructions import make_examples
 
     captions = make_examples(fs, train_idx, tasks=("describe",), n_per_task=max(16, int(N_CAPTIONS * scale)),
                              n_eeg_tokens=n_eeg_tokens, seed=1 + 10 * seed, signatures=signatures)
@@ -186,10 +186,10 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str 
         The trained E2LLM (with its signatures and the record of its held-out subjects and windowing).
     """
     from .evaluate import classification_metrics
-    from .instructions import EmotionSignatures
     from .llm import add_lora
     from .model import E2LLM
     from .pretrain import pretrain_encoder
+    from .text.instructions import EmotionSignatures
     from .train import train_stage
 
     fs, tr, te = sp.samples, sp.train_idx, sp.test_idx

@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_training_state, save_training_state
 from .config import TrainConfig
-from .instructions import Example
 from .llm import chat_prompt
 from .processor import pad
+from .text.instructions import Example
 
 __all__ = ["STAGES", "InstructionDataset", "collate", "decision_spans", "set_trainable", "train_stage",
            "weighted_lm_loss"]

@@ -16,8 +16,8 @@ from e2llm_lab.data.io import read_raw
 from e2llm_lab.data.synthetic import iter_cohort
 from e2llm_lab.emotions import AROUSAL, EMOTIONS, VALENCE
 from e2llm_lab.encoder import EEGEncoder
-from e2llm_lab.instructions import EmotionSignatures, check_claims, evidence_items, make_examples, region_band_z
 from e2llm_lab.preprocess import featureset_from_recordings
+from e2llm_lab.text.instructions import EmotionSignatures, check_claims, evidence_items, make_examples, region_band_z
 
 CAP_1020 = [c for c in SEED_CH_NAMES if c in CLINICAL_1020]
 

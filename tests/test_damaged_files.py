@@ -97,8 +97,8 @@ def test_encoder_config_that_does_not_fit_its_tensors(encoder_dir, tmp_path):
 def e2llm_dir(fs, tmp_path_factory):
     from e2llm_lab.config import E2LLMConfig, EncoderConfig
     from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.instructions import EmotionSignatures
     from e2llm_lab.model import E2LLM
+    from e2llm_lab.text.instructions import EmotionSignatures
 
     torch.manual_seed(0)
     enc = EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1, n_steps=fs.n_steps))

@@ -122,7 +122,7 @@ def split(fs):
 
 @pytest.fixture(scope="module")
 def sig(fs, split):
-    from e2llm_lab.instructions import EmotionSignatures
+    from e2llm_lab.text.instructions import EmotionSignatures
 
     return EmotionSignatures.fit(fs, split[0])
 
@@ -130,7 +130,7 @@ def sig(fs, split):
 def _reader(fs, sig):
     """A model that truly reads its EEG: the nearest learned signature, with the reference reasoning for it."""
     from e2llm_lab.emotions import EMOTIONS
-    from e2llm_lab.instructions import decision_sentence, fit_sentence, rationale, region_band_z
+    from e2llm_lab.text.instructions import decision_sentence, fit_sentence, rationale, region_band_z
 
     def answer(prompt, eeg):
         z = region_band_z(eeg[0], fs.ch_names)
@@ -166,7 +166,7 @@ def test_evaluation_needs_training_signatures(fs):
 
 def test_scenario_counts_a_chosen_option_only():
     from e2llm_lab.evaluate.generation import _answered, _correct, _emotion_instead
-    from e2llm_lab.instructions import parse_answer
+    from e2llm_lab.text.instructions import parse_answer
 
     truth = {"choice": "b", "options": ["fear", "sadness", "anger", "neutral"], "emotions": ["sadness"]}
     assert _correct("scenario", {"choice": "b", "emotion": None}, truth)
@@ -186,7 +186,7 @@ def test_scenario_counts_a_chosen_option_only():
 
 def test_chosen_reads_the_field_each_task_asks_for():
     from e2llm_lab.evaluate.generation import _correct, chosen
-    from e2llm_lab.instructions import parse_answer
+    from e2llm_lab.text.instructions import parse_answer
 
     think = "<think> Clip A: It matches fear. Clip B: It matches happiness. </think>"
     assert chosen("compare", parse_answer(think + "\nAnswer: Clip B")) == "B"
@@ -212,7 +212,7 @@ def test_kendall_tau_of_rankings():
 
 def test_faithfulness_reference_scores_one_and_shuffled_scores_lower(fs, split, sig):
     from e2llm_lab.evaluate import faithfulness
-    from e2llm_lab.instructions import make_example, region_band_z
+    from e2llm_lab.text.instructions import make_example, region_band_z
 
     rng = np.random.default_rng(0)
     te = split[1]
@@ -287,7 +287,7 @@ class _HeadStub:
         self.fs, self.sig = fs, sig
 
     def predict_logits(self, X):
-        from e2llm_lab.instructions import region_band_z
+        from e2llm_lab.text.instructions import region_band_z
 
         return self.sig.similarity(region_band_z(X, self.fs.ch_names))
 
@@ -367,7 +367,7 @@ def test_every_permutation_of_a_known_ranking_is_scored_once_right():
     import itertools
 
     from e2llm_lab.evaluate.generation import _correct, _kendall
-    from e2llm_lab.instructions import parse_answer
+    from e2llm_lab.text.instructions import parse_answer
 
     truth = {"ranking": "BCA"}
     scores = {}
@@ -382,7 +382,7 @@ def test_every_permutation_of_a_known_ranking_is_scored_once_right():
 
 def test_chance_by_simulation_matches_the_answer_sets(fs, split, sig):
     from e2llm_lab.evaluate.generation import chance_by_simulation
-    from e2llm_lab.instructions import make_examples
+    from e2llm_lab.text.instructions import make_examples
 
     exs = make_examples(fs, split[1], tasks=("emotion", "valence_arousal", "compare", "rank"), n_per_task=12,
                         n_eeg_tokens=12, signatures=sig)

@@ -4,7 +4,7 @@ import pytest
 from e2llm_lab.channels import REGION_NAMES, REGIONS
 from e2llm_lab.data.samples import load_sample
 from e2llm_lab.emotions import AROUSAL, VALENCE
-from e2llm_lab.instructions import (
+from e2llm_lab.text.instructions import (
     EEG_TOKEN,
     HELD_OUT_TEMPLATES,
     TASKS,
@@ -128,7 +128,7 @@ def test_placeholder():
 # -- signatures, discriminative evidence, decision, answer lines ------------------------------------------------
 
 from e2llm_lab.emotions import EMOTIONS  # noqa: E402
-from e2llm_lab.instructions import EmotionSignatures, answer_lines, decision_sentence, fit_sentence  # noqa: E402
+from e2llm_lab.text.instructions import EmotionSignatures, answer_lines, decision_sentence, fit_sentence  # noqa: E402
 
 
 @pytest.fixture(scope="module")

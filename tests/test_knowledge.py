@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from e2llm_lab.emotions import AROUSAL, EMOTIONS, VALENCE
-from e2llm_lab.instructions import SCENARIOS, TEMPLATES, is_held_out
-from e2llm_lab.knowledge import SCENES, comparison_sentences, knowledge_texts, multiple_choice
+from e2llm_lab.text.instructions import SCENARIOS, TEMPLATES, is_held_out
+from e2llm_lab.text.knowledge import SCENES, comparison_sentences, knowledge_texts, multiple_choice
 
 
 def test_every_scenario_option_is_known_scene_knowledge():
@@ -59,8 +59,8 @@ def train_rows():
 
 
 def test_no_scenario_template_or_answer_format_reaches_stages_2_and_3(train_rows):
-    from e2llm_lab.instructions import EmotionSignatures
     from e2llm_lab.quickstart import stage_examples
+    from e2llm_lab.text.instructions import EmotionSignatures
 
     fs, tr = train_rows
     captions, examples = stage_examples(fs, tr, EmotionSignatures.fit(fs, tr), n_eeg_tokens=12)
@@ -97,7 +97,7 @@ def test_the_warm_up_knowledge_is_the_shipped_models():
 
 
 def test_held_out_wordings_never_reach_the_warm_up():
-    from e2llm_lab.knowledge import _HELD_OUT_FEELING, _HELD_OUT_SCENE
+    from e2llm_lab.text.knowledge import _HELD_OUT_FEELING, _HELD_OUT_SCENE
 
     held_out = [w.split("{")[0] for w in _HELD_OUT_SCENE + _HELD_OUT_FEELING]
     _, questions = knowledge_texts(0, n_sentences=10, n_questions=1500)
@@ -112,8 +112,8 @@ def test_held_out_wordings_never_reach_the_warm_up():
 
 def test_asking_multiple_choice_scores_what_the_model_writes():
     """ask_multiple_choice reads the letter of the generated answer line, batched or one at a time alike."""
-    from e2llm_lab.knowledge import ask_multiple_choice
     from e2llm_lab.llm import load_llm
+    from e2llm_lab.text.knowledge import ask_multiple_choice
 
     llm, tok = load_llm(device="cpu")
     asked = multiple_choice(np.random.default_rng(1234), 20, held_out=True)

@@ -109,7 +109,7 @@ def test_featureset_carries_its_space_through_files_and_refuses_foreign_labels(w
 
 
 def test_signatures_name_every_label_that_has_too_few_samples(windows):
-    from e2llm_lab.rationales import EmotionSignatures
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     fs = _seed4_emotiv(windows)
     one_fear = np.flatnonzero((fs.meta.emotion != "fear").to_numpy()).tolist() + [
@@ -120,7 +120,7 @@ def test_signatures_name_every_label_that_has_too_few_samples(windows):
 
 def test_rank_is_left_out_with_a_line_when_too_few_labels_differ(windows, capsys):
     """Rows holding two labels only: rank is impossible; it is skipped with one line, never looped on forever."""
-    from e2llm_lab.instructions import EmotionSignatures, make_examples
+    from e2llm_lab.text.instructions import EmotionSignatures, make_examples
 
     fs = windows.with_steps(2, stride=4)
     two = np.flatnonzero(fs.meta.emotion.isin(["happiness", "sadness"]).to_numpy())
@@ -135,7 +135,7 @@ def test_default_seed7_examples_are_unchanged():
     seeds). Pinned when label spaces arrived, re-pinned when templates became composed from parts (issue 14): a
     change here changes every training run's data, so it must be deliberate."""
     from e2llm_lab.data.samples import load_sample
-    from e2llm_lab.instructions import EmotionSignatures, make_examples
+    from e2llm_lab.text.instructions import EmotionSignatures, make_examples
 
     fs = load_sample().with_steps(4, stride=2)
     tr = np.flatnonzero(~fs.meta.subject.isin((5, 6)).to_numpy())

@@ -2,8 +2,8 @@ import pytest
 import torch
 import transformers
 
-from e2llm_lab.instructions import EEG_TOKEN
 from e2llm_lab.llm import EEG_TOKENS, add_eeg_tokens, add_lora, chat_prompt, choose_dtype, load_llm, tiny_llm_path
+from e2llm_lab.text.instructions import EEG_TOKEN
 
 
 @pytest.fixture(scope="module")

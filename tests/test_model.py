@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from e2llm_lab.instructions import TEMPLATES, eeg_placeholder, make_examples
 from e2llm_lab.model import E2LLM, splice_eeg
+from e2llm_lab.text.instructions import TEMPLATES, eeg_placeholder, make_examples
 
 
 def test_splice_matches_manual_construction():
@@ -63,7 +63,7 @@ def test_score_options_matches_a_manual_log_likelihood(fs, small_e2llm):
 
 
 def test_constrained_generation_ends_with_a_well_formed_answer_line(fs, small_e2llm):
-    from e2llm_lab.instructions import answer_lines
+    from e2llm_lab.text.instructions import answer_lines
 
     m = small_e2llm(fs)               # untrained: its free answers are noise, the answer line must still be one option
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion", "rank"), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
@@ -74,7 +74,7 @@ def test_constrained_generation_ends_with_a_well_formed_answer_line(fs, small_e2
 
 
 def test_signatures_travel_with_the_checkpoint(fs, tmp_path, small_e2llm):
-    from e2llm_lab.instructions import EmotionSignatures
+    from e2llm_lab.text.instructions import EmotionSignatures
 
     m = small_e2llm(fs)
     m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))
@@ -110,7 +110,7 @@ def test_held_out_record_travels_with_the_checkpoint_in_the_old_format(fs, tmp_p
 
 
 def test_answers_never_hold_eeg_markers(fs, small_e2llm):
-    from e2llm_lab.instructions import EEG_TOKEN, answer_lines
+    from e2llm_lab.text.instructions import EEG_TOKEN, answer_lines
 
     m = small_e2llm(fs)
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
@@ -128,7 +128,7 @@ def test_answers_never_hold_eeg_markers(fs, small_e2llm):
 def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2llm, monkeypatch):
     from e2llm_lab.evaluate import scene_link
     from e2llm_lab.evaluate.diagnostics import continuation_logprob
-    from e2llm_lab.instructions import EmotionSignatures
+    from e2llm_lab.text.instructions import EmotionSignatures
 
     m = small_e2llm(fs)
     m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))
@@ -172,7 +172,7 @@ def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2l
 
 def test_ordering_link_scores_the_order_with_readings_given_and_against_own_readings(fs, small_e2llm, monkeypatch):
     from e2llm_lab.evaluate import ordering_link
-    from e2llm_lab.instructions import EmotionSignatures
+    from e2llm_lab.text.instructions import EmotionSignatures
 
     m = small_e2llm(fs)
     m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))

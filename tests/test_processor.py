@@ -23,8 +23,8 @@ def test_pad_puts_padding_on_the_side_asked_with_the_mask_to_match():
 
 
 def test_processor_builds_chat_prompts_and_batches_in_reading_order(fs, small_e2llm):
-    from e2llm_lab.instructions import TEMPLATES, eeg_placeholder
     from e2llm_lab.llm import chat_prompt
+    from e2llm_lab.text.instructions import TEMPLATES, eeg_placeholder
 
     m = small_e2llm(fs)
     proc = m.processor

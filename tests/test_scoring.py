@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from e2llm_lab.evaluate.scoring import choose_answer_lines, score_options, strip_eeg
-from e2llm_lab.instructions import EEG_END, EEG_START, EEG_TOKEN, answer_lines, make_examples
+from e2llm_lab.text.instructions import EEG_END, EEG_START, EEG_TOKEN, answer_lines, make_examples
 
 
 def test_scores_do_not_depend_on_batching_and_the_model_delegates(fs, small_e2llm):

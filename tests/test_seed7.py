@@ -92,7 +92,8 @@ def test_wrong_array_shape_names_file_and_key(seed7_root):
         read_seed7_features(seed7_root, seed7_root / "labels.csv")
     eeg = scipy.io.loadmat(seed7_root / "EEG_preprocessed" / "2.mat")
     eeg["1"] = eeg["1"].T
-    scipy.io.savemat(seed7_root / "EEG_preprocessed" / "2.mat", {k: v for k, v in eeg.items() if not k.startswith("__")})
+    scipy.io.savemat(seed7_root / "EEG_preprocessed" / "2.mat",
+                     {k: v for k, v in eeg.items() if not k.startswith("__")})
     with pytest.raises(EEGDataError, match=r"2\.mat key '1'.*\(1800, 62\)"):
         next(iter_seed7_eeg(seed7_root, seed7_root / "labels.csv", subjects=[2]))
 
@@ -120,7 +121,8 @@ def test_default_table_is_used_without_a_csv_and_a_csv_overrides_it(seed7_root):
     assert (by_clip == default.loc[by_clip.index]).all() and len(by_clip) == 80
     own = read_seed7_features(seed7_root, seed7_root / "labels.csv", kind="de", normalize=None)
     assert own.meta.drop_duplicates("trial").set_index("trial").emotion.loc[5] == "anger"
-    assert by_clip.loc[3] == "disgust" and own.meta.drop_duplicates("trial").set_index("trial").emotion.loc[3] == "disgust"
+    assert by_clip.loc[3] == "disgust"
+    assert own.meta.drop_duplicates("trial").set_index("trial").emotion.loc[3] == "disgust"
     assert (own.meta.emotion != fs.meta.emotion).any()
 
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from e2llm_lab.config import TrainConfig
-from e2llm_lab.instructions import make_examples
 from e2llm_lab.llm import add_lora
 from e2llm_lab.model import E2LLM
+from e2llm_lab.text.instructions import make_examples
 from e2llm_lab.train import InstructionDataset, collate, decision_spans, train_stage, weighted_lm_loss
 
 

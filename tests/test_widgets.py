@@ -50,8 +50,8 @@ def test_explorer_shows_the_generated_reasoning_of_an_e2llm(fs):
 
     from e2llm_lab.config import E2LLMConfig
     from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.instructions import EmotionSignatures
     from e2llm_lab.model import E2LLM
+    from e2llm_lab.text.instructions import EmotionSignatures
 
     torch.manual_seed(0)
     model = E2LLM.build(EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1)), E2LLMConfig(), device="cpu")
@@ -67,9 +67,9 @@ def test_llm_attention_to_eeg_tokens_is_a_share_per_layer(fs):
 
     from e2llm_lab.config import E2LLMConfig
     from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.instructions import TEMPLATES, eeg_placeholder
     from e2llm_lab.interpret import llm_eeg_attention, plot_llm_attention_topomap, plot_llm_eeg_attention
     from e2llm_lab.model import E2LLM
+    from e2llm_lab.text.instructions import TEMPLATES, eeg_placeholder
 
     torch.manual_seed(0)
     model = E2LLM.build(EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1)), E2LLMConfig(), device="cpu")

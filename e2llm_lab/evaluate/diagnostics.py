@@ -32,7 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..data.featureset import check_no_leakage
-from ..instructions import answer_lines, decision_sentence, make_example, make_examples, parse_answer
+from ..text.instructions import answer_lines, decision_sentence, make_example, make_examples, parse_answer
 from .generation import _correct, chance_by_simulation, chosen, clip_readings
 from .protocols import classification_metrics
 from .scoring import choose_answer_lines, score_options

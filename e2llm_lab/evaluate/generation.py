@@ -4,7 +4,7 @@ Predictions come from :meth:`E2LLM.generate` only. One greedy generation per pro
 
 - ``free``: the answer line the model wrote itself (parse rate counts answers it wrote in no readable form);
 - ``constrained``: the same generated reasoning, closed by the well-formed answer line the model finds most
-  likely (:func:`~e2llm_lab.instructions.answer_lines`), the default for the headline figures.
+  likely (:func:`~e2llm_lab.text.instructions.answer_lines`), the default for the headline figures.
 
 Controls (``control=``) ask the same prompts with the EEG replaced: ``"shuffled"`` (each segment by another
 random held-out sample's; the donor's emotion is recorded), ``"subject_mean"`` (all-zero z-scores: the
@@ -16,9 +16,9 @@ Chance is computed for the questions actually asked: the mean over them of 1 / (
 lines), so a label space of k labels has emotion chance 1/k and a scenario question with 3 options 1/3.
 
 Faithfulness of each reasoning, checked against the sample's measured features: claims per answer, claim
-precision (:func:`~e2llm_lab.instructions.check_claims`), repeated claims, hallucinated claims (a "region" or
+precision (:func:`~e2llm_lab.text.instructions.check_claims`), repeated claims, hallucinated claims (a "region" or
 "band" that does not exist) and label-evidence consistency: the share of claims whose direction agrees with the
-learned signature of the emotion the answer gives (:class:`~e2llm_lab.instructions.EmotionSignatures`).
+learned signature of the emotion the answer gives (:class:`~e2llm_lab.text.instructions.EmotionSignatures`).
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ from scipy.stats import kendalltau
 
 from ..channels import REGION_NAMES
 from ..config import DEFAULT_BANDS, band_names
-from ..instructions import (
+from ..labels import SEED7, LabelSpace
+from ..text.instructions import (
     answer_lines,
     check_claims,
     is_held_out,
@@ -40,7 +41,6 @@ from ..instructions import (
     region_band_z,
     task_plan,
 )
-from ..labels import SEED7, LabelSpace
 from .protocols import classification_metrics
 
 __all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "clip_readings", "clip_reading_accuracy", "chance_by_simulation",
@@ -179,7 +179,7 @@ def _kendall(pred: str | None, truth: str) -> float:
 def chance_by_simulation(examples, *, n_draws: int = 2000, seed: int = 0, space=SEED7) -> pd.Series:
     """Accuracy of a guesser that picks a well-formed answer line uniformly at random, per task, by simulation.
 
-    Each draw answers every example with one of its :func:`~e2llm_lab.instructions.answer_lines`, parsed and scored
+    Each draw answers every example with one of its :func:`~e2llm_lab.text.instructions.answer_lines`, parsed and scored
     exactly as a model's answer is, so this checks the chance column (1 / number of lines) and the scorer together.
     """
     rng = np.random.default_rng(seed)
@@ -268,7 +268,7 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
         Replace the EEG the model sees (the truth stays that of the original rows).
 
     Tasks the label space or the rows cannot support are left out with one printed line each
-    (:func:`~e2llm_lab.instructions.task_plan`).
+    (:func:`~e2llm_lab.text.instructions.task_plan`).
 
     Returns
     -------

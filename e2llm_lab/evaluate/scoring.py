@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..instructions import EEG_END, EEG_START, EEG_TOKEN
+from ..text.instructions import EEG_END, EEG_START, EEG_TOKEN
 
 __all__ = ["score_options", "choose_answer_lines", "strip_eeg"]
 

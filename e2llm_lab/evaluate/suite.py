@@ -19,10 +19,10 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from ..answers import parse_answer
 from ..data.featureset import check_no_leakage
 from ..labels import SEED7, LabelSpace
 from ..report import write_html_report
+from ..text.answers import parse_answer
 from .diagnostics import diagnose_chain, ordering_link, scene_link
 from .generation import MULTI_TASKS, evaluate_generation, generation_summary
 from .protocols import classification_metrics, confusion_table, logistic_regression

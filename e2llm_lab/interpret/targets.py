@@ -34,9 +34,9 @@ def encoder_target(encoder, emotion: str) -> Callable[[torch.Tensor], torch.Tens
 def _answer_ids(model, labels, prompt: str | None, prefix: str):
     # Prompt + prefix + " <label>" per label, right-padded (causal: padding never reaches the label's positions):
     # ids (K, L), the label tokens' 0/1 weights (K, L) at the positions that predict them.
-    from ..instructions import TEMPLATES, eeg_placeholder
     from ..llm import chat_prompt
     from ..processor import pad
+    from ..text.instructions import TEMPLATES, eeg_placeholder
 
     tok = model.tokenizer
     prompt = prompt or TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(model.n_eeg_tokens))

@@ -35,11 +35,11 @@ def reasoning_html(text: str, z: np.ndarray, *, bands=None) -> str:
     text : str
         A generated answer.
     z : np.ndarray, shape (n_regions, n_bands)
-        The sample's measured deviations (:func:`~e2llm_lab.instructions.region_band_z`).
+        The sample's measured deviations (:func:`~e2llm_lab.text.instructions.region_band_z`).
     bands : sequence of str, optional
         Band names of ``z``'s last axis (default delta..gamma).
     """
-    from ..instructions import check_claims
+    from ..text.instructions import check_claims
 
     out = html.escape(text)
     for region, band, word, value, ok in check_claims(text, z, bands=bands)["claims"]:
@@ -143,7 +143,7 @@ class Explorer:
         if not hasattr(self.model, "llm"):
             return None
         if self.row not in self._reasoning:
-            from ..instructions import TEMPLATES, answer_lines, eeg_placeholder, make_example
+            from ..text.instructions import TEMPLATES, answer_lines, eeg_placeholder, make_example
 
             prompt = TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(self.model.n_eeg_tokens))
             ex = make_example("emotion", [self.row], self.fs, np.random.default_rng(0),
@@ -154,7 +154,7 @@ class Explorer:
 
     def update(self) -> None:
         """Redraw everything for the current selection."""
-        from ..instructions import region_band_z
+        from ..text.instructions import region_band_z
 
         if self.window.value is None:
             return

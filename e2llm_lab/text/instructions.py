@@ -1,0 +1,299 @@
+"""Instruction tasks: templates, examples with grounded chain-of-thought answers, and their answer lines.
+
+Each example pairs a user prompt holding EEG placeholders with a target answer whose ``<think>`` block is built
+from the sample's measured features (:mod:`e2llm_lab.text.rationales`) and ends with the sentence that decides the
+answer ("These match the fear signature."; for two or three clips, the comparison of their labels), so the
+answer line follows from the last step of the reasoning. Labels come from the data's label space: a task that
+needs what the space lacks (valence/arousal coordinates, scene descriptions) is left out with one line saying so.
+
+Some templates, and the whole ``scenario`` task family, are held out of training for zero-shot evaluation.
+Reading answers lives in :mod:`e2llm_lab.text.answers`; rationales in :mod:`e2llm_lab.text.rationales` (both re-exported
+here).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from ..channels import regions_present
+from ..labels import SEED7, LabelSpace
+from .answers import check_claims, parse_answer
+from .rationales import (
+    ASSOCIATIONS,
+    EVIDENCE_STYLES,
+    EmotionSignatures,
+    decision_sentence,
+    evidence_items,
+    fit_sentence,
+    rationale,
+    region_band_z,
+)
+
+__all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS", "TASKS", "TEMPLATES",
+           "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "EVIDENCE_STYLES", "Example", "EmotionSignatures",
+           "region_band_z", "evidence_items", "rationale", "fit_sentence", "decision_sentence", "is_held_out",
+           "eeg_placeholder", "make_example", "make_examples", "task_plan", "answer_lines", "parse_answer",
+           "check_claims", "corpus"]
+
+EEG_START, EEG_TOKEN, EEG_END = "<|eeg_start|>", "<|eeg|>", "<|eeg_end|>"
+SYSTEM_PROMPT = "You read EEG band-power evidence and explain the emotion it reflects."
+
+#: Task families used in training. "scenario" is held out entirely (zero-shot).
+TASKS = ("emotion", "valence_arousal", "compare", "rank", "describe")
+
+#: The parts each task's templates are composed of: every way of showing the EEG ("{eeg}", "{eeg2}", "{eeg3}")
+#: followed by every wording of the question. Template ``i * n_questions + j`` is intro ``i`` + question ``j``.
+TEMPLATE_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "emotion": (("EEG: {eeg}\n", "Here is an EEG recording: {eeg}\n", "Read this EEG segment {eeg}. ", "{eeg}\n",
+                 "Based on the EEG {eeg}: ", "Look at the brain activity {eeg}. "),
+                ("Which emotion is the person feeling?", "What emotion does it show?", "Name the emotion.",
+                 "Classify the emotion in this brain activity.", "What is the viewer's emotion?",
+                 "Which of the {n_labels} emotions fits best?")),
+    "valence_arousal": (("EEG: {eeg}\n", "Here is an EEG recording: {eeg}\n", "From the EEG {eeg}: ",
+                         "{eeg}\n", "Consider this brain activity {eeg}. "),
+                        ("Rate the valence and arousal.", "Is the feeling positive or negative, calm or aroused?",
+                         "Give valence and arousal.", "How pleasant and how intense is the feeling?")),
+    "compare": (("Clip A: {eeg}\nClip B: {eeg2}\n", "Two EEG recordings. A: {eeg} B: {eeg2} ",
+                 "Here are two clips, A {eeg} and B {eeg2}. ", "EEG of clip A: {eeg}\nEEG of clip B: {eeg2}\n"),
+                ("Which clip is more {attr}?", "Which one is more {attr}?", "Which of the two feels more {attr}?",
+                 "Pick the clip that is more {attr}.", "Which recording shows the more {attr} state?")),
+    "rank": (("Clip A: {eeg}\nClip B: {eeg2}\nClip C: {eeg3}\n", "Three EEG recordings. A: {eeg} B: {eeg2} C: {eeg3} ",
+              "Here are three clips, A {eeg}, B {eeg2} and C {eeg3}. ",
+              "EEG of clip A: {eeg}\nEEG of clip B: {eeg2}\nEEG of clip C: {eeg3}\n"),
+             ("Rank the clips from most to least {attr}.", "Order them from most to least {attr}.",
+              "Sort the three clips by how {attr} they are, most first.",
+              "Which is most {attr}, then next, then least?",
+              "List the clips from the most {attr} to the least.")),
+    "describe": (("EEG: {eeg}\n", "Here is an EEG recording: {eeg}\n", "{eeg}\n", "Look at this EEG {eeg}. "),
+                 ("Describe the EEG evidence.", "What stands out in this EEG recording?",
+                  "Which regions and bands are unusual?", "Summarise what the band power shows.",
+                  "Explain the evidence in this brain activity.")),
+}
+
+
+def _compose(task: str) -> tuple[str, ...]:
+    intros, questions = TEMPLATE_PARTS[task]
+    return tuple(i + q for i in intros for q in questions)
+
+
+def _held_out(task: str) -> set[tuple[str, int]]:
+    """About one combination in five: in row ``i`` of the grid, question ``j`` with ``(i + 2 j) % 5 == 3``. Every
+    intro and every question also appears in training templates, but never in these combinations."""
+    intros, questions = TEMPLATE_PARTS[task]
+    return {(task, i * len(questions) + j) for i in range(len(intros)) for j in range(len(questions))
+            if (i + 2 * j) % 5 == 3}
+
+
+TEMPLATES: dict[str, tuple[str, ...]] = {task: _compose(task) for task in TEMPLATE_PARTS}
+TEMPLATES["scenario"] = ("EEG: {eeg}\nWhich scene was the person most likely watching? {options}",
+                         "Here is an EEG recording: {eeg}\nPick the scene that fits it: {options}")
+#: (task, template index) pairs never used in training.
+HELD_OUT_TEMPLATES = set().union(*(_held_out(task) for task in TEMPLATE_PARTS))
+#: SEED-VII's scenes (other label spaces carry their own: ``LabelSpace.scenes``).
+SCENARIOS: dict[str, str] = dict(SEED7.scenes)
+
+
+def is_held_out(task: str, template: int) -> bool:
+    """True for the templates and task families never used in training (zero-shot evaluation)."""
+    return task == "scenario" or (task, template) in HELD_OUT_TEMPLATES
+
+
+def eeg_placeholder(n_tokens: int) -> str:
+    """The text standing for one EEG segment: start marker, ``n_tokens`` placeholders, end marker."""
+    return EEG_START + EEG_TOKEN * n_tokens + EEG_END
+
+
+@dataclass
+class Example:
+    """One instruction example: a user prompt with EEG placeholders, the target answer, and its EEG rows."""
+
+    task: str
+    template: int
+    prompt: str
+    answer: str
+    eeg_rows: list[int]                 # FeatureSet row per EEG segment, in placeholder order
+    truth: dict = field(default_factory=dict)
+    label_space: LabelSpace = SEED7     # the labels an answer line may name
+
+
+def _letters(n):
+    return "ABC"[:n]
+
+
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                 "twelve")
+
+
+def make_example(task: str, rows: list[int], fs, rng: np.random.Generator, *, n_eeg_tokens: int,
+                 template: int | None = None, zero_shot: bool = False,
+                 signatures: EmotionSignatures | None = None, style: str = "discriminative") -> Example:
+    """Build one example of ``task`` from FeatureSet rows (one row per EEG segment).
+
+    ``zero_shot=False`` draws only training templates; ``True`` only held-out ones. ``signatures`` choose the
+    evidence (:func:`evidence_items`); they must come from training subjects. Labels, their coordinates and scenes
+    come from ``fs.label_space``; band words from ``fs.bands``.
+    """
+    space = fs.label_space
+    reason = space.unsupported(task) if task in TEMPLATES else None
+    if reason:
+        raise ValueError(reason)
+    pool = [i for i in range(len(TEMPLATES.get(task, ()))) if is_held_out(task, i) == zero_shot]
+    if task in TEMPLATES and not pool:
+        raise ValueError(f"task {task!r} has no {'held-out' if zero_shot else 'training'} templates")
+    t = int(rng.choice(pool)) if template is None and pool else template
+    ph = eeg_placeholder(n_eeg_tokens)
+    emotions = [fs.meta.emotion.iloc[r] for r in rows]
+    zs = [region_band_z(fs.X[r], fs.ch_names) for r in rows]
+    present = regions_present(fs.ch_names)                    # a smaller cap: its empty regions are never cited
+    bands = fs.band_names
+    n = len(space)
+    fill = {"eeg": ph, "eeg2": ph, "eeg3": ph, "n_labels": _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)}
+    truth: dict = {"emotions": emotions}
+
+    def think(i: int, k: int = 3, top: int = 2) -> str:
+        ev = rationale(zs[i], emotion=emotions[i], signatures=signatures, k=k, style=style, present=present,
+                       bands=bands)
+        return ev if signatures is None else f"{fit_sentence(zs[i], signatures, top=min(top, n))} {ev}"
+
+    if task == "emotion":
+        answer = f"<think> {think(0)} {decision_sentence(emotions[0])} </think>\nEmotion: {emotions[0]}"
+        truth["emotion"] = emotions[0]
+    elif task == "valence_arousal":
+        v, a = space.valence_class(emotions[0]), space.arousal_class(emotions[0])
+        answer = (f"<think> {think(0)} {decision_sentence(emotions[0])} So valence is {v} and arousal {a}. "
+                  f"</think>\nValence: {v}\nArousal: {a}")
+        truth.update(valence=v, arousal=a)
+    elif task in ("compare", "rank"):
+        attr = str(rng.choice(list(space.attributes())))
+        score = space.score(attr)
+        if len({score[e] for e in emotions}) != len(emotions):
+            raise ValueError(f"clips {emotions} tie on {attr!r}: a {task} question needs labels whose "
+                             f"coordinates differ")
+        fill["attr"] = attr
+        names = _letters(len(rows))
+        clips = " ".join(f"Clip {n}: {think(i, k=1, top=1)} It matches {emotions[i]}." for i, n in enumerate(names))
+        order = sorted(range(len(rows)), key=lambda i: -score[emotions[i]])
+        ranked = " > ".join(f"{emotions[i]} ({names[i]})" for i in order)
+        decide = f"From most to least {attr}: {ranked}."
+        if task == "compare":
+            answer = f"<think> {clips} {decide} </think>\nAnswer: Clip {names[order[0]]}"
+            truth["choice"] = names[order[0]]
+        else:
+            answer = f"<think> {clips} {decide} </think>\nAnswer: " + " > ".join(names[i] for i in order)
+            truth["ranking"] = "".join(names[i] for i in order)
+        truth["attr"] = attr
+    elif task == "describe":
+        answer = rationale(zs[0], signatures=signatures, k=4, style="salient", present=present, bands=bands)
+    elif task == "scenario":
+        k = min(4, n)
+        options = list(rng.permutation(space.labels)[:k])
+        if emotions[0] not in options:
+            options[int(rng.integers(k))] = emotions[0]
+        fill["options"] = " ".join(f"({chr(97 + i)}) {space.scene_of(e)}" for i, e in enumerate(options))
+        letter = chr(97 + options.index(emotions[0]))
+        answer = (f"<think> {think(0)} {decision_sentence(emotions[0])} </think>\n"
+                  f"Answer: ({letter}) {space.scene_of(emotions[0])}")
+        truth.update(choice=letter, options=options)
+    else:
+        raise ValueError(f"unknown task {task!r}; allowed: {TASKS + ('scenario',)}")
+    return Example(task, t, TEMPLATES[task][t].format(**fill), answer, list(rows), truth, space)
+
+
+def _distinct_groups(space: LabelSpace, labels, k: int) -> list[tuple[str, ...]]:
+    """Groups of ``k`` labels whose coordinates all differ on every axis the space has (either question then has
+    exactly one answer)."""
+    axes = [space.score(a) for a in space.attributes()]
+    return [g for g in combinations(sorted(labels), k) if all(len({ax[e] for e in g}) == k for ax in axes)]
+
+
+def task_plan(fs, idx, tasks=TASKS) -> tuple[tuple[str, ...], list[str]]:
+    """The tasks that can be asked of rows ``idx`` and one line for each one left out, with the reason.
+
+    A task is left out when the label space lacks what it needs (:meth:`LabelSpace.unsupported`) or, for compare
+    and rank, when the rows hold too few labels whose coordinates all differ.
+    """
+    space = fs.label_space
+    present = set(fs.meta.emotion.iloc[np.asarray(idx)]) if len(idx) else set()
+    keep, skipped = [], []
+    for task in tasks:
+        reason = space.unsupported(task)
+        k = {"compare": 2, "rank": 3}.get(task)
+        if reason is None and k and not _distinct_groups(space, present, k):
+            reason = (f"task {task!r} left out: the rows hold labels {sorted(present)}, and no {k} of them differ "
+                      f"in both valence and arousal" if len(space.attributes()) == 2 else
+                      f"task {task!r} left out: the rows hold fewer than {k} labels with different coordinates")
+        if reason is None and task == "scenario" and len(present) < 1:
+            reason = "task 'scenario' left out: no rows"
+        (skipped.append(reason) if reason else keep.append(task))
+    return tuple(keep), skipped
+
+
+def make_examples(fs, idx, *, tasks=TASKS, n_per_task: int | dict = 200, n_eeg_tokens: int, seed: int = 0,
+                  zero_shot: bool = False, signatures: EmotionSignatures | None = None,
+                  style: str = "discriminative", verbose: bool = True) -> list[Example]:
+    """Draw examples from FeatureSet rows ``idx`` (comparison tasks pair clips whose labels' coordinates differ).
+
+    Tasks the rows cannot support are left out with one printed line each (:func:`task_plan`). Without
+    ``signatures`` they are learned from ``idx`` itself, which is right for training rows only; to build
+    reference answers for test rows, pass the signatures of the training subjects.
+    """
+    rng = np.random.default_rng(seed)
+    idx = np.asarray(idx)
+    emo = fs.meta.emotion.to_numpy()
+    space = fs.label_space
+    tasks, skipped = task_plan(fs, idx, tasks)
+    for line in skipped:
+        if verbose:
+            print(line)
+    if signatures is None:
+        signatures = EmotionSignatures.fit(fs, idx)
+    axes = [space.score(a) for a in space.attributes()]
+    out = []
+    for task in tasks:
+        n = n_per_task.get(task, 0) if isinstance(n_per_task, dict) else n_per_task
+        k = {"compare": 2, "rank": 3}.get(task, 1)
+        groups = _distinct_groups(space, set(emo[idx]), k) if k > 1 else None
+        for _ in range(n):
+            if k == 1:
+                rows = [int(rng.choice(idx))]
+            else:   # clips whose coordinates all differ, so either question has one answer
+                for _attempt in range(200):
+                    rows = [int(r) for r in rng.choice(idx, k, replace=False)]
+                    if all(len({ax[emo[r]] for r in rows}) == k for ax in axes):
+                        break
+                else:   # rare label mixes: draw a feasible group of labels, then one row of each (always ends)
+                    group = groups[int(rng.integers(len(groups)))]
+                    rows = [int(rng.choice(idx[emo[idx] == e])) for e in rng.permutation(group)]
+            out.append(make_example(task, rows, fs, rng, n_eeg_tokens=n_eeg_tokens, zero_shot=zero_shot,
+                                    signatures=signatures, style=style))
+    order = rng.permutation(len(out))
+    return [out[i] for i in order]
+
+
+def answer_lines(ex: Example) -> list[str]:
+    """Every well-formed answer line of ``ex``'s task (for constrained decoding); [] where the answer is free text."""
+    if ex.task == "emotion":
+        return [f"\nEmotion: {e}" for e in ex.label_space.labels]
+    if ex.task == "valence_arousal":
+        return [f"\nValence: {v}\nArousal: {a}" for v in ("positive", "neutral", "negative") for a in ("high", "low")]
+    if ex.task == "compare":
+        return [f"\nAnswer: Clip {n}" for n in _letters(len(ex.eeg_rows))]
+    if ex.task == "rank":
+        return ["\nAnswer: " + " > ".join(p) for p in itertools.permutations(_letters(len(ex.eeg_rows)))]
+    if ex.task == "scenario":       # the option restated (cloze form), so its words can be scored, not a bare letter
+        return [f"\nAnswer: ({chr(97 + i)}) {ex.label_space.scene_of(e)}" for i, e in enumerate(ex.truth["options"])]
+    return []
+
+
+def corpus(fs, idx, *, n_per_task: int = 150, seed: int = 0, n_eeg_tokens: int = 12) -> list[str]:
+    """Plain texts (prompts and answers of rows ``idx``) for training the tiny model's tokenizer.
+
+    The held-out ``scenario`` family is not among them: its scenes come from :mod:`~e2llm_lab.text.knowledge`.
+    """
+    texts = [SYSTEM_PROMPT]
+    for ex in make_examples(fs, idx, n_per_task=n_per_task, n_eeg_tokens=n_eeg_tokens, seed=seed):
+        texts += [ex.prompt, ex.answer]
+    return texts
