@@ -140,6 +140,9 @@ def _evaluate(args) -> int:
     for name in ("tasks", "controls", "diagnostic", "timings", "problems"):
         if name in report.tables:
             print(f"\n{name}:\n{report.tables[name].round(3).to_string()}")
+    if "information" in report.tables:
+        info = report.tables["information"].iloc[0]
+        print(f"\n{'WARNING: ' if not info.informative else ''}{info.verdict}")
     print(f"\nreport: {Path(args.out)}")
     return 0
 

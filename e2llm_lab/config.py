@@ -334,13 +334,20 @@ class E2LLMConfig:
 
 
 #: Named presets. "cpu-tiny": the shipped tiny LLM, minutes on a laptop CPU; "colab-t4": Qwen3-0.6B on a 15 GB
-#: T4 (fp32 there, see LLMConfig.dtype); "a100": Qwen3-0.6B in bf16 with a larger encoder.
+#: T4 (fp32 there, see LLMConfig.dtype); "cpu-smollm2": the offline SmolLM2-135M-Instruct on a CPU; "a100":
+#: Qwen3-0.6B in bf16 with a larger encoder.
 PRESETS: dict[str, E2LLMConfig] = {
     "cpu-tiny": E2LLMConfig(),
     "colab-t4": E2LLMConfig(encoder=EncoderConfig(d_model=64, n_heads=4, n_layers=2),
                             llm=LLMConfig(name_or_path="Qwen/Qwen3-0.6B", lora_r=16, gradient_checkpointing=True),
                             align=TrainConfig(epochs=1, batch_size=8, grad_accum=2, lr=1e-3),
                             instruct=TrainConfig(epochs=2, batch_size=4, grad_accum=4, lr=2e-4)),
+    # A real pretrained small LM on a CPU (SmolLM2-135M-Instruct, the named offline model): its embeddings and
+    # LoRA need learning rates two orders below the tiny model's, and every step costs ~150x more, so one alignment
+    # epoch and two instruction epochs in small batches; the answer's decisions weighted as in the reference recipe.
+    "cpu-smollm2": E2LLMConfig(llm=LLMConfig(name_or_path="smollm2-135m", dtype="float32", lora_r=16, lora_alpha=32),
+                               align=TrainConfig(epochs=1, batch_size=8, lr=1e-3),
+                               instruct=TrainConfig(epochs=2, batch_size=8, lr=3e-4, decision_weight=4.0)),
     "a100": E2LLMConfig(encoder=EncoderConfig(d_model=128, n_heads=8, n_layers=4, mlp_ratio=4),
                         llm=LLMConfig(name_or_path="Qwen/Qwen3-0.6B", lora_r=32, lora_alpha=64),
                         align=TrainConfig(epochs=1, batch_size=32, lr=1e-3),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["LabelSpace", "LabelSpaceError", "LABEL_SPACES", "SEED7", "SEED", "SEED4", "SEED5", "FACED",
-           "VA_QUADRANTS", "get_label_space", "quadrant_label", "TASK_NEEDS"]
+           "VA_QUADRANTS", "GAMEEMO", "get_label_space", "quadrant_label", "TASK_NEEDS"]
 
 
 class LabelSpaceError(ValueError):
@@ -335,8 +335,20 @@ VA_QUADRANTS = LabelSpace(
     scenes={"excited": "a last-second winning goal in a final", "calm": "a quiet sunset over a lake",
             "tense": "a horror film chase", "sad": "a farewell at a funeral"})
 
+# GAMEEMO (Alakus et al. 2020): four computer games chosen for their emotion. The dataset's design puts boring and
+# horror at negative valence, calm and funny at positive, horror and funny at high arousal.
+GAMEEMO = LabelSpace(
+    "gameemo", ("boring", "calm", "horror", "funny"),
+    valence={"boring": -0.4, "calm": 0.5, "horror": -0.6, "funny": 0.7},
+    arousal={"boring": 0.15, "calm": 0.25, "horror": 0.85, "funny": 0.75},
+    synonyms={"boring": ("bored", "boredom", "dull", "tedious"), "calm": ("calmness", "relaxed", "peaceful"),
+              "horror": ("fear", "scared", "afraid", "frightened"), "funny": ("fun", "amused", "amusement", "joy")},
+    scenes={"boring": "waiting in a long queue with nothing to do", "calm": "a quiet sunset over a lake",
+            "horror": "a horror film chase", "funny": "a stand-up comedy show"})
+
 #: Built-in label spaces by name.
-LABEL_SPACES: dict[str, LabelSpace] = {s.name: s for s in (SEED7, SEED, SEED4, SEED5, FACED, VA_QUADRANTS)}
+LABEL_SPACES: dict[str, LabelSpace] = {s.name: s for s in (SEED7, SEED, SEED4, SEED5, FACED, VA_QUADRANTS,
+                                                            GAMEEMO)}
 
 
 def get_label_space(name_or_space) -> LabelSpace:

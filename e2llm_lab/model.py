@@ -223,8 +223,11 @@ class E2LLM(nn.Module):
         tok, proc = self.tokenizer, self.processor
         prefixes = prefixes or [""] * len(prompts)
         think_end = tok.convert_tokens_to_ids("</think>")
-        stop = [tok.eos_token_id] + ([think_end] if answer_options is not None and think_end != tok.unk_token_id
-                                     and think_end is not None else [])
+        one_token = think_end is not None and think_end != tok.unk_token_id
+        stop = [tok.eos_token_id] + ([think_end] if answer_options is not None and one_token else [])
+        # an LM whose vocabulary spells </think> in several tokens (SmolLM2, Llama) stops on the string instead
+        strings = {"stop_strings": ["</think>"], "tokenizer": tok} if answer_options is not None and not one_token \
+            else {}
         texts = []
         for i in range(0, len(prompts), batch_size):
             chats = proc.chat(prompts[i:i + batch_size], prefixes[i:i + batch_size])
@@ -234,7 +237,8 @@ class E2LLM(nn.Module):
                                     attention_mask=batch["attention_mask"],
                                     max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
                                     eos_token_id=stop, bad_words_ids=[[self.eeg_start_id], [self.eeg_token_id],
-                                                                      [tok.convert_tokens_to_ids(EEG_END)]])
+                                                                      [tok.convert_tokens_to_ids(EEG_END)]],
+                                    **strings)
             for pre, row in zip(prefixes[i:i + batch_size], out):
                 text = tok.decode(row, skip_special_tokens=False)
                 texts.append(pre + text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip())

@@ -22,14 +22,16 @@ N_CAPTIONS = 800
 
 
 def preset_name(preset: str | None = None, llm: str | None = None) -> str:
-    """The preset a run uses: ``preset`` if given, else "cpu-tiny" for the tiny model and "colab-t4" for any other LM.
+    """The preset a run uses: ``preset`` if given, else "cpu-tiny" for the tiny model, the CPU preset of a named
+    offline model ("cpu-smollm2" for "smollm2-135m"), and "colab-t4" for any other LM.
 
     Raises
     ------
     ValueError
         For an unknown preset, naming the allowed ones.
     """
-    name = preset or ("cpu-tiny" if llm is None else "colab-t4")
+    named = {p.llm.name_or_path: n for n, p in PRESETS.items() if p.llm.name_or_path and n.startswith("cpu-")}
+    name = preset or ("cpu-tiny" if llm is None else named.get(str(llm).lower(), "colab-t4"))
     if name not in PRESETS:
         raise ValueError(f"preset={name!r}; allowed: {tuple(PRESETS)}")
     return name

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.express as px
 
 from .config import E2LLMConfig
-from .evaluate.suite import basic_emotion_rows
+from .evaluate.suite import basic_emotion_rows, information_table
 from .pipeline import N_CAPTIONS, N_INSTRUCT, resolve_config, split, stage_examples, train_e2llm
 
 __all__ = ["QUICKSTART_TEST_SUBJECTS", "N_INSTRUCT", "N_CAPTIONS", "quickstart_config", "stage_examples",
@@ -51,8 +51,9 @@ def _ask_held_out(model, fs, test_idx, *, fast: bool) -> tuple[pd.DataFrame, pd.
     return answers, generation_summary(answers), shuffled
 
 
-def _print_results(say, answers, summary, shuffled, head: dict, space) -> str:
-    """Answers beside the truth, the accuracy table, the LLM against its encoder head, and the control line."""
+def _print_results(say, answers, summary, shuffled, head: dict, space) -> list[str]:
+    """Answers beside the truth, the accuracy table, the LLM against its encoder head, the control line, and
+    whether the generated labels carry information at all; returns the last two lines (guard first)."""
     chance, llm_bacc = 1 / len(space), summary.loc["emotion", "balanced_accuracy"]
     say("\nSome answers on held-out subjects (truth beside them):")
     for _, r in _examples_to_show(answers).iterrows():
@@ -66,10 +67,13 @@ def _print_results(say, answers, summary, shuffled, head: dict, space) -> str:
                f"the true labels (chance {chance:.3f}); the answer names the donor sample's emotion "
                f"{shuffled.loc['emotion', 'follows_donor']:.3f} of the time")
     say(control)
-    return control
+    info = information_table(basic_emotion_rows(answers), space).iloc[0]
+    guard = f"{'WARNING: ' if not info.informative else ''}{info.verdict}"
+    say(guard)
+    return [guard, control]
 
 
-def _write_report(out: Path, run, windows, answers, summary, control: str, llm) -> Path:
+def _write_report(out: Path, run, windows, answers, summary, notes: list[str], llm) -> Path:
     """``quickstart.html``: the accuracy table, some answers, the loss curves, the confusion table, topomaps."""
     from .interpret.plots import plot_emotion_topomaps, plot_history
     from .report import write_html_report
@@ -82,10 +86,10 @@ def _write_report(out: Path, run, windows, answers, summary, control: str, llm) 
     llm_bacc = summary.loc["emotion", "balanced_accuracy"]
     return write_html_report(
         out / "quickstart.html", title="e2llm_lab quickstart",
-        text=[f"data: {run.split.samples}", f"held-out subjects: {run.split.test_subjects}",
+        text=[notes[0], f"data: {run.split.samples}", f"held-out subjects: {run.split.test_subjects}",
               f"LLM: {llm or 'tiny offline Qwen3'}",
               f"stage 1 head balanced accuracy {run.encoder_metrics['balanced_accuracy']:.3f}; LLM {llm_bacc:.3f}",
-              control],
+              *notes[1:]],
         tables={"Accuracy on held-out subjects": summary[main_cols],
                 "Some answers": answers.groupby("task", sort=False).head(2)[["task", "truth", "text"]]},
         details={"All figures per task (parse rate, free answers, faithfulness)": summary},
@@ -148,10 +152,10 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     run = train_e2llm(sp, cfg, scale=scale, device=device, progress=progress, say=say)
     answers, summary, shuffled = _ask_held_out(run.model, sp.samples, sp.test_idx, fast=fast)
     t_eval = time.perf_counter()
-    control = _print_results(say, answers, summary, shuffled, run.encoder_metrics, sp.samples.label_space)
+    notes = _print_results(say, answers, summary, shuffled, run.encoder_metrics, sp.samples.label_space)
     run.model.save_pretrained(Path(out) / "model")
-    report = _write_report(Path(out), run, windows, answers, summary, control, llm)
+    report = _write_report(Path(out), run, windows, answers, summary, notes, llm)
     say(f"\nreport: {report}\ntotal time {t_eval - t0:.0f} s")
     return {"model": run.model, "encoder_metrics": run.encoder_metrics, "answers": answers, "summary": summary,
-            "shuffled": shuffled, "histories": run.histories, "report": report,
+            "shuffled": shuffled, "histories": run.histories, "report": report, "evidence": notes[0],
             "seconds": {**run.seconds, "evaluate": t_eval - t0 - run.seconds["total"], "total": t_eval - t0}}

@@ -30,7 +30,7 @@ from .data.samples import SAMPLE_DATA_CONFIG, sample_dir
 
 __all__ = ["REFERENCE_COHORT", "REFERENCE_TEST_SUBJECTS", "REFERENCE_SCALE", "reference_config", "reference_dir",
            "load_reference_features", "load_reference_model", "reference_report", "build_reference",
-           "evaluate_reference", "report_tables"]
+           "evaluate_reference", "report_tables", "reference_information"]
 
 #: The reference cohort: 10 subjects x 7 emotions x 2 clips of 60 s (another seed than the sample cohort's).
 REFERENCE_COHORT = SyntheticConfig(n_subjects=10, n_trials_per_emotion=2, trial_s=60.0, seed=11)
@@ -80,6 +80,22 @@ def reference_report(*, folder=None) -> dict:
     """The evaluation the build wrote (``evaluation.json``): tables as records, recipe, seconds."""
     folder = _require(Path(folder) if folder is not None else reference_dir())
     return json.loads((folder / "evaluation.json").read_text())
+
+
+def reference_information(*, folder=None):
+    """Do the reference's generated labels carry information about the true emotion on its held-out subjects?
+
+    Tested on every held-out basic-emotion answer the build stored (``answers.csv``): a within-subject
+    permutation test and a subject bootstrap of balanced accuracy (:func:`~e2llm_lab.evaluate.label_information`).
+    Views of the reference's answers (the explorer) show its verdict.
+    """
+    from .evaluate.significance import label_information
+
+    folder = _require(Path(folder) if folder is not None else reference_dir())
+    answers = pd.read_csv(folder / "answers.csv")
+    space = load_reference_features(folder=folder, normalize=None).label_space
+    pred = [None if pd.isna(p) else p for p in answers.emotion_pred]
+    return label_information(list(answers.emotion_true), pred, labels=space.labels, groups=list(answers.subject))
 
 
 def report_tables(report) -> dict[str, list[dict]]:

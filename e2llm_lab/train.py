@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -210,8 +211,7 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
                             decision_weight=cfg.decision_weight)
     params = [p for n, p in model.named_parameters() if n in names]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = -(-len(ds) // (cfg.batch_size * cfg.grad_accum))
-    total = steps_per_epoch * cfg.epochs
+    total = (steps_per_epoch := -(-len(ds) // (cfg.batch_size * cfg.grad_accum))) * cfg.epochs
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_frac * total), total)
     model_p, opt, sched = accelerator.prepare(model, opt, sched)
 
@@ -240,14 +240,15 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
         if done_here:
             loader = accelerator.skip_first_batches(loader, done_here)
         torch.manual_seed(cfg.seed * 1000 + epoch + step)              # LoRA dropout
-        running = []
+        running, tokens, t0 = [], 0, time.perf_counter()
         for batch in loader:
+            tokens += int(batch["attention_mask"].sum())
             running.append(_train_batch(model_p, batch, accelerator, params, opt, sched))
             if accelerator.sync_gradients:
                 step += 1
                 rows.append({"stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(running)),
-                             "lr": sched.get_last_lr()[0]})
-                running = []
+                             "lr": sched.get_last_lr()[0], "tokens": tokens, "seconds": time.perf_counter() - t0})
+                running, tokens, t0 = [], 0, time.perf_counter()
                 bar.update(1)
                 bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
                 if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:

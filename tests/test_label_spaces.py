@@ -28,7 +28,10 @@ def test_builtin_spaces_have_the_datasets_labels_in_code_order():
     assert SEED4.labels == ("neutral", "sad", "fear", "happy")
     assert SEED5.labels == ("disgust", "fear", "sad", "neutral", "happy")
     assert len(FACED) == 9 and {"amusement", "inspiration", "joy", "tenderness"} <= set(FACED.labels)
-    assert len(VA_QUADRANTS) == 4 and set(LABEL_SPACES) == {"seed7", "seed", "seed4", "seed5", "faced", "va_quadrants"}
+    assert len(VA_QUADRANTS) == 4
+    assert set(LABEL_SPACES) == {"seed7", "seed", "seed4", "seed5", "faced", "va_quadrants", "gameemo"}
+    # GAMEEMO's games, in the order of its label codes (0 boring, 1 calm, 2 horror, 3 funny)
+    assert LABEL_SPACES["gameemo"].labels == ("boring", "calm", "horror", "funny")
     assert get_label_space("faced") is FACED
     with pytest.raises(ValueError, match="built-in"):
         get_label_space("nope")

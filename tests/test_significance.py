@@ -131,3 +131,16 @@ def test_2000_permutations_of_400_labels_take_well_under_a_second():
     res = label_information(y_true, y_pred, labels=EMOTIONS, groups=groups, n_permutations=2000)
     assert time.perf_counter() - start < 1.0
     assert isinstance(res, InformationTest) and res.n_permutations == 2000
+
+
+def test_weak_information_that_does_not_hold_across_subjects_is_still_no_evidence():
+    """Right on one subject only: the permutation test (within subjects) sees it, the subject bootstrap reaches
+    chance; the verdict says both, and that the explanations are not evidence."""
+    rng = np.random.default_rng(3)
+    truth = [EMOTIONS[i % 4] for i in range(160)]
+    groups = [i // 40 for i in range(160)]                   # 4 subjects of 40 answers
+    pred = [t if g == 0 else EMOTIONS[int(rng.integers(4))] for t, g in zip(truth, groups)]
+    res = label_information(truth, pred, labels=EMOTIONS, groups=groups)
+    assert res.p_value < 0.05 and res.ci_low <= res.chance and not res.informative
+    sentence = res.verdict()
+    assert "at most weak information" in sentence and sentence.endswith("are not evidence.")

@@ -70,6 +70,9 @@ class InformationTest:
         if self.informative:
             return (f"The generated labels carry information about {truth} on {data} ({stats}); this does not by "
                     f"itself show that each explanation is right.")
+        if self.p_value < self.alpha:            # the permutation test sees it, the interval across people does not
+            return (f"The generated labels carry at most weak information about {truth} on {data} ({stats}): the "
+                    f"interval reaches chance, so the explanations beside them are not evidence.")
         return (f"The generated labels carry no detectable information about {truth} on {data} ({stats}): "
                 f"the explanations beside them are not evidence.")
 

@@ -26,8 +26,10 @@ from ..text.answers import parse_answer
 from .diagnostics import diagnose_chain, ordering_link, scene_link
 from .generation import MULTI_TASKS, evaluate_generation, generation_summary
 from .protocols import classification_metrics, confusion_table, logistic_regression
+from .significance import label_information
 
-__all__ = ["EvaluationReport", "evaluate_all", "basic_emotion_rows", "DEFAULT_CONTROLS", "STEPS"]
+__all__ = ["EvaluationReport", "evaluate_all", "basic_emotion_rows", "information_table", "DEFAULT_CONTROLS",
+           "STEPS"]
 
 FAITHFULNESS = ("claims_per_answer", "claim_precision", "no_repeat_rate", "hallucinated_per_answer", "consistency",
                 "fit_top_correct", "fit_r_error")
@@ -43,6 +45,8 @@ class EvaluationReport:
     ----------
     tables : dict of str -> pandas.DataFrame
         ``basic`` (emotion metrics per subject and overall: LLM, encoder head, logistic regression, chance),
+        ``information`` (do the generated labels carry information about the truth? a within-subject permutation
+        test and subject bootstrap of balanced accuracy, per answer line: :func:`.significance.label_information`),
         ``confusion``, ``tasks`` (every task with chance, seen and zero-shot rows), ``zero_shot_gap``,
         ``faithfulness``, ``controls``, ``diagnostic`` (when training rows were given), ``scene_link`` (the
         zero-shot scenario's second link, with the emotion given: :func:`.diagnostics.scene_link`),
@@ -58,13 +62,24 @@ class EvaluationReport:
     figures: dict = field(default_factory=dict)
     answers: pd.DataFrame | None = None
 
+    def evidence_warning(self) -> str | None:
+        """The sentence every view of these answers must show when the generated labels carry no detectable
+        information about the truth (the constrained answer line's test), else None."""
+        info = self.tables.get("information")
+        if info is None or not len(info) or bool(info.informative.iloc[0]):
+            return None
+        return str(info.verdict.iloc[0])
+
     def to_html(self, path, *, title: str = "e2llm_lab evaluation") -> Path:
-        """Write the report as one self-contained HTML page (atomically)."""
+        """Write the report as one self-contained HTML page (atomically); a warning first when the answers carry
+        no information."""
         real = self.answers[self.answers.control == "none"] if self.answers is not None and len(self.answers) \
             else pd.DataFrame()
         sample = real.groupby("task", sort=False).head(2)[["task", "truth", "text"]] if len(real) else None
         tables = dict(self.tables) | ({"Some answers": sample} if sample is not None else {})
-        return write_html_report(path, title=title, tables=tables, figures=self.figures)
+        warning = self.evidence_warning()
+        text = [f"WARNING: {warning}"] if warning else []
+        return write_html_report(path, title=title, text=text, tables=tables, figures=self.figures)
 
 
 def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.DataFrame:
@@ -288,6 +303,7 @@ def _finish(report: EvaluationReport, runs, problems, timings, space: LabelSpace
         if y_enc is not None and len(y_enc) != len(emo):
             y_enc = y_lr = None
         build("basic", lambda: _basic(real, y_enc, y_lr, space))
+        build("information", lambda: information_table(emo, space))
         build("confusion", lambda: confusion_table(space.indices(emo.emotion_true), space.indices(emo.emotion_pred),
                                                    labels=space.labels))
     if len(real):
@@ -309,6 +325,33 @@ def _finish(report: EvaluationReport, runs, problems, timings, space: LabelSpace
     if "controls" in tables:
         figures["Controls: does the answer depend on the EEG?"] = _control_figure(tables["controls"])
     report.tables, report.figures = tables, figures
+
+
+def information_table(basic: pd.DataFrame, space: LabelSpace = SEED7, *, seed: int = 0) -> pd.DataFrame:
+    """Whether the basic-emotion answers carry information about the truth, for each answer line.
+
+    Parameters
+    ----------
+    basic : pd.DataFrame
+        Basic-emotion answers (:func:`basic_emotion_rows`) with ``emotion_true``, ``emotion_pred``, ``text_free``
+        and ``subject``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Index ``answer line`` (constrained, free); balanced_accuracy, chance, p_value, ci_low, ci_high, informative
+        and the one-sentence ``verdict`` every view of the answers shows.
+    """
+    lines = {"constrained": basic.emotion_pred,
+             "free": basic.text_free.map(lambda t: parse_answer(t, space)["emotion"])}
+    rows = []
+    for name, pred in lines.items():
+        test = label_information(list(basic.emotion_true), list(pred), labels=space.labels,
+                                 groups=list(basic.subject), seed=seed)
+        rows.append({"answer line": name, "balanced_accuracy": test.balanced_accuracy, "chance": test.chance,
+                     "p_value": test.p_value, "ci_low": test.ci_low, "ci_high": test.ci_high,
+                     "informative": test.informative, "n": test.n, "verdict": test.verdict()})
+    return pd.DataFrame(rows).set_index("answer line")
 
 
 def _gap(tasks: pd.DataFrame) -> pd.DataFrame:

@@ -49,7 +49,7 @@ from .views import (
                         view_attention_connectome,
                         view_markers_3d,
 )
-from .widgets import Explorer, reasoning_html
+from .widgets import Explorer, evidence_html, reasoning_html
 
 __all__ = ["emotion_band_contrast", "plot_band_topomaps", "plot_cap", "plot_emotion_topomaps", "plot_topomap",
            "plot_topomap_static", "mean_spatial_attention", "plot_attention_matrix", "plot_history",
@@ -58,5 +58,5 @@ __all__ = ["emotion_band_contrast", "plot_band_topomaps", "plot_cap", "plot_emot
            "WhiteBox", "class_target", "sanity_check", "score_attribution", "electrode_coords_mm",
            "plot_attribution_static", "plot_attribution_topomap", "plot_band_heatmap", "plot_deletion_curve",
            "plot_markers_3d", "plot_region_bars", "view_attention_connectome", "view_markers_3d", "Explorer",
-           "reasoning_html", "attention_rollout", "encoder_attention", "llm_eeg_attention", "plot_llm_eeg_attention",
-           "plot_llm_attention_topomap"]
+           "reasoning_html", "evidence_html", "attention_rollout", "encoder_attention", "llm_eeg_attention",
+           "plot_llm_eeg_attention", "plot_llm_attention_topomap"]

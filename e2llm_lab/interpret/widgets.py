@@ -14,7 +14,7 @@ import numpy as np
 from .attribution import METHODS, Attributor
 from .views import plot_attribution_topomap, plot_band_heatmap
 
-__all__ = ["reasoning_html", "Explorer"]
+__all__ = ["reasoning_html", "evidence_html", "Explorer"]
 
 
 def _figure_output(fig) -> dict:
@@ -50,6 +50,20 @@ def reasoning_html(text: str, z: np.ndarray, *, bands=None) -> str:
     return "<div style='white-space:pre-wrap;font-family:monospace;font-size:12px'>" + out + "</div>"
 
 
+def evidence_html(information=None) -> str:
+    """The line shown above a model's reasoning: does its generated label carry information about the truth?
+
+    ``information`` is an :class:`~e2llm_lab.evaluate.InformationTest` (or None: not tested).
+    """
+    if information is None:
+        return ("<p style='color:#8a5a00'><b>Not tested:</b> whether this model's generated labels carry any "
+                "information about the truth on held-out subjects. Run the evaluation (its <i>information</i> table) "
+                "before reading the reasoning below as evidence.</p>")
+    colour = "#1a7f37" if information.informative else "#b00020"
+    head = "" if information.informative else "<b>Not evidence.</b> "
+    return f"<p style='color:{colour}'>{head}{html.escape(information.verdict())}</p>"
+
+
 class Explorer:
     """Explore attributions and reasoning of one model over the rows of a FeatureSet.
 
@@ -63,6 +77,12 @@ class Explorer:
     rows : array of int, optional
         Rows to offer (default: all).
     target : {"encoder", "e2llm"}
+    information : InformationTest, optional
+        Whether the model's generated labels carry information about the truth on held-out subjects
+        (:func:`~e2llm_lab.evaluate.label_information`, the ``information`` table of :func:`evaluate_all`,
+        :func:`~e2llm_lab.reference.reference_information`). The explorer shows its verdict above the reasoning;
+        when it says the labels carry none, it says plainly that the reasoning is not evidence. Without it, it says
+        that this was not tested.
 
     Attributes
     ----------
@@ -70,7 +90,7 @@ class Explorer:
         Display it in a notebook.
     """
 
-    def __init__(self, model, fs, rows=None, *, target: str = "encoder"):
+    def __init__(self, model, fs, rows=None, *, target: str = "encoder", information=None):
         import ipywidgets as w
 
         if target not in ("encoder", "e2llm"):
@@ -98,13 +118,14 @@ class Explorer:
         self.band = w.Dropdown(options=["all", *fs.band_names], value="all", description="band")
         self.topomap, self.heatmap, self.reasoning = w.Output(), w.Output(), w.HTML()
         self.status = w.HTML()
+        self.evidence = w.HTML(evidence_html(information) if is_llm else "")
         self._update_clips()
         self.subject.observe(lambda _: self._update_clips(), "value")
         self.clip.observe(lambda _: self._update_windows(), "value")
         for c in (self.window, self.emotion, self.method, self.band):
             c.observe(lambda _: self.update(), "value")
         controls = w.VBox([self.subject, self.clip, self.window, self.emotion, self.method, self.band, self.status])
-        self.widget = w.VBox([w.HBox([controls, self.topomap]), self.heatmap, self.reasoning])
+        self.widget = w.VBox([self.evidence, w.HBox([controls, self.topomap]), self.heatmap, self.reasoning])
         self.update()
 
     # -- selection ----------------------------------------------------------------------------------------------
