@@ -38,7 +38,7 @@ from .text.instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
 
 __all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "NAMED_LLMS", "tiny_llm_path", "named_llm_path", "gguf_folder",
            "check_llm_source", "choose_dtype", "load_llm", "add_eeg_tokens", "add_lora", "quiet_peft", "chat_prompt",
-           "save_tokenizer"]
+           "save_tokenizer", "base_fingerprint", "added_token_rows"]
 
 EEG_TOKENS = (EEG_START, EEG_TOKEN, EEG_END)
 # ChatML, as Qwen uses; the assistant's reasoning sits inline in a <think> ... </think> block.
@@ -97,6 +97,55 @@ def _sha256(path: Path) -> str:
         while chunk := f.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
+    return [f for f in files if f.is_file()]
+
+
+def base_fingerprint(name_or_path: str | Path | None) -> dict:
+    """What identifies a base LM's exact weights, so a checkpoint trained on it can refuse another.
+
+    The sha256 of the GGUF file for a ``.gguf`` file or a named offline model; otherwise the sha256 of the weight
+    files (``*.safetensors``, else ``*.bin``) of the local folder, or of a hub id's locally cached snapshot.
+
+    Returns
+    -------
+    dict
+        ``{"name_or_path", "of", "sha256"}``; ``sha256`` is None for a hub id not in the local cache (nothing to
+        compare against, so nothing is refused).
+    """
+    name = "tiny" if name_or_path is None else str(name_or_path)
+    if name_or_path is None:
+        folder = tiny_llm_path()
+    elif not _looks_like_path(name) and name.lower() in NAMED_LLMS:
+        return {"name_or_path": name, "of": "gguf file", "sha256": _sha256(named_llm_path(name))}
+    elif name.lower().endswith(".gguf"):
+        return {"name_or_path": name, "of": "gguf file", "sha256": _sha256(Path(name).expanduser())}
+    elif Path(name).expanduser().is_dir():
+        folder = Path(name).expanduser()
+    else:
+        try:
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(name, local_files_only=True,
+                                            allow_patterns=["*.safetensors", "*.bin", "*.json"]))
+        except Exception:                                            # not cached here: nothing to hash
+            return {"name_or_path": name, "of": "weight files", "sha256": None}
+    digest = hashlib.sha256()
+    for f in _weight_files(folder):
+        digest.update(f.name.encode())
+        digest.update(bytes.fromhex(_sha256(f)))
+    return {"name_or_path": name, "of": "weight files", "sha256": digest.hexdigest()}
+
+
+def added_token_rows(tokenizer) -> list[int]:
+    """Token ids of the rows this project adds to an LM's vocabulary: the EEG tokens, and ``<|pad|>`` where it had
+    to add one. Resizing gives new rows random values, so a checkpoint saves these rows (a few vectors), never the
+    whole matrices."""
+    tokens = list(EEG_TOKENS) + (["<|pad|>"] if tokenizer.pad_token == "<|pad|>" else [])
+    return [int(i) for i in tokenizer.convert_tokens_to_ids(tokens)]
 
 
 def _require_gguf(path) -> None:

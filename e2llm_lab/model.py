@@ -26,7 +26,7 @@ from .config import E2LLMConfig, config_from_dict
 from .encoder import EEGEncoder
 from .errors import damaged, read_json, read_safetensors, unreadable
 from .heldout import HeldOut, held_out_rows, training_windows
-from .llm import load_llm, quiet_peft, save_tokenizer
+from .llm import added_token_rows, base_fingerprint, load_llm, quiet_peft, save_tokenizer
 from .processor import EEGPromptProcessor
 from .projector import EEGProjector
 from .text.instructions import EEG_END, EEG_START, EEG_TOKEN, EmotionSignatures
@@ -56,6 +56,27 @@ def splice_eeg(inputs_embeds: torch.Tensor, input_ids: torch.Tensor, eeg_embeds:
         raise ValueError(f"the prompts hold {int(where.sum())} <|eeg|> placeholders but {eeg_embeds.shape[0]} EEG "
                          f"token embeddings were given; each segment needs exactly n_regions + 1 placeholders")
     return inputs_embeds.masked_scatter(where[..., None], eeg_embeds.to(inputs_embeds.dtype))
+
+
+@torch.no_grad()
+def label_word_embeddings(llm, tokenizer, labels) -> torch.Tensor:
+    """The LM's input embedding of each label word as it follows a space in text (the mean over its sub-word
+    tokens): ``(len(labels), hidden_size)``."""
+    table = llm.get_input_embeddings().weight
+    rows = []
+    for label in labels:
+        ids = tokenizer(" " + str(label), add_special_tokens=False)["input_ids"]
+        rows.append(table[ids].float().mean(0))
+    return torch.stack(rows)
+
+
+def _cast_safetensors(path: Path, dtype: torch.dtype) -> None:
+    """Rewrite a safetensors file with its floating tensors in ``dtype`` (temp file + rename)."""
+    from safetensors.torch import load_file
+
+    state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt"})
 
 
 def _strip_local_base_path(path: Path) -> None:
@@ -100,8 +121,11 @@ class E2LLM(nn.Module):
         dev = llm.device
         in_dim = encoder.cfg.d_model + encoder.cfg.n_bands
         readout = (encoder.n_regions, encoder.cfg.n_bands) if cfg.projector.profile_readout else (0, 0)
+        n_classes = len(encoder.label_space) if cfg.projector.head_reading else 0
         proj = EEGProjector(cfg.projector.kind, in_dim, llm.config.hidden_size, n_regions=readout[0],
-                            n_bands=readout[1], max_segments=cfg.projector.max_segments).to(dev)
+                            n_bands=readout[1], max_segments=cfg.projector.max_segments, n_classes=n_classes).to(dev)
+        if n_classes:
+            proj.init_head_reading(label_word_embeddings(llm, tok, encoder.label_space.labels))
         return cls(encoder.to(dev), proj, llm, tok, cfg)
 
     @property
@@ -177,7 +201,8 @@ class E2LLM(nn.Module):
         padded = torch.cat([profile, profile.new_zeros(len(eeg), 1, eeg.shape[-1])], dim=1)   # global: none
         if segment is None:
             segment = torch.zeros(len(eeg), dtype=torch.long, device=eeg.device)
-        return self.projector(torch.cat([tokens, padded], dim=-1), profile, segment)   # (S, R+1, d+F) -> (S, R+1, H)
+        probs = out.logits.softmax(-1) if self.projector.head is not None else None      # the stage-1 reading
+        return self.projector(torch.cat([tokens, padded], dim=-1), profile, segment, probs)   # -> (S, R+1, H)
 
     def embed_inputs(self, input_ids: torch.Tensor, eeg: torch.Tensor) -> torch.Tensor:
         """Token embeddings of ``input_ids`` with the EEG segments spliced in."""
@@ -264,24 +289,70 @@ class E2LLM(nn.Module):
         return score_options(self, prompts, eeg, prefixes, options, batch_size=batch_size)
 
     # -- save / load: safetensors + JSON, the LoRA adapter through peft ----------------------------------------
-    def save_pretrained(self, folder) -> Path:
-        """Save encoder, projector, LoRA adapter (if any), tokenizer and config into ``folder``."""
+    def save_pretrained(self, folder, *, adapter_dtype: str | None = None, tokenizer: bool = True) -> Path:
+        """Save encoder, projector, LoRA adapter (if any), tokenizer and config into ``folder``.
+
+        The base LM itself is never saved: ``base.json`` records its exact weights (:func:`~e2llm_lab.llm.
+        base_fingerprint`) and :meth:`from_pretrained` refuses another base; ``added_embeddings.safetensors`` holds
+        only the rows of the tokens this project added (random when the vocabulary was resized).
+
+        Parameters
+        ----------
+        adapter_dtype : {"bfloat16"}, optional
+            Store the LoRA weights in bf16 (half the bytes; a real LM's adapter is megabytes).
+        tokenizer : bool
+            Save the tokenizer too (a copy for convenience: loading rebuilds it from the base LM).
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.encoder.save_pretrained(folder / "encoder")
         with atomic_path(folder / "projector.safetensors") as tmp:
             save_file({k: v.detach().contiguous().cpu() for k, v in self.projector.state_dict().items()}, str(tmp))
         if hasattr(self.llm, "peft_config"):
-            self.llm.save_pretrained(folder / "adapter")
+            self.llm.save_pretrained(folder / "adapter", save_embedding_layers=False)   # rows: see below
             (folder / "adapter" / "README.md").unlink(missing_ok=True)    # peft's blank model card, with local paths
             _strip_local_base_path(folder / "adapter" / "adapter_config.json")
-        save_tokenizer(self.tokenizer, folder / "tokenizer")
+            if adapter_dtype is not None:
+                _cast_safetensors(folder / "adapter" / "adapter_model.safetensors", getattr(torch, adapter_dtype))
+        self._save_added_rows(folder / "added_embeddings.safetensors")
+        write_text_atomic(folder / "base.json", json.dumps(base_fingerprint(self.cfg.llm.name_or_path), indent=1))
+        if tokenizer:
+            save_tokenizer(self.tokenizer, folder / "tokenizer")
         write_text_atomic(folder / "e2llm_config.json", json.dumps(asdict(self.cfg), indent=1))
         if self.signatures is not None:
             write_text_atomic(folder / "signatures.json", json.dumps(self.signatures.to_dict()))
         if self.held_out is not None:
             write_text_atomic(folder / "training_data.json", json.dumps(self.held_out.to_dict(), indent=1))
         return folder
+
+    def _save_added_rows(self, path: Path) -> None:
+        ids = torch.tensor(added_token_rows(self.tokenizer))
+        rows = {"ids": ids, "input": self.llm.get_input_embeddings().weight[ids]}
+        out = self.llm.get_output_embeddings()
+        if out is not None and out.weight.data_ptr() != self.llm.get_input_embeddings().weight.data_ptr():
+            rows["output"] = out.weight[ids]
+        with atomic_path(path) as tmp:
+            save_file({k: v.detach().contiguous().cpu() for k, v in rows.items()}, str(tmp))
+
+    def _load_added_rows(self, path: Path, fix: str) -> None:
+        rows = read_safetensors(path, fix=fix, device=str(self.device))
+        ids = torch.tensor(added_token_rows(self.tokenizer), device=self.device)
+        if "ids" not in rows or not torch.equal(rows["ids"], ids):
+            raise damaged(path, f"its token ids {rows.get('ids')} are not the tokenizer's added tokens {ids}", fix)
+        with torch.no_grad():
+            self.llm.get_input_embeddings().weight[ids] = rows["input"].to(self.llm.dtype)
+            if "output" in rows:
+                self.llm.get_output_embeddings().weight[ids] = rows["output"].to(self.llm.dtype)
+
+    def _check_base(self, folder: Path) -> None:
+        saved = read_json(folder / "base.json", fix=f"re-save the model with E2LLM.save_pretrained, or copy {folder} "
+                                                 f"again")
+        now = base_fingerprint(self.cfg.llm.name_or_path)
+        if saved.get("sha256") and now["sha256"] and saved["sha256"] != now["sha256"]:
+            raise ValueError(f"{folder} was trained on other weights of {saved['name_or_path']!r} (its {saved['of']} "
+                             f"sha256 {saved['sha256'][:12]}...) than the ones installed here "
+                             f"({now['sha256'][:12]}...): its adapter and projector fit only that base; install the "
+                             f"version it was trained on, or retrain (`e2llm-lab build-reference` for a reference)")
 
     @classmethod
     def from_pretrained(cls, folder, *, device: str = "auto") -> E2LLM:
@@ -298,6 +369,10 @@ class E2LLM(nn.Module):
         except (KeyError, TypeError, ValueError) as err:            # a field missing or of the wrong kind
             raise damaged(folder / "e2llm_config.json", err, fix) from err
         model = cls.build(EEGEncoder.from_pretrained(folder / "encoder"), cfg, device=device)
+        if (folder / "base.json").exists():
+            model._check_base(folder)
+        if (folder / "added_embeddings.safetensors").exists():
+            model._load_added_rows(folder / "added_embeddings.safetensors", fix)
         if (folder / "adapter").exists():
             try:
                 with quiet_peft():

@@ -123,7 +123,8 @@ def test_good_e2llm_checkpoint_loads(e2llm_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("name,how", [("projector.safetensors", "truncated"), ("projector.safetensors", "empty"),
                                       ("e2llm_config.json", "truncated"), ("signatures.json", "truncated"),
-                                      ("signatures.json", "garbled"), ("encoder/encoder.safetensors", "truncated")])
+                                      ("signatures.json", "garbled"), ("encoder/encoder.safetensors", "truncated"),
+                                      ("added_embeddings.safetensors", "truncated"), ("base.json", "garbled")])
 def test_damaged_e2llm_checkpoint(e2llm_dir, tmp_path, name, how):
     from e2llm_lab.model import E2LLM
 
