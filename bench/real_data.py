@@ -17,6 +17,7 @@ sentence agrees with the answer line >= 0.98.
 
     python bench/real_data.py                                   # the tiny LM, the quickstart's recipe
     python bench/real_data.py --llm smollm2-135m --scale 0.3    # SmolLM2-135M-Instruct on the CPU preset
+    python bench/real_data.py --head-reading                    # the head's posterior as a soft label word
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import json
 import resource
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +64,8 @@ def main() -> None:
     p.add_argument("--scale", type=float, default=1.0, help="captions and instruction examples x this")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-new-tokens", type=int, default=160)
+    p.add_argument("--head-reading", action="store_true",
+                   help="add the encoder head's posterior to the global token as a soft label word")
     p.add_argument("--out", default="reports/bench_real_data")
     args = p.parse_args()
     warnings.filterwarnings("ignore")
@@ -71,6 +75,8 @@ def main() -> None:
     t0 = time.perf_counter()
     windows = load_gameemo(args.path)
     cfg = resolve_config(args.preset, args.llm, args.seed, "cpu")
+    if args.head_reading:
+        cfg = replace(cfg, projector=replace(cfg.projector, head_reading=True))
     sp = split(windows, args.test_subjects, cfg.data)
     fs, tr, te = sp.samples, sp.train_idx, sp.test_idx
     print(f"{fs}\ntrain subjects {sorted(set(fs.meta.subject.iloc[tr]))}, held out {sp.test_subjects} "
@@ -123,8 +129,9 @@ def main() -> None:
           f"{agree:.3f} (>= 0.98: {'MET' if agree >= 0.98 else 'NOT MET'})")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    answers.to_csv(out / f"answers_{args.llm or 'tiny'}_seed{args.seed}.csv", index=False)
-    (out / f"summary_{args.llm or 'tiny'}_seed{args.seed}.json").write_text(json.dumps(
+    tag = f"{args.llm or 'tiny'}{'_head' if args.head_reading else ''}_seed{args.seed}"
+    answers.to_csv(out / f"answers_{tag}.csv", index=False)
+    (out / f"summary_{tag}.json").write_text(json.dumps(
         {"table": table.iloc[:, 0].to_dict(), "information": info.to_dict() if hasattr(info, "to_dict") else
          {k: getattr(info, k) for k in ("balanced_accuracy", "p_value", "ci_low", "ci_high", "informative")},
          "decision_agreement": agree, "seconds": {**sec, "evaluate": t_eval}, "tokens_per_s": rate,

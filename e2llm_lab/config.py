@@ -246,10 +246,14 @@ class ProjectorConfig:
         Add a linear read-out of the segment's whole region x band profile to its global token.
     max_segments : int
         Learned embeddings for the first, second, ... EEG segment of a prompt (0: none).
+    head_reading : bool
+        Add the encoder head's class posterior to the global token, through a linear map initialised with the
+        LM's own embeddings of the label words: the stage-1 reading reaches the LM as a soft label word.
     """
 
     kind: str = "mlp2x_gelu"
     profile_readout: bool = True
+    head_reading: bool = False
     # 3: the most clips a task shows (rank). With them, the quickstart model read each clip of a compare prompt
     # right 0.71 of the time (0.61 without) and of a rank prompt 0.48 (0.35), same seed and data.
     max_segments: int = 3
@@ -296,6 +300,9 @@ class TrainConfig:
         choice the answer hangs on carries about 1% of the loss.
     checkpoint_every : int
         Save the training state every N optimizer steps (0: only at the end).
+    mixed_precision : {"no", "bf16"}
+        "bf16": forward and backward under bf16 autocast (accelerate's), weights and optimizer in fp32; on a CPU
+        with AVX512-BF16 or AMX, ``python bench/cpu_precision.py`` measures what it buys.
     seed : int
     """
 
@@ -308,6 +315,7 @@ class TrainConfig:
     unfreeze_encoder: bool = False
     decision_weight: float = 1.0
     checkpoint_every: int = 0
+    mixed_precision: str = "no"
     seed: int = 0
 
 

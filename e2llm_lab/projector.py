@@ -56,10 +56,13 @@ class EEGProjector(nn.Module):
         A learned embedding per segment position in a prompt (first clip, second clip ...), added to all of that
         segment's tokens so that "Clip B" can find its own EEG by content (as BERT's segment embeddings);
         zero-initialised. 0 disables it.
+    n_classes : int
+        Width of the encoder head's posterior added to the global token through ``head`` (no bias); 0 disables
+        it. :meth:`init_head_reading` sets it to the LM's label-word embeddings.
     """
 
     def __init__(self, kind: str, in_dim: int, hidden_size: int, *, n_regions: int = 0, n_bands: int = 0,
-                 max_segments: int = 0):
+                 max_segments: int = 0, n_classes: int = 0):
         super().__init__()
         self.tokens = build_projector(kind, in_dim, hidden_size)
         self.segment = nn.Embedding(max_segments, hidden_size) if max_segments else None
@@ -69,15 +72,33 @@ class EEGProjector(nn.Module):
         if self.readout is not None:
             nn.init.zeros_(self.readout.weight)
             nn.init.zeros_(self.readout.bias)
+        self.head = nn.Linear(n_classes, hidden_size, bias=False) if n_classes else None
+
+    @torch.no_grad()
+    def init_head_reading(self, label_embeddings: torch.Tensor) -> None:
+        """Start the head map as "the posterior-weighted mean of the label words' embeddings" ((K, H) -> weight
+        (H, K)): a confident head reading then enters the LM as its own word for that emotion."""
+        if self.head is None:
+            raise ValueError("this projector has no head reading (n_classes = 0)")
+        if label_embeddings.shape != (self.head.in_features, self.head.out_features):
+            raise ValueError(f"label embeddings of shape {tuple(label_embeddings.shape)}; expected "
+                             f"({self.head.in_features}, {self.head.out_features}): one row per label")
+        self.head.weight.copy_(label_embeddings.T)
 
     def forward(self, tokens: torch.Tensor, profile: torch.Tensor,
-                segment: torch.Tensor | None = None) -> torch.Tensor:
-        """``tokens`` (S, R+1, in_dim), ``profile`` (S, R, F) and each segment's position in its prompt ``segment``
-        (S,) -> LLM embeddings (S, R+1, hidden_size)."""
+                segment: torch.Tensor | None = None, head_probs: torch.Tensor | None = None) -> torch.Tensor:
+        """``tokens`` (S, R+1, in_dim), ``profile`` (S, R, F), each segment's position in its prompt ``segment``
+        (S,) and the encoder head's posterior ``head_probs`` (S, K) -> LLM embeddings (S, R+1, hidden_size)."""
         out = self.tokens(tokens)
+        extra = 0                                                                  # added to the global token
         if self.readout is not None:
-            glob = out[:, -1:] + self.readout(profile.flatten(1))[:, None]        # (S, R*F) -> (S, 1, H)
-            out = torch.cat([out[:, :-1], glob], dim=1)
+            extra = extra + self.readout(profile.flatten(1))[:, None]              # (S, R*F) -> (S, 1, H)
+        if self.head is not None:
+            if head_probs is None:
+                raise ValueError("this projector reads the encoder head's posterior: pass head_probs")
+            extra = extra + self.head(head_probs.to(out.dtype))[:, None]           # (S, K) -> (S, 1, H)
+        if torch.is_tensor(extra):
+            out = torch.cat([out[:, :-1], out[:, -1:] + extra], dim=1)
         if self.segment is not None and segment is not None:
             if int(segment.max()) >= self.segment.num_embeddings:
                 raise ValueError(f"a prompt holds {int(segment.max()) + 1} EEG segments; this projector embeds at "
