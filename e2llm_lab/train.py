@@ -159,15 +159,17 @@ def _epoch_loader(ds, cfg: TrainConfig, epoch: int, pad_token_id: int, accelerat
     return accelerator.prepare(loader)
 
 
-def _train_batch(model_p, batch: dict, accelerator, params, opt, sched) -> float:
-    """Forward, backward and (when gradients sync) a clipped optimizer step on one batch; returns its loss."""
+def _train_batch(model_p, batch: dict, accelerator, params, opt, sched, autocast: dict | None = None) -> float:
+    """Forward, backward and (when gradients sync) a clipped optimizer step on one batch; returns its loss.
+    ``autocast``: ``torch.autocast`` arguments for the forward pass (bf16 mixed precision)."""
     with accelerator.accumulate(model_p):
-        if "weights" in batch:
-            weights = batch.pop("weights")
-            logits = model_p(**{k: v for k, v in batch.items() if k != "labels"}).logits
-            loss = weighted_lm_loss(logits, batch["labels"], weights)
-        else:
-            loss = model_p(**batch).loss
+        with torch.autocast(**(autocast or {"device_type": "cpu", "enabled": False})):
+            if "weights" in batch:
+                weights = batch.pop("weights")
+                logits = model_p(**{k: v for k, v in batch.items() if k != "labels"}).logits
+                loss = weighted_lm_loss(logits.float(), batch["labels"], weights)
+            else:
+                loss = model_p(**batch).loss
         accelerator.backward(loss)
         if accelerator.sync_gradients:
             accelerator.clip_grad_norm_(params, 1.0)
@@ -175,6 +177,23 @@ def _train_batch(model_p, batch: dict, accelerator, params, opt, sched) -> float
         sched.step()
         opt.zero_grad(set_to_none=True)
     return loss.item()
+
+
+def _trainable_names(model, stage: str, cfg: TrainConfig) -> set[str]:
+    """Mark what ``stage`` trains and return those parameters' names (stage 3 needs LoRA adapters)."""
+    names = set(set_trainable(model, stage, unfreeze_encoder=cfg.unfreeze_encoder))
+    if stage == "instruct" and not any("lora_" in n for n in names):
+        raise ValueError("stage 'instruct' trains LoRA adapters: wrap model.llm with e2llm_lab.llm.add_lora first")
+    return names
+
+
+def _autocast_args(cfg: TrainConfig, device) -> dict:
+    """``torch.autocast`` arguments of ``cfg.mixed_precision``. Autocast here, not accelerate's mixed_precision:
+    that one is fixed once per process (its AcceleratorState), so a bf16 stage could not follow an fp32 one."""
+    if cfg.mixed_precision not in ("no", "bf16"):
+        raise ValueError(f"mixed_precision={cfg.mixed_precision!r}; allowed: 'no', 'bf16'")
+    return {"device_type": torch.device(device).type, "dtype": torch.bfloat16,
+            "enabled": cfg.mixed_precision == "bf16"}
 
 
 def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConfig(), *, stage: str,
@@ -203,9 +222,7 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
 
-    names = set(set_trainable(model, stage, unfreeze_encoder=cfg.unfreeze_encoder))
-    if stage == "instruct" and not any("lora_" in n for n in names):
-        raise ValueError("stage 'instruct' trains LoRA adapters: wrap model.llm with e2llm_lab.llm.add_lora first")
+    names, autocast = _trainable_names(model, stage, cfg), _autocast_args(cfg, model.device)
     accelerator = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=model.device.type == "cpu")
     ds = InstructionDataset(examples, fs, model.tokenizer, max_length=model.cfg.llm.max_length,
                             decision_weight=cfg.decision_weight)
@@ -243,7 +260,7 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
         running, tokens, t0 = [], 0, time.perf_counter()
         for batch in loader:
             tokens += int(batch["attention_mask"].sum())
-            running.append(_train_batch(model_p, batch, accelerator, params, opt, sched))
+            running.append(_train_batch(model_p, batch, accelerator, params, opt, sched, autocast))
             if accelerator.sync_gradients:
                 step += 1
                 rows.append({"stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(running)),

@@ -136,3 +136,24 @@ def test_training_with_decision_weight_runs_and_its_loss_falls(fs, small_e2llm):
     hist = train_stage(m, exs, fs, TrainConfig(epochs=4, batch_size=8, lr=1e-2, decision_weight=4.0),
                        stage="instruct", progress=False)
     assert np.isfinite(hist.loss).all() and hist.loss.iloc[-3:].mean() < 0.9 * hist.loss.iloc[:3].mean()
+
+
+def test_bf16_autocast_trains_like_fp32_and_leaves_the_weights_in_fp32(fs, small_e2llm):
+    """mixed_precision="bf16": the same steps learn about as much as fp32 (bf16 rounding, not another run)."""
+    exs = None
+    losses = {}
+    for precision in ("no", "bf16"):
+        torch.manual_seed(0)
+        m = small_e2llm(fs)
+        m.llm = add_lora(m.llm)
+        exs = exs or make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=24,
+                                   n_eeg_tokens=m.n_eeg_tokens, verbose=False)
+        hist = train_stage(m, exs, fs, TrainConfig(epochs=3, batch_size=8, lr=1e-2, decision_weight=4.0,
+                                                   mixed_precision=precision), stage="instruct", progress=False)
+        losses[precision] = hist.loss.to_numpy()
+        assert {p.dtype for p in m.parameters() if p.requires_grad} == {torch.float32}
+    assert np.isfinite(losses["bf16"]).all()
+    assert not np.array_equal(losses["bf16"], losses["no"])                   # autocast did run in bf16
+    np.testing.assert_allclose(losses["bf16"], losses["no"], rtol=0.1)
+    with pytest.raises(ValueError, match="mixed_precision='fp16'; allowed: 'no', 'bf16'"):
+        train_stage(m, exs, fs, TrainConfig(mixed_precision="fp16"), stage="instruct", progress=False)
