@@ -54,10 +54,15 @@ def _build_reference(args) -> int:
     from .reference import build_reference, evaluate_reference
 
     if args.evaluate_only:
-        out = evaluate_reference(args.out, seed=args.seed, device=args.device, n_per_task=args.n_per_task)
+        out = evaluate_reference(args.out, llm=args.llm, seed=args.seed, device=args.device,
+                                 n_per_task=args.n_per_task)
         print(f"evaluation of the reference model written to {out}")
         return 0
-    out = build_reference(args.out, seed=args.seed, device=args.device, n_per_task=args.n_per_task)
+    if args.llm not in (None, "tiny"):
+        from .llm import named_llm_path
+
+        named_llm_path(args.llm)                     # not installed: its one sentence, before any work
+    out = build_reference(args.out, llm=args.llm, seed=args.seed, device=args.device, n_per_task=args.n_per_task)
     print(f"reference model, features and evaluation written to {out}")
     return 0
 
@@ -202,10 +207,14 @@ def _add_commands(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_build_tiny_llm)
     br = sub.add_parser("build-reference", help="rebuild the shipped reference model (about 15 min on 2 CPU cores)")
-    br.add_argument("--out", default=None, help="folder (default: data_samples/reference of this checkout)")
+    br.add_argument("--out", default=None, help="folder (default: data_samples/reference of this checkout, "
+                                                "data_samples/reference_smollm2 for --llm smollm2-135m)")
+    br.add_argument("--llm", default=None, choices=["tiny", "smollm2-135m"],
+                    help="the LM of the reference (default tiny; smollm2-135m: about 90 min on 2 CPU cores)")
     br.add_argument("--seed", type=int, default=0)
     br.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    br.add_argument("--n-per-task", type=int, default=40, help="prompts per task in its evaluation")
+    br.add_argument("--n-per-task", type=int, default=None,
+                    help="prompts per task in its evaluation (default the reference's: 40, smollm2-135m 20)")
     br.add_argument("--evaluate-only", action="store_true",
                     help="re-run only the evaluation of the model already in --out (after the protocol changed)")
     br.set_defaults(func=_build_reference)

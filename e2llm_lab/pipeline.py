@@ -157,6 +157,19 @@ class TrainedRun:
     encoder_metrics: dict
     histories: dict = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    #: The process's peak resident memory (GB) at the end of each stage (None where the OS does not say).
+    peak_rss_gb: dict[str, float | None] = field(default_factory=dict)
+
+
+def _peak_rss_gb() -> float | None:
+    try:
+        import resource
+    except ImportError:                                        # Windows
+        return None
+    import sys
+
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # bytes on macOS, kilobytes on Linux
+    return kb / 2**30 if sys.platform == "darwin" else kb / 2**20
 
 
 def _loss_trend(hist) -> str:
@@ -199,7 +212,7 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str 
     encoder, hist1 = pretrain_encoder(fs, cfg.pretrain, encoder_cfg=cfg.encoder, train_idx=tr, progress=progress)
     head = classification_metrics(fs.labels()[te], encoder.predict_logits(fs.X[te]).argmax(1),
                                   n_classes=len(fs.label_space))
-    t1 = time.perf_counter()
+    t1, peak = time.perf_counter(), {"stage1": _peak_rss_gb()}
     say(f"stage 1 (encoder): balanced accuracy of its own head on held-out subjects "
         f"{head['balanced_accuracy']:.3f} ({t1 - t0:.0f} s)")
 
@@ -209,12 +222,12 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str 
     captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens,
                                         seed=cfg.instruct.seed, scale=scale)
     hist2 = train_stage(model, captions, fs, cfg.align, stage="align", progress=progress)
-    t2 = time.perf_counter()
+    t2, peak["align"] = time.perf_counter(), _peak_rss_gb()
     say(f"stage 2 (alignment, projector only): {_loss_trend(hist2)}; {t2 - t1:.0f} s)")
 
     model.llm = add_lora(model.llm, cfg.llm)
     hist3 = train_stage(model, examples, fs, cfg.instruct, stage="instruct", progress=progress)
-    t3 = time.perf_counter()
+    t3, peak["instruct"] = time.perf_counter(), _peak_rss_gb()
     say(f"stage 3 (instruction tuning, LoRA + projector): {_loss_trend(hist3)}; {t3 - t2:.0f} s)")
     return TrainedRun(model, sp, head, {"pretrain": hist1, "align": hist2, "instruct": hist3},
-                      {"stage1": t1 - t0, "align": t2 - t1, "instruct": t3 - t2, "total": t3 - t0})
+                      {"stage1": t1 - t0, "align": t2 - t1, "instruct": t3 - t2, "total": t3 - t0}, peak)

