@@ -18,58 +18,7 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-
-
-def _table(tables: dict, name: str, index) -> pd.DataFrame:
-    return pd.DataFrame(tables[name]).set_index(index)
-
-
-def figures(tables: dict) -> dict:
-    """The bench's figures from an evaluation's tables as records (``evaluation.json``'s ``tables``)."""
-    t, b = _table(tables, "tasks", "task"), _table(tables, "basic", ["model", "subject"])
-    c, g = _table(tables, "controls", ["control", "task"]), _table(tables, "zero_shot_gap", "task")
-    bacc = lambda m: b.loc[(m, "all"), "balanced_accuracy"]   # noqa: E731
-    out = {
-        "emotion balanced acc (LLM, constrained)": bacc("LLM (constrained answer line)"),
-        "emotion balanced acc (LLM, free)": bacc("LLM (free answer line)"),
-        "emotion balanced acc (encoder head)": bacc("encoder head"),
-        "emotion balanced acc (logistic regression)": bacc("logistic regression"),
-        "LLM - max(head, LR)": bacc("LLM (constrained answer line)") - max(bacc("encoder head"),
-                                                                           bacc("logistic regression")),
-        "valence/arousal acc": t.loc["valence_arousal", "accuracy"],
-        "compare acc": t.loc["compare", "accuracy"],
-        "compare: clip reading": t.loc["compare", "clip_reading"],
-        "rank acc (exact)": t.loc["rank", "accuracy"],
-        "rank chance (simulated)": t.loc["rank", "chance"],
-        "rank Kendall tau": t.loc["rank", "kendall_tau"],
-        "rank: clip reading": t.loc["rank", "clip_reading"],
-        "scenario acc (zero-shot, constrained)": t.loc["scenario (zero-shot)", "accuracy"],
-        "scenario acc (zero-shot, free)": t.loc["scenario (zero-shot)", "accuracy_free"],
-        "scenario parse rate (free)": t.loc["scenario (zero-shot)", "parse_rate"],
-        "scenario: emotion named, no option (free)": t.loc["scenario (zero-shot)"].get("emotion_instead", np.nan),
-        "emotion acc, seen templates": g.loc["emotion", "seen_templates"],
-        "emotion acc, held-out templates": g.loc["emotion", "held_out_templates"],
-        "held-out template gap": g.loc["emotion", "gap"],
-        "claim precision (emotion)": t.loc["emotion", "claim_precision"],
-        "named closest signature is the closest": t.loc["emotion", "fit_top_correct"],
-    }
-    for control in ("shuffled", "subject_mean", "noise"):
-        if (control, "emotion") in c.index:
-            out[f"{control} EEG: emotion acc - chance"] = c.loc[(control, "emotion"), "above_chance"]
-    if "scene_link" in tables:
-        s = _table(tables, "scene_link", "link")
-        out["scenario link: emotion stated -> scene"] = s.accuracy.iloc[0]
-        out["scenario link: LM scene knowledge"] = s.accuracy.iloc[1]
-    if "ordering_link" in tables:
-        o = pd.DataFrame(tables["ordering_link"]).set_index(["task", "link"]).accuracy
-        for task in ("compare", "rank"):
-            if (task, "readings given") in o.index:
-                out[f"{task} link: order, readings given"] = o[(task, "readings given")]
-                out[f"{task} link: answer = order of own readings"] = o[(task, "answer = order of own readings")]
-    return out
-
 
 TARGETS = {   # figure -> (test, text): issue 14
     "LLM - max(head, LR)": (lambda v: v >= 0, ">= 0 (LLM >= encoder head and logistic regression)"),
@@ -129,7 +78,9 @@ def main() -> None:
             else:
                 runs[f"seed {seed}"] = _quickstart_tables(seed, out)
             print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-    df = pd.DataFrame([figures(t) for t in runs.values()], index=list(runs))
+    from e2llm_lab.reference import evaluation_figures
+
+    df = pd.DataFrame([evaluation_figures(t) for t in runs.values()], index=list(runs))
     print(f"\nrecipe {args.recipe if not args.folders else 'from ' + ', '.join(args.folders)}; "
           f"{len(df)} run(s); mean +/- sd over runs; held-out subjects only")
     for name in df.columns:

@@ -38,7 +38,7 @@ __all__ = ["REFERENCE_COHORT", "REFERENCE_TEST_SUBJECTS", "REFERENCE_SCALE", "RE
            "reference_dir", "preferred_reference", "load_reference_features", "load_reference_model",
            "reference_report", "build_reference",
            "evaluate_reference", "report_tables", "reference_information", "save_reference_model", "run_figures",
-           "scaling_row", "scaling_table"]
+           "evaluation_figures", "scaling_row", "scaling_table"]
 
 #: The reference cohort: 10 subjects x 7 emotions x 2 clips of 60 s (another seed than the sample cohort's).
 REFERENCE_COHORT = SyntheticConfig(n_subjects=10, n_trials_per_emotion=2, trial_s=60.0, seed=11)
@@ -67,15 +67,19 @@ REFERENCES = {"tiny": _Reference("reference", REFERENCE_SCALE, 1, 15),
 _DIR = "reference"
 
 
-def _ref(llm: str | None, *, strict: bool = True) -> _Reference:
-    """The shipped reference of ``llm``; with ``strict=False`` any other LM gets one built into a folder of the
-    caller's (the scaling bench: Qwen3-0.6B on a GPU), every held-out sample evaluated."""
+def _shipped(llm: str | None) -> _Reference:
+    """The shipped reference of ``llm`` (None: the tiny LM); another LM raises, naming the shipped ones."""
     key = "tiny" if llm is None else str(llm).lower()
-    if key in REFERENCES:
-        return REFERENCES[key]
-    if strict:
+    if key not in REFERENCES:
         raise ValueError(f"no reference for llm={llm!r}; shipped references: {sorted(REFERENCES)}")
-    return _Reference("reference_" + "".join(c if c.isalnum() else "_" for c in key), 1.0, 1, 0)
+    return REFERENCES[key]
+
+
+def _recipe(llm: str | None) -> _Reference:
+    """The shipped reference of ``llm``, else one for it built into a folder of the caller's (the scaling bench:
+    Qwen3-0.6B on a GPU), every held-out sample evaluated."""
+    key = "tiny" if llm is None else str(llm).lower()
+    return REFERENCES.get(key) or _Reference("reference_" + "".join(c if c.isalnum() else "_" for c in key), 1.0, 1, 0)
 
 
 def reference_config(llm: str | None = None) -> E2LLMConfig:
@@ -86,7 +90,7 @@ def reference_config(llm: str | None = None) -> E2LLMConfig:
     quickstart's CPU budget allows 4; stage 1 as in the quickstart: 40 epochs did no better than 20 with its
     electrode dropout), with the answer's decisions weighted 4x in stage 3 (``TrainConfig.decision_weight``: on
     seed 1, basic emotion 0.723 -> 0.792 against its head's 0.786, valence/arousal 0.775 -> 0.950)."""
-    ref = _ref(llm, strict=False)
+    ref = _recipe(llm)
     if ref is REFERENCES["smollm2-135m"]:
         return PRESETS["cpu-smollm2"]
     if ref is not REFERENCES["tiny"]:                          # another LM: its preset, with it as the LM
@@ -100,7 +104,7 @@ def reference_config(llm: str | None = None) -> E2LLMConfig:
 def reference_dir(llm: str | None = None) -> Path:
     """Folder of the shipped reference model of ``llm`` (``<data_samples>/reference`` for the tiny LM,
     ``<data_samples>/reference_smollm2`` for SmolLM2)."""
-    return sample_dir() / _ref(llm).folder
+    return sample_dir() / _shipped(llm).folder
 
 
 def preferred_reference(say=print) -> str:
@@ -125,7 +129,7 @@ def _folder(folder, llm) -> Path:
     folder = Path(folder) if folder is not None else reference_dir(llm)
     if not (folder / "model" / "e2llm_config.json").exists():
         flag = "" if llm is None or str(llm).lower() == "tiny" else f" --llm {llm}"
-        minutes = _ref(llm, strict=False).minutes
+        minutes = _recipe(llm).minutes
         raise FileNotFoundError(f"no reference model in {folder} (expected model/e2llm_config.json); rebuild it with "
                                 f"`e2llm-lab build-reference{flag}` (about {minutes} minutes on 2 CPU cores)")
     return folder
@@ -205,7 +209,7 @@ def build_reference(out=None, *, llm: str | None = None, seed: int = 0, device: 
     from .pipeline import resolve_config, split, train_e2llm
     from .preprocess import featureset_from_recordings
 
-    ref = _ref(llm, strict=out is None)
+    ref = _shipped(llm) if out is None else _recipe(llm)
     out = Path(out) if out is not None else SOURCE_SAMPLES / ref.folder
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -228,7 +232,7 @@ def build_reference(out=None, *, llm: str | None = None, seed: int = 0, device: 
 def save_reference_model(model, out, *, llm: str | None = None) -> Path:
     """Save a reference's model into ``out/model``: the tiny LM's in full precision with its tokenizer; a real
     LM's adapter in bf16 and no tokenizer (loading rebuilds it from the base, whose hash ``base.json`` holds)."""
-    tiny = _ref(llm, strict=False) is REFERENCES["tiny"]
+    tiny = _recipe(llm) is REFERENCES["tiny"]
     return model.save_pretrained(Path(out) / "model", adapter_dtype=None if tiny else "bfloat16", tokenizer=tiny)
 
 
@@ -257,7 +261,7 @@ def evaluate_reference(folder=None, *, llm: str | None = None, seed: int = 0, de
     from .evaluate import evaluate_all
     from .evaluate.suite import basic_emotion_rows
 
-    ref = _ref(llm, strict=folder is None)
+    ref = _shipped(llm) if folder is None else _recipe(llm)
     folder = _folder(folder, llm)
     t0 = time.perf_counter()
     if train_seconds is None:
@@ -286,50 +290,86 @@ def evaluate_reference(folder=None, *, llm: str | None = None, seed: int = 0, de
     return folder
 
 
-def _pick(records, **where) -> dict:
-    for r in records:
+def _cell(tables: dict, name: str, where: dict, column: str) -> float:
+    """One figure of an evaluation table (``evaluation.json``'s records): the first record matching ``where``;
+    NaN when the table, the record or the column is absent (a task the rows could not support)."""
+    for r in tables.get(name, []):
         if all(str(r.get(k)) == str(v) for k, v in where.items()):
-            return r
-    return {}
+            value = r.get(column)
+            return float(value) if value is not None else float("nan")
+    return float("nan")
+
+
+def evaluation_figures(tables: dict) -> dict:
+    """The headline figures of an evaluation (``evaluation.json``'s ``tables``), labelled for people: basic emotion
+    beside its baselines, every task, the zero-shot gap, claim precision, the controls on basic emotion, and the
+    scene and ordering links. ``bench/llm_accuracy.py`` (over seeds) and :func:`scaling_row` (over LMs) read them."""
+    def basic(model: str) -> float:
+        return _cell(tables, "basic", {"model": model, "subject": "all"}, "balanced_accuracy")
+
+    def task(name: str, column: str = "accuracy") -> float:
+        return _cell(tables, "tasks", {"task": name}, column)
+
+    llm = basic("LLM (constrained answer line)")
+    out = {
+        "emotion balanced acc (LLM, constrained)": llm,
+        "emotion balanced acc (LLM, free)": basic("LLM (free answer line)"),
+        "emotion balanced acc (encoder head)": basic("encoder head"),
+        "emotion balanced acc (logistic regression)": basic("logistic regression"),
+        "LLM - max(head, LR)": llm - max(basic("encoder head"), basic("logistic regression")),
+        "valence/arousal acc": task("valence_arousal"),
+        "compare acc": task("compare"),
+        "compare: clip reading": task("compare", "clip_reading"),
+        "rank acc (exact)": task("rank"),
+        "rank chance (simulated)": task("rank", "chance"),
+        "rank Kendall tau": task("rank", "kendall_tau"),
+        "rank: clip reading": task("rank", "clip_reading"),
+        "scenario acc (zero-shot, constrained)": task("scenario (zero-shot)"),
+        "scenario acc (zero-shot, free)": task("scenario (zero-shot)", "accuracy_free"),
+        "scenario parse rate (free)": task("scenario (zero-shot)", "parse_rate"),
+        "scenario: emotion named, no option (free)": task("scenario (zero-shot)", "emotion_instead"),
+        "emotion acc, seen templates": _cell(tables, "zero_shot_gap", {"task": "emotion"}, "seen_templates"),
+        "emotion acc, held-out templates": _cell(tables, "zero_shot_gap", {"task": "emotion"}, "held_out_templates"),
+        "held-out template gap": _cell(tables, "zero_shot_gap", {"task": "emotion"}, "gap"),
+        "claim precision (emotion)": task("emotion", "claim_precision"),
+        "named closest signature is the closest": task("emotion", "fit_top_correct"),
+    }
+    for control in ("shuffled", "subject_mean", "noise"):
+        if any(r.get("control") == control for r in tables.get("controls", [])):
+            out[f"{control} EEG: emotion acc - chance"] = _cell(tables, "controls",
+                                                                {"control": control, "task": "emotion"}, "above_chance")
+    if "scene_link" in tables:
+        out["scenario link: emotion stated -> scene"] = float(tables["scene_link"][0]["accuracy"])
+        out["scenario link: LM scene knowledge"] = float(tables["scene_link"][1]["accuracy"])
+    for name in ("compare", "rank"):
+        if any(r.get("task") == name for r in tables.get("ordering_link", [])):
+            for link, label in (("readings given", "order, readings given"),
+                                ("answer = order of own readings", "answer = order of own readings")):
+                out[f"{name} link: {label}"] = _cell(tables, "ordering_link", {"task": name, "link": link},
+                                                     "accuracy")
+    return out
 
 
 def scaling_row(evaluation: dict, train: dict | None = None) -> dict:
-    """One LM's line of the scaling table, from a reference's ``evaluation.json`` (and ``train.json``, which
-    builds since the SmolLM2 reference write: seconds, tokens per second and peak memory per stage)."""
-    t = evaluation["tables"]
-    tasks, controls, basic = t["tasks"], t["controls"], t["basic"]
-    train = train or {}
+    """One LM's line of the scaling table: its :func:`evaluation_figures`, the controls' largest distance from
+    chance over every task, and (from ``train.json``, written by builds since the SmolLM2 reference) parameters,
+    seconds, tokens per second and peak memory per stage."""
+    tables, train = evaluation["tables"], train or {}
     row = {"llm": evaluation.get("llm") or evaluation["recipe"]["llm"]["name_or_path"] or "tiny",
-           "llm_parameters_m": train.get("llm_parameters", float("nan")) / 1e6,
-           "basic_emotion": _pick(basic, model="LLM (constrained answer line)", subject="all").get("balanced_accuracy"),
-           "encoder_head": _pick(basic, model="encoder head", subject="all").get("balanced_accuracy"),
-           "logistic_regression": _pick(basic, model="logistic regression", subject="all").get("balanced_accuracy"),
-           "valence_arousal": _pick(tasks, task="valence_arousal").get("accuracy"),
-           "compare": _pick(tasks, task="compare").get("accuracy"),
-           "rank_exact": _pick(tasks, task="rank").get("accuracy"),
-           "rank_tau": _pick(tasks, task="rank").get("kendall_tau"),
-           "emotion_zero_shot_wording": _pick(tasks, task="emotion (zero-shot)").get("balanced_accuracy"),
-           "scenario_constrained": _pick(tasks, task="scenario (zero-shot)").get("accuracy"),
-           "scenario_free": _pick(tasks, task="scenario (zero-shot)").get("accuracy_free"),
-           "scenario_parse": _pick(tasks, task="scenario (zero-shot)").get("parse_rate"),
-           "claim_precision": _pick(tasks, task="emotion").get("claim_precision")}
+           "LLM parameters (M)": train.get("llm_parameters", float("nan")) / 1e6, **evaluation_figures(tables)}
     for control in ("shuffled", "noise"):
-        gaps = [abs(r["accuracy"] - r["chance"]) for r in controls if r["control"] == control]
-        row[f"{control}_max_gap_to_chance"] = max(gaps) if gaps else None
-    link = t.get("ordering_link", [])
-    row["compare_readings_given"] = _pick(link, task="compare", link="readings given").get("accuracy")
-    row["rank_readings_given"] = _pick(link, task="rank", link="readings given").get("accuracy")
-    row["scene_lm_knowledge"] = _pick(t.get("scene_link", []),
-                                      link="scene -> feeling sentence (LM knowledge)").get("accuracy")
+        gaps = [abs(r["accuracy"] - r["chance"]) for r in tables["controls"] if r["control"] == control]
+        row[f"{control} EEG: largest |acc - chance| over tasks"] = max(gaps) if gaps else float("nan")
     seconds = train.get("seconds", {})
-    row.update({"s_stage1": seconds.get("stage1"), "s_align": seconds.get("align"),
-                "s_instruct": seconds.get("instruct"), "s_train_total": evaluation["seconds"]["train"],
-                "s_evaluate": evaluation["seconds"]["evaluate"],
-                "align_tokens_per_s": train.get("align_tokens_per_s"),
-                "instruct_tokens_per_s": train.get("instruct_tokens_per_s"),
-                "peak_rss_gb": max((v for v in train.get("peak_rss_gb", {}).values() if v is not None),
-                                   default=None),
-                "eval_every": evaluation.get("eval_every", 1), "n_basic": _pick(tasks, task="emotion").get("n")})
+    peaks = [v for v in train.get("peak_rss_gb", {}).values() if v is not None]
+    row.update({"s stage 1": seconds.get("stage1"), "s alignment": seconds.get("align"),
+                "s instruction": seconds.get("instruct"), "s training (all)": evaluation["seconds"]["train"],
+                "s evaluation": evaluation["seconds"]["evaluate"],
+                "alignment tokens/s": train.get("align_tokens_per_s"),
+                "instruction tokens/s": train.get("instruct_tokens_per_s"),
+                "peak memory (GB)": max(peaks, default=None),
+                "held-out samples: every k-th": evaluation.get("eval_every", 1),
+                "basic emotion answers": _cell(tables, "tasks", {"task": "emotion"}, "n")})
     return row
 
 

@@ -145,3 +145,36 @@ def test_smollm2_reference_loads_fast_and_regenerates_its_answers():
                         template=int(t), signatures=model.signatures) for r, t in zip(subset.row, subset.template)]
     free = model.generate([e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs])
     assert free == subset.text_free.tolist()
+
+
+def test_scaling_table_reads_each_shipped_reference_and_leaves_gaps_as_nan():
+    import json
+
+    from e2llm_lab.reference import REFERENCES, evaluation_figures, scaling_table
+
+    table = scaling_table()
+    assert list(table.index) == ["tiny", "smollm2-135m"] == list(REFERENCES)
+    for llm in REFERENCES:
+        tables = json.loads((reference_dir(llm) / "evaluation.json").read_text())["tables"]
+        basic = pd.DataFrame(tables["basic"]).set_index(["model", "subject"]).balanced_accuracy
+        tasks = pd.DataFrame(tables["tasks"]).set_index("task")
+        row = table.loc[llm]
+        assert row["emotion balanced acc (LLM, constrained)"] == pytest.approx(
+            basic[("LLM (constrained answer line)", "all")])
+        assert row["LLM - max(head, LR)"] == pytest.approx(basic[("LLM (constrained answer line)", "all")] - max(
+            basic[("encoder head", "all")], basic[("logistic regression", "all")]))
+        assert row["rank Kendall tau"] == pytest.approx(tasks.loc["rank", "kendall_tau"])
+        controls = pd.DataFrame(tables["controls"])
+        shuffled = controls[controls.control == "shuffled"]
+        assert row["shuffled EEG: largest |acc - chance| over tasks"] == pytest.approx(
+            (shuffled.accuracy - shuffled.chance).abs().max())
+        if (reference_dir(llm) / "train.json").exists():          # builds since the SmolLM2 reference write it
+            train = json.loads((reference_dir(llm) / "train.json").read_text())
+            assert row["peak memory (GB)"] == max(train["peak_rss_gb"].values())
+            assert row["instruction tokens/s"] == pytest.approx(train["instruct_tokens_per_s"])
+    assert table.loc["smollm2-135m", "LLM parameters (M)"] > 100
+    # a task the evaluated rows could not support is a gap, not an error
+    tables = json.loads((reference_dir("tiny") / "evaluation.json").read_text())["tables"]
+    tables["tasks"] = [r for r in tables["tasks"] if r["task"] != "rank"]
+    figures = evaluation_figures(tables)
+    assert np.isnan(figures["rank acc (exact)"]) and not np.isnan(figures["compare acc"])
