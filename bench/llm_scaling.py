@@ -28,15 +28,13 @@ def present(llms: list[str], device: str) -> list[str]:
 
     keep = []
     for llm in llms:
+        if llm not in ("tiny", "smollm2-135m") and not device.startswith("cuda"):
+            print(f"skipping {llm}: a hub LM needs --device cuda")
+            continue
         try:
-            if llm == "tiny":
-                pass
-            elif llm in ("smollm2-135m",):
+            if llm == "smollm2-135m":
                 named_llm_path(llm)
-            else:
-                if not device.startswith("cuda"):
-                    print(f"skipping {llm}: a hub LM needs --device cuda")
-                    continue
+            elif llm != "tiny":
                 check_llm_source(llm)
         except ValueError as err:
             print(f"skipping {llm}: {err}")

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 import warnings
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ from e2llm_lab.evaluate.diagnostics import diagnose_chain
 from e2llm_lab.evaluate.significance import label_information
 from e2llm_lab.labels import GAMEEMO
 from e2llm_lab.pipeline import resolve_config, split, train_e2llm
+from e2llm_lab.reference import run_figures
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "gameemo_bandpower_dev.npz"
 
@@ -114,12 +114,12 @@ def main() -> None:
     print("\nsome answers (truth first):")
     for _, r in answers.drop_duplicates("emotion_true").iterrows():
         print(f"--- {r.emotion_true}: {r.text[:400]}")
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    sec = run.seconds
-    rate = {st: h.tokens.sum() / h.seconds.sum() for st, h in run.histories.items() if "tokens" in h}
+    figures = run_figures(run)
+    sec, peak_gb = run.seconds, max(v for v in figures["peak_rss_gb"].values() if v is not None)
+    rate = {st: figures[f"{st}_tokens_per_s"] for st in ("align", "instruct") if f"{st}_tokens_per_s" in figures}
     print(f"\ntime: stage 1 {sec['stage1']:.0f} s, stage 2 {sec['align']:.0f} s, stage 3 {sec['instruct']:.0f} s, "
           f"evaluation {t_eval:.0f} s; training tokens/s: "
-          + ", ".join(f"{st} {r:.0f}" for st, r in rate.items()) + f"; peak memory {peak_gb:.1f} GB")
+          + ", ".join(f"{st} {r:.0f}" for st, r in rate.items()) + f"; peak memory in training {peak_gb:.1f} GB")
     gap_head = table.iloc[0, 0] - table.loc["encoder head"].iloc[0]
     gap_lr = table.iloc[0, 0] - table.loc["logistic regression"].iloc[0]
     ctl = [abs(table.loc[f"control: {c} EEG"].iloc[0] - 1 / len(space)) for c in controls]
@@ -132,8 +132,7 @@ def main() -> None:
     tag = f"{args.llm or 'tiny'}{'_head' if args.head_reading else ''}_seed{args.seed}"
     answers.to_csv(out / f"answers_{tag}.csv", index=False)
     (out / f"summary_{tag}.json").write_text(json.dumps(
-        {"table": table.iloc[:, 0].to_dict(), "information": info.to_dict() if hasattr(info, "to_dict") else
-         {k: getattr(info, k) for k in ("balanced_accuracy", "p_value", "ci_low", "ci_high", "informative")},
+        {"table": table.iloc[:, 0].to_dict(), "information": asdict(info),
          "decision_agreement": agree, "seconds": {**sec, "evaluate": t_eval}, "tokens_per_s": rate,
          "peak_gb": peak_gb}, indent=1,
         default=float))

@@ -100,19 +100,10 @@ def _prepare(args) -> int:
         name = "events"                            # an EEG file, or a folder of them: trials from their annotations
         print(f"{root} holds EEG recordings, not the SEED-VII layout: reading trials from their annotations "
               f"(--dataset events; --mapping to choose and name them)")
-    options = {"subjects": args.subjects} if args.subjects else {}
-    if name in ("seed7", "seed", "seed4"):
-        options.update(from_features=args.from_features, kind=args.kind or "de_LDS")
-    elif args.from_features:
-        options["from_features"] = True            # seed5 and faced refuse it with the reason; others do not take it
-    if name == "seed7":
-        options["labels"] = args.labels
-    if name in ("deap", "dreamer") and args.threshold is not None:
-        options["threshold"] = args.threshold
-    if name in ("bids", "events"):
-        options.update(mapping=parse_mapping(args.mapping), label_space=args.label_space, duration=args.duration)
-    if name == "bids":
-        options.update(task=args.task, label_column=args.label_column)
+    given = {"subjects": args.subjects, "from_features": args.from_features or None, "kind": args.kind,
+             "labels": args.labels, "threshold": args.threshold, "task": args.task, "label_column": args.label_column,
+             "mapping": parse_mapping(args.mapping), "label_space": args.label_space, "duration": args.duration}
+    options = {k: v for k, v in given.items() if v is not None}   # the reader refuses one it does not take, by name
     fs = read_dataset(name, root, cfg=DataConfig(de_method=args.de_method), **options)
     print(fs)
     print(f"saved to {fs.save(args.out)}")
@@ -259,7 +250,8 @@ def _add_prepare(sub) -> None:
     r.add_argument("--threshold", type=float, default=None,
                    help="rating above which valence/arousal count as high (deap: default 5; dreamer: default 3)")
     r.add_argument("--task", default=None, help="BIDS task to read (bids)")
-    r.add_argument("--label-column", default="trial_type", help="column of events.tsv holding the label (bids)")
+    r.add_argument("--label-column", default=None,
+                   help="column of events.tsv holding the label (bids; default trial_type)")
     r.add_argument("--mapping", default=None,
                    help="event code or description -> label, 'code=label,...' or a .json file (events, bids); "
                         "default each annotation description is its own label")

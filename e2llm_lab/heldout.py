@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import DataConfig
+
 __all__ = ["DEFAULT_STRIDE", "HeldOut", "held_out_rows", "training_windows"]
 
-#: Sample stride used for a model that records none.
-DEFAULT_STRIDE = 2
+#: Sample stride used for a model that records none: the data config's default.
+DEFAULT_STRIDE = DataConfig().step_stride
 _KEYS = ("train_subjects", "test_subjects", "n_steps", "stride", "feature")
 
 

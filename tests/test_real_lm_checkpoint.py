@@ -7,11 +7,10 @@ import json
 
 import pytest
 import torch
-from test_llm import _tiny_gguf
 
 
 @pytest.fixture
-def gguf_e2llm(tmp_path, monkeypatch):
+def gguf_e2llm(tmp_path, monkeypatch, write_tiny_gguf):
     from e2llm_lab.config import E2LLMConfig, EncoderConfig, LLMConfig
     from e2llm_lab.encoder import EEGEncoder
     from e2llm_lab.llm import add_lora
@@ -19,7 +18,7 @@ def gguf_e2llm(tmp_path, monkeypatch):
 
     monkeypatch.setenv("E2LLM_LAB_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "base.gguf"
-    _tiny_gguf(path, seed=0)
+    write_tiny_gguf(path, seed=0)
 
     def build(fs):
         torch.manual_seed(0)
@@ -78,11 +77,11 @@ def test_added_rows_bf16_adapter_and_base_hash_round_trip(fs, tmp_path, gguf_e2l
     assert 0 < (a - b).abs().max() < 1e-2
 
 
-def test_a_checkpoint_refuses_another_base(fs, tmp_path, gguf_e2llm):
+def test_a_checkpoint_refuses_another_base(fs, tmp_path, gguf_e2llm, write_tiny_gguf):
     from e2llm_lab.model import E2LLM
 
     build, path = gguf_e2llm
     folder = build(fs).save_pretrained(tmp_path / "ckpt", adapter_dtype="bfloat16", tokenizer=False)
-    _tiny_gguf(path, seed=1)                       # the same file name, other weights
+    write_tiny_gguf(path, seed=1)                     # the same file name, other weights
     with pytest.raises(ValueError, match=r"trained on other weights of .*base.gguf.*install the version"):
         E2LLM.from_pretrained(folder, device="cpu")
