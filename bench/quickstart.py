@@ -6,6 +6,7 @@ the same split, and their ratio. Target: at most 5 minutes on a 2-core CPU.
 
     python bench/quickstart.py [--llm Qwen/Qwen3-0.6B] [--out DIR]   (--out keeps the report and model/)
     python bench/quickstart.py --llm /tmp/tiny_new --preset cpu-tiny   (another tiny LM, the tiny model's recipe)
+    python bench/quickstart.py --consistent-evidence   (answers taught only where the evidence agrees)
 
 An --llm alone takes the "colab-t4" preset (a real Qwen's settings); pass --preset cpu-tiny for a tiny LM.
 """
@@ -13,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from dataclasses import replace
 
+from e2llm_lab.config import PRESETS
+from e2llm_lab.pipeline import preset_name
 from e2llm_lab.quickstart import run_quickstart
 
 
@@ -23,10 +27,15 @@ def main() -> None:
     p.add_argument("--preset", default=None, help="default: cpu-tiny without --llm, colab-t4 with it")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default=None, help="keep the report and the trained model here (default: discarded)")
+    p.add_argument("--consistent-evidence", action="store_true", help="TrainConfig.consistent_evidence in stage 3")
     args = p.parse_args()
+    config = None
+    if args.consistent_evidence:
+        base = PRESETS[preset_name(args.preset, args.llm)]
+        config = replace(base, instruct=replace(base.instruct, consistent_evidence=True))
     with tempfile.TemporaryDirectory() as tmp:
         res = run_quickstart(llm=args.llm, preset=args.preset, out=args.out or tmp, device=args.device,
-                             progress=False, verbose=False)
+                             progress=False, verbose=False, config=config)
     s, sec = res["summary"], res["seconds"]
     llm, head = s.loc["emotion", "balanced_accuracy"], res["encoder_metrics"]["balanced_accuracy"]
     print(" | ".join(f"{k} {v:.0f} s" for k, v in sec.items()))

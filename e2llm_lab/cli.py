@@ -28,8 +28,17 @@ def _quickstart(args) -> int:
         print(f"e2llm_lab {__version__} quickstart on {args.features}; {threads}")
     else:
         print(f"e2llm_lab {__version__} quickstart on the sample data in {sample_dir()}; {threads}")
+    config = None
+    if args.consistent_evidence:
+        from dataclasses import replace
+
+        from .config import PRESETS
+        from .pipeline import preset_name
+
+        base = PRESETS[preset_name(args.preset, args.llm)]
+        config = replace(base, instruct=replace(base.instruct, consistent_evidence=True))
     run_quickstart(llm=args.llm, preset=args.preset, out=args.out, device=args.device, fast=args.fast,
-                   features=features, test_subjects=args.test_subjects)
+                   features=features, test_subjects=args.test_subjects, config=config)
     return 0
 
 
@@ -100,10 +109,12 @@ def _prepare(args) -> int:
         name = "events"                            # an EEG file, or a folder of them: trials from their annotations
         print(f"{root} holds EEG recordings, not the SEED-VII layout: reading trials from their annotations "
               f"(--dataset events; --mapping to choose and name them)")
-    given = {"subjects": args.subjects, "from_features": args.from_features or None, "kind": args.kind,
-             "labels": args.labels, "threshold": args.threshold, "task": args.task, "label_column": args.label_column,
-             "mapping": parse_mapping(args.mapping), "label_space": args.label_space, "duration": args.duration}
+    given = {"subjects": args.subjects, "kind": args.kind, "labels": args.labels, "threshold": args.threshold,
+             "task": args.task, "label_column": args.label_column, "mapping": parse_mapping(args.mapping),
+             "label_space": args.label_space, "duration": args.duration}
     options = {k: v for k, v in given.items() if v is not None}   # the reader refuses one it does not take, by name
+    if args.from_features:                                        # a flag: only SEED-VII's reader takes it
+        options["from_features"] = True
     fs = read_dataset(name, root, cfg=DataConfig(de_method=args.de_method), **options)
     print(fs)
     print(f"saved to {fs.save(args.out)}")
@@ -192,6 +203,9 @@ def _add_commands(sub) -> None:
                    help="window-level FeatureSet .npz on any cap (default: the sample cohort)")
     q.add_argument("--test-subjects", type=_subject, nargs="+", default=None,
                    help="subjects no stage sees (required with --features)")
+    q.add_argument("--consistent-evidence", action="store_true",
+                   help="teach answers only from training samples whose closest signature is their own label "
+                        "(TrainConfig.consistent_evidence; for weak real effects)")
     q.set_defaults(func=_quickstart)
     t = sub.add_parser("build-tiny-llm", help="rebuild the tiny offline Qwen3 model deterministically")
     t.add_argument("--out", default=None, help="output folder (default: data_samples/tiny_qwen3 of the checkout)")

@@ -132,10 +132,13 @@ def split(fs, test_subjects, cfg: DataConfig = DataConfig()) -> Split:
     return Split(samples, train_idx, test_idx, test_subjects, cfg.step_stride)
 
 
-def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 0, scale: float = 1.0):
+def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 0, scale: float = 1.0,
+                   consistent: bool = False):
     """Stage-2 captions and the stage-3 instruction mix drawn from the training rows.
 
     Only the training task families and templates: the ``scenario`` family and held-out templates never appear.
+    ``consistent``: the instruction mix only from rows whose closest signature is their label
+    (``TrainConfig.consistent_evidence``).
     """
     from .text.instructions import make_examples
 
@@ -143,7 +146,7 @@ def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 
                              n_eeg_tokens=n_eeg_tokens, seed=1 + 10 * seed, signatures=signatures)
     mix = {k: max(8, int(v * scale)) for k, v in N_INSTRUCT.items()}
     examples = make_examples(fs, train_idx, n_per_task=mix, n_eeg_tokens=n_eeg_tokens, seed=2 + 10 * seed,
-                             signatures=signatures)
+                             signatures=signatures, consistent=consistent)
     return captions, examples
 
 
@@ -220,7 +223,8 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str 
     model.signatures = EmotionSignatures.fit(fs, tr)          # learned from the training subjects only
     model.record_training_data(fs, tr, te, stride=sp.stride)
     captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens,
-                                        seed=cfg.instruct.seed, scale=scale)
+                                        seed=cfg.instruct.seed, scale=scale,
+                                        consistent=cfg.instruct.consistent_evidence)
     hist2 = train_stage(model, captions, fs, cfg.align, stage="align", progress=progress)
     t2, peak["align"] = time.perf_counter(), _peak_rss_gb()
     say(f"stage 2 (alignment, projector only): {_loss_trend(hist2)}; {t2 - t1:.0f} s)")

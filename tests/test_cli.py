@@ -178,3 +178,19 @@ print(len(names))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= len(API_BEFORE_LAZY) + 6
+
+
+@pytest.mark.parametrize("llm,preset", [(None, "cpu-tiny"), ("smollm2-135m", "cpu-smollm2")])
+def test_consistent_evidence_reaches_the_recipe_of_the_preset_in_use(tmp_path, monkeypatch, llm, preset):
+    from e2llm_lab import quickstart
+    from e2llm_lab.config import PRESETS
+    from e2llm_lab.pipeline import resolve_config
+
+    seen = {}
+    monkeypatch.setattr(quickstart, "run_quickstart", lambda **kw: seen.update(kw))
+    args = ["quickstart", "--out", str(tmp_path), "--consistent-evidence"] + (["--llm", llm] if llm else [])
+    assert main(args) == 0
+    cfg = resolve_config(None, llm, config=seen["config"])
+    assert cfg.instruct.consistent_evidence and not PRESETS[preset].instruct.consistent_evidence
+    assert cfg.instruct.lr == PRESETS[preset].instruct.lr and cfg.align == resolve_config(None, llm).align
+    assert main(["quickstart", "--out", str(tmp_path)]) == 0 and seen["config"] is None      # off by default

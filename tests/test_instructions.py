@@ -211,3 +211,47 @@ def test_answer_lines_hold_the_reference_answer(fs, sig, task, n):
 ])
 def test_parser_tricky_answers(text, field, value):
     assert parse_answer(text)[field] == value
+
+
+def test_consistent_examples_never_decide_against_their_closest_signature(fs, capsys):
+    from e2llm_lab.text.instructions import EmotionSignatures, consistent_rows
+
+    idx = np.arange(len(fs))
+    sig = EmotionSignatures.fit(fs, idx)
+    # the reference, computed another way: Pearson r of each row's region x band profile with each label's contrast
+    present = sig.present
+    own = []
+    for i in idx:
+        z = region_band_z(fs.X[i], fs.ch_names)[present].ravel()
+        r = [np.corrcoef(z, sig.contrast[k][present].ravel())[0, 1] for k in range(len(sig.labels))]
+        own.append(sig.labels[int(np.argmax(r))] == fs.meta.emotion.iloc[i])
+    keep = consistent_rows(fs, idx, sig)
+    np.testing.assert_array_equal(keep, idx[np.asarray(own)])
+    assert 0 < len(keep) < len(idx)                                  # the sample cohort has rows of both kinds
+
+    exs = make_examples(fs, idx, tasks=("emotion", "compare", "describe"), n_per_task=40, n_eeg_tokens=2, seed=0,
+                        signatures=sig, consistent=True)
+    assert f"consistent evidence: {len(keep)} of {len(idx)} training rows" in capsys.readouterr().out
+    deciding = [e for e in exs if e.task != "describe"]
+    assert {e.task for e in deciding} == {"emotion", "compare"} and all(set(e.eeg_rows) <= set(keep) for e in deciding)
+    for e in (e for e in exs if e.task == "emotion"):
+        closest = e.answer.split("signatures: ")[1].split(" ")[0]
+        assert closest == e.truth["emotion"], e.answer                # "Closest: X ... These match the X signature"
+    # captions decide nothing: they still come from every row (here mostly rows whose evidence disagrees)
+    other = np.setdiff1d(idx, keep)
+    mixed = make_examples(fs, np.concatenate([other, keep[:6]]), tasks=("emotion", "describe"), n_per_task=30,
+                          n_eeg_tokens=2, seed=1, signatures=sig, consistent=True, verbose=False)
+    assert all(set(e.eeg_rows) <= set(keep[:6]) for e in mixed if e.task == "emotion")
+    assert set().union(*(e.eeg_rows for e in mixed if e.task == "describe")) & set(other)
+    plain = make_examples(fs, idx, tasks=("emotion",), n_per_task=40, n_eeg_tokens=2, seed=0, signatures=sig)
+    assert any(e.answer.split("signatures: ")[1].split(" ")[0] != e.truth["emotion"] for e in plain)
+
+
+def test_consistent_examples_refuse_rows_whose_evidence_never_agrees(fs):
+    from e2llm_lab.text.instructions import EmotionSignatures, consistent_rows
+
+    idx = np.arange(len(fs))
+    sig = EmotionSignatures.fit(fs, idx)
+    none = np.setdiff1d(idx, consistent_rows(fs, idx, sig))
+    with pytest.raises(ValueError, match=f"no training row's closest signature is its own label \\({len(none)} rows"):
+        make_examples(fs, none, tasks=("emotion",), n_per_task=4, n_eeg_tokens=2, signatures=sig, consistent=True)

@@ -35,8 +35,8 @@ from .rationales import (
 __all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS", "TASKS", "TEMPLATES",
            "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "EVIDENCE_STYLES", "Example", "EmotionSignatures",
            "region_band_z", "evidence_items", "rationale", "fit_sentence", "decision_sentence", "is_held_out",
-           "eeg_placeholder", "make_example", "make_examples", "task_plan", "answer_lines", "parse_answer",
-           "check_claims", "corpus"]
+           "eeg_placeholder", "make_example", "make_examples", "consistent_rows", "task_plan", "answer_lines",
+           "parse_answer", "check_claims", "corpus"]
 
 EEG_START, EEG_TOKEN, EEG_END = "<|eeg_start|>", "<|eeg|>", "<|eeg_end|>"
 SYSTEM_PROMPT = "You read EEG band-power evidence and explain the emotion it reflects."
@@ -231,42 +231,73 @@ def task_plan(fs, idx, tasks=TASKS) -> tuple[tuple[str, ...], list[str]]:
     return tuple(keep), skipped
 
 
+def consistent_rows(fs, idx, signatures: EmotionSignatures) -> np.ndarray:
+    """The rows of ``idx`` whose measured closest signature (:func:`fit_sentence`'s first label) is their own label:
+    the rows whose reasoning can decide their label without contradicting its own evidence."""
+    idx = np.asarray(idx)
+    if not len(idx):
+        return idx
+    z = region_band_z(fs.X[idx], fs.ch_names)                                     # (N, R, F)
+    closest = signatures.similarity(z).argmax(1)                                 # into signatures.labels
+    labels = np.asarray(signatures.labels)[closest]
+    return idx[labels == fs.meta.emotion.to_numpy()[idx]]
+
+
+def _consistent_pool(fs, idx, signatures: EmotionSignatures, say) -> np.ndarray:
+    keep = consistent_rows(fs, idx, signatures)
+    if not len(keep):
+        raise ValueError(f"no training row's closest signature is its own label ({len(idx)} rows): the evidence "
+                         f"cannot decide any answer; train without TrainConfig.consistent_evidence")
+    names, counts = np.unique(fs.meta.emotion.to_numpy()[keep], return_counts=True)
+    missing = sorted(set(fs.meta.emotion.to_numpy()[idx]) - set(names))
+    say(f"consistent evidence: {len(keep)} of {len(idx)} training rows are closest to their own label's signature ("
+        + ", ".join(f"{e} {c}" for e, c in zip(names, counts)) + ")"
+        + (f"; {missing} never: no answer teaches them" if missing else ""))
+    return keep
+
+
 def make_examples(fs, idx, *, tasks=TASKS, n_per_task: int | dict = 200, n_eeg_tokens: int, seed: int = 0,
                   zero_shot: bool = False, signatures: EmotionSignatures | None = None,
-                  style: str = "discriminative", verbose: bool = True) -> list[Example]:
+                  style: str = "discriminative", verbose: bool = True, consistent: bool = False) -> list[Example]:
     """Draw examples from FeatureSet rows ``idx`` (comparison tasks pair clips whose labels' coordinates differ).
 
     Tasks the rows cannot support are left out with one printed line each (:func:`task_plan`). Without
     ``signatures`` they are learned from ``idx`` itself, which is right for training rows only; to build
     reference answers for test rows, pass the signatures of the training subjects.
+
+    ``consistent=True`` draws every task that decides a label (all but ``describe``) only from
+    :func:`consistent_rows`, so no reasoning names one signature as closest and then decides another (one printed
+    line says how many rows of each label qualify).
     """
     rng = np.random.default_rng(seed)
     idx = np.asarray(idx)
     emo = fs.meta.emotion.to_numpy()
     space = fs.label_space
-    tasks, skipped = task_plan(fs, idx, tasks)
+    if signatures is None:
+        signatures = EmotionSignatures.fit(fs, idx)
+    deciding = _consistent_pool(fs, idx, signatures, print if verbose else lambda _: None) if consistent else idx
+    tasks, skipped = task_plan(fs, deciding, tasks)
     for line in skipped:
         if verbose:
             print(line)
-    if signatures is None:
-        signatures = EmotionSignatures.fit(fs, idx)
     axes = [space.score(a) for a in space.attributes()]
     out = []
     for task in tasks:
         n = n_per_task.get(task, 0) if isinstance(n_per_task, dict) else n_per_task
         k = {"compare": 2, "rank": 3}.get(task, 1)
-        groups = _distinct_groups(space, set(emo[idx]), k) if k > 1 else None
+        rows_of = idx if task == "describe" else deciding
+        groups = _distinct_groups(space, set(emo[rows_of]), k) if k > 1 else None
         for _ in range(n):
             if k == 1:
-                rows = [int(rng.choice(idx))]
+                rows = [int(rng.choice(rows_of))]
             else:   # clips whose coordinates all differ, so either question has one answer
                 for _attempt in range(200):
-                    rows = [int(r) for r in rng.choice(idx, k, replace=False)]
+                    rows = [int(r) for r in rng.choice(rows_of, k, replace=False)]
                     if all(len({ax[emo[r]] for r in rows}) == k for ax in axes):
                         break
                 else:   # rare label mixes: draw a feasible group of labels, then one row of each (always ends)
                     group = groups[int(rng.integers(len(groups)))]
-                    rows = [int(rng.choice(idx[emo[idx] == e])) for e in rng.permutation(group)]
+                    rows = [int(rng.choice(rows_of[emo[rows_of] == e])) for e in rng.permutation(group)]
             out.append(make_example(task, rows, fs, rng, n_eeg_tokens=n_eeg_tokens, zero_shot=zero_shot,
                                     signatures=signatures, style=style))
     order = rng.permutation(len(out))
