@@ -8,7 +8,8 @@ subjects, then asks the held-out subjects the basic question once per sample and
 - whether the generated labels carry information at all (a within-subject permutation test and a subject
   bootstrap: :func:`e2llm_lab.evaluate.label_information`);
 - the shuffled-EEG and pure-noise controls (a model that reads the EEG falls to chance under both);
-- how often the reasoning's decision sentence names the label its answer line gives;
+- how often the reasoning's decision sentence names the label its answer line gives, and how often the answer is
+  the signature the reasoning itself named closest (``--consistent-evidence`` is what makes it so);
 - the link-by-link diagnostic (encoder head -> projected tokens -> the LM's reading -> the answer);
 - time per stage, tokens per second of training, peak memory.
 
@@ -18,6 +19,7 @@ sentence agrees with the answer line >= 0.98.
     python bench/real_data.py                                   # the tiny LM, the quickstart's recipe
     python bench/real_data.py --llm smollm2-135m --scale 0.3    # SmolLM2-135M-Instruct on the CPU preset
     python bench/real_data.py --head-reading                    # the head's posterior as a soft label word
+    python bench/real_data.py --consistent-evidence             # answers taught only where evidence agrees
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ from e2llm_lab.evaluate.significance import label_information
 from e2llm_lab.labels import GAMEEMO
 from e2llm_lab.pipeline import resolve_config, split, train_e2llm
 from e2llm_lab.reference import run_figures
+from e2llm_lab.text.rationales import region_band_z
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "gameemo_bandpower_dev.npz"
 
@@ -66,6 +69,8 @@ def main() -> None:
     p.add_argument("--max-new-tokens", type=int, default=160)
     p.add_argument("--head-reading", action="store_true",
                    help="add the encoder head's posterior to the global token as a soft label word")
+    p.add_argument("--consistent-evidence", action="store_true",
+                   help="teach answers only from training rows whose closest signature is their own label")
     p.add_argument("--out", default="reports/bench_real_data")
     args = p.parse_args()
     warnings.filterwarnings("ignore")
@@ -77,6 +82,8 @@ def main() -> None:
     cfg = resolve_config(args.preset, args.llm, args.seed, "cpu")
     if args.head_reading:
         cfg = replace(cfg, projector=replace(cfg.projector, head_reading=True))
+    if args.consistent_evidence:
+        cfg = replace(cfg, instruct=replace(cfg.instruct, consistent_evidence=True))
     sp = split(windows, args.test_subjects, cfg.data)
     fs, tr, te = sp.samples, sp.train_idx, sp.test_idx
     print(f"{fs}\ntrain subjects {sorted(set(fs.meta.subject.iloc[tr]))}, held out {sp.test_subjects} "
@@ -93,10 +100,15 @@ def main() -> None:
     truth = list(answers.emotion_true)
     head = model.encoder.predict_logits(fs.X[te]).argmax(1)
     lr = logistic_regression(fs.subset(tr), fs.subset(te))
+    # what the reasoning reasons from: the closest of the learned signatures, computed directly (not generated)
+    closest = model.signatures.similarity(region_band_z(fs.X[te], fs.ch_names)).argmax(1)
+    closest = [model.signatures.labels[k] for k in closest]
     table = pd.DataFrame({
         "balanced_accuracy": [_bacc(space, truth, answers.emotion_pred), _bacc(space, truth, [y[i] for i in head]),
-                              _bacc(space, truth, [y[i] for i in lr]), 1 / len(space)]},
-        index=["LLM (generated label)", "encoder head", "logistic regression", "chance"])
+                              _bacc(space, truth, [y[i] for i in lr]),
+                              _bacc(space, list(fs.meta.emotion.iloc[te]), closest), 1 / len(space)]},
+        index=["LLM (generated label)", "encoder head", "logistic regression", "closest signature (computed)",
+               "chance"])
     for c, a in controls.items():
         table.loc[f"control: {c} EEG"] = _bacc(space, truth, a.emotion_pred)
     info = label_information(truth, list(answers.emotion_pred), labels=y, groups=list(answers.subject))
@@ -108,6 +120,9 @@ def main() -> None:
     print(f"\n{info.verdict(truth='the game played')}")
     print(f"decision sentence agrees with the answer line: {agree:.3f} ({int(decided.sum())} of {len(answers)} "
           f"answers state one)")
+    follows = float(answers.follows_fit.mean())
+    print(f"the answer is the signature its reasoning named closest: {follows:.3f}; that named signature is the "
+          f"measured closest: {answers.fit_top_correct.mean():.3f}")
     diag = diagnose_chain(model, fs, tr, te, max_new_tokens=args.max_new_tokens, seed=args.seed, answers=answers)
     print("\nwhere the information goes (diagnostic):")
     print(diag.round(3).to_string())
@@ -129,13 +144,13 @@ def main() -> None:
           f"{agree:.3f} (>= 0.98: {'MET' if agree >= 0.98 else 'NOT MET'})")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tag = f"{args.llm or 'tiny'}{'_head' if args.head_reading else ''}_seed{args.seed}"
+    tag = (f"{args.llm or 'tiny'}{'_head' if args.head_reading else ''}"
+           f"{'_consistent' if args.consistent_evidence else ''}_seed{args.seed}")
     answers.to_csv(out / f"answers_{tag}.csv", index=False)
     (out / f"summary_{tag}.json").write_text(json.dumps(
-        {"table": table.iloc[:, 0].to_dict(), "information": asdict(info),
-         "decision_agreement": agree, "seconds": {**sec, "evaluate": t_eval}, "tokens_per_s": rate,
-         "peak_gb": peak_gb}, indent=1,
-        default=float))
+        {"table": table.iloc[:, 0].to_dict(), "information": asdict(info), "decision_agreement": agree,
+         "follows_fit": follows, "seconds": {**sec, "evaluate": t_eval}, "tokens_per_s": rate,
+         "peak_memory_in_training_gb": peak_gb}, indent=1, default=float))
 
 
 if __name__ == "__main__":

@@ -231,6 +231,23 @@ def test_faithfulness_reference_scores_one_and_shuffled_scores_lower(fs, split, 
     assert prec(shuf) < 0.75 and shuf["fit_top_correct"] < 0.6 and shuf["fit_r_error"] > 0.1
 
 
+def test_follows_fit_says_whether_the_answer_is_the_signature_its_reasoning_named_closest(fs, split, sig):
+    from e2llm_lab.evaluate import faithfulness
+    from e2llm_lab.text.instructions import region_band_z
+
+    z = region_band_z(fs.X[split[1][0]], fs.ch_names)
+    r = sig.similarity(z)
+    first, second = (sig.labels[k] for k in np.argsort(-r)[:2])
+    think = (f"<think> Closest learned signatures: {first} (r = {r[sig.labels.index(first)]:+.2f}), {second} "
+             f"(r = {r[sig.labels.index(second)]:+.2f}). These match the {{}} signature. </think>\nEmotion: {{}}")
+    agrees = faithfulness(think.format(first, first), z, emotion=first, signatures=sig)
+    contradicts = faithfulness(think.format(second, second), z, emotion=second, signatures=sig)
+    assert agrees["follows_fit"] == 1.0 and contradicts["follows_fit"] == 0.0
+    assert agrees["fit_top_correct"] == contradicts["fit_top_correct"] == 1.0         # the stated fit itself is right
+    assert np.isnan(faithfulness("<think> These match the fear signature. </think>", z, emotion="fear",
+                                 signatures=sig)["follows_fit"])                      # no fit stated: nothing to follow
+
+
 def test_faithfulness_counts_repeated_and_hallucinated_claims():
     from e2llm_lab.evaluate import faithfulness
 

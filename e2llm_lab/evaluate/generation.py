@@ -101,7 +101,9 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
     by ``signatures.present``), consistency (share of claims that
     agree with ``emotion``'s signature; NaN without claims, emotion or signatures), and for the signature
     comparison: fit_top_correct (the first emotion named as closest really is the closest by the measured
-    correlation) and fit_r_error (|stated r - measured r|), NaN where the answer makes no such comparison.
+    correlation), fit_r_error (|stated r - measured r|) and follows_fit (the answer gives the emotion it named as
+    closest: 0 is a reasoning that decides against its own stated evidence), NaN where the answer makes no such
+    comparison.
     """
     space = signatures.label_space if signatures is not None else SEED7
     bands = signatures.bands if signatures is not None else band_names(DEFAULT_BANDS)
@@ -122,16 +124,17 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
         agree = [signatures.agreement(emotion, r.replace(" ", "_"), b, 1 if d == "higher" else -1)
                  for r, b, d, *_ in res["claims"]]
         consistency = float(np.mean(agree))
-    fit_ok = fit_err = np.nan
+    fit_ok = fit_err = follows = np.nan
     m = _FIT.search(think)
     if m and signatures is not None:
         r = signatures.similarity(z)
         named = space.lookup(m.group(1))
         fit_ok = float(named is not None and space.labels.index(named) == int(np.argmax(r)))
         fit_err = abs(float(m.group(2)) - r[space.labels.index(named)]) if named else np.nan
+        follows = float(named == emotion) if emotion in space else np.nan
     return {"n_claims": res["n_claims"], "n_supported": res["n_supported"], "n_repeated": repeated,
             "n_hallucinated": hallucinated, "consistency": consistency, "fit_top_correct": fit_ok,
-            "fit_r_error": fit_err}
+            "fit_r_error": fit_err, "follows_fit": follows}
 
 
 # the field of a parsed answer (and of its truth) that each task's question asks for
@@ -334,7 +337,7 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
     single-clip emotion accuracy), emotion_instead / emotion_instead_right (scenario: share of free answers that
     name an emotion and no option, and how often that emotion is the right option's; such answers are unread),
     claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim), hallucinated_per_answer,
-    consistency, fit_top_correct, fit_r_error (see :func:`faithfulness`), and
+    consistency, fit_top_correct, fit_r_error, follows_fit (see :func:`faithfulness`), and
     follows_donor (shuffled control: the label named is the donor sample's). ``space`` defaults to the label
     space the answers were generated in.
     """
@@ -369,5 +372,7 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
                 row.update(no_repeat_rate=float((c.n_repeated == 0).mean()),
                            hallucinated_per_answer=c.n_hallucinated.mean(), consistency=c.consistency.mean(),
                            fit_top_correct=c.fit_top_correct.mean(), fit_r_error=c.fit_r_error.mean())
+            if "follows_fit" in c:                                   # answers written before it was measured lack it
+                row["follows_fit"] = c.follows_fit.mean()
         out.append(row)
     return pd.DataFrame(out).set_index("task")

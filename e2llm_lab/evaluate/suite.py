@@ -32,7 +32,7 @@ __all__ = ["EvaluationReport", "evaluate_all", "basic_emotion_rows", "informatio
            "STEPS"]
 
 FAITHFULNESS = ("claims_per_answer", "claim_precision", "no_repeat_rate", "hallucinated_per_answer", "consistency",
-                "fit_top_correct", "fit_r_error")
+                "fit_top_correct", "fit_r_error", "follows_fit")
 #: EEG controls of the default protocol: another sample's EEG, the subject's mean, pure noise.
 DEFAULT_CONTROLS = ("shuffled", "subject_mean", "noise")
 
