@@ -67,18 +67,21 @@ REFERENCES = {"tiny": _Reference("reference", REFERENCE_SCALE, 1, 15),
 _DIR = "reference"
 
 
+def _key(llm: str | None) -> str:
+    return "tiny" if llm is None else str(llm).lower()
+
+
 def _shipped(llm: str | None) -> _Reference:
     """The shipped reference of ``llm`` (None: the tiny LM); another LM raises, naming the shipped ones."""
-    key = "tiny" if llm is None else str(llm).lower()
-    if key not in REFERENCES:
+    if _key(llm) not in REFERENCES:
         raise ValueError(f"no reference for llm={llm!r}; shipped references: {sorted(REFERENCES)}")
-    return REFERENCES[key]
+    return REFERENCES[_key(llm)]
 
 
 def _recipe(llm: str | None) -> _Reference:
     """The shipped reference of ``llm``, else one for it built into a folder of the caller's (the scaling bench:
     Qwen3-0.6B on a GPU), every held-out sample evaluated."""
-    key = "tiny" if llm is None else str(llm).lower()
+    key = _key(llm)
     return REFERENCES.get(key) or _Reference("reference_" + "".join(c if c.isalnum() else "_" for c in key), 1.0, 1, 0)
 
 
