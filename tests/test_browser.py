@@ -94,7 +94,12 @@ def test_explorer_renders_in_jupyterlab(tmp_path):
                 tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
                 assert not tracebacks, tracebacks[:1]
                 assert page.locator(".jp-OutputArea .js-plotly-plot").count() >= 2
-                reasoning = page.locator(".widget-html-content", has_text="The model's reasoning").first.inner_text()
+                # read the visible view once it holds the answer: one CI run read '' from the first match while
+                # the page, saved a moment later, showed the whole reasoning (caught mid re-render)
+                shown = page.locator(".widget-html-content:visible", has_text="The model's reasoning").filter(
+                    has_text="Emotion:").first
+                shown.wait_for(timeout=60_000)
+                reasoning = shown.inner_text()
                 assert "Emotion:" in reasoning and ("\u2713" in reasoning or "\u2717" in reasoning)   # claims marked
             finally:        # what a person would see, pass or fail
                 page.screenshot(path=str(tmp_path / "explorer.png"))
