@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import replace
 
-from e2llm_lab.config import PRESETS
-from e2llm_lab.pipeline import preset_name
+from e2llm_lab.pipeline import with_consistent_evidence
 from e2llm_lab.quickstart import run_quickstart
 
 
@@ -29,10 +27,7 @@ def main() -> None:
     p.add_argument("--out", default=None, help="keep the report and the trained model here (default: discarded)")
     p.add_argument("--consistent-evidence", action="store_true", help="TrainConfig.consistent_evidence in stage 3")
     args = p.parse_args()
-    config = None
-    if args.consistent_evidence:
-        base = PRESETS[preset_name(args.preset, args.llm)]
-        config = replace(base, instruct=replace(base.instruct, consistent_evidence=True))
+    config = with_consistent_evidence(args.preset, args.llm) if args.consistent_evidence else None
     with tempfile.TemporaryDirectory() as tmp:
         res = run_quickstart(llm=args.llm, preset=args.preset, out=args.out or tmp, device=args.device,
                              progress=False, verbose=False, config=config)

@@ -38,7 +38,7 @@ from e2llm_lab.evaluate import classification_metrics, evaluate_generation, logi
 from e2llm_lab.evaluate.diagnostics import diagnose_chain
 from e2llm_lab.evaluate.significance import label_information
 from e2llm_lab.labels import GAMEEMO
-from e2llm_lab.pipeline import resolve_config, split, train_e2llm
+from e2llm_lab.pipeline import resolve_config, split, train_e2llm, with_consistent_evidence
 from e2llm_lab.reference import run_figures
 from e2llm_lab.text.rationales import region_band_z
 
@@ -83,7 +83,7 @@ def main() -> None:
     if args.head_reading:
         cfg = replace(cfg, projector=replace(cfg.projector, head_reading=True))
     if args.consistent_evidence:
-        cfg = replace(cfg, instruct=replace(cfg.instruct, consistent_evidence=True))
+        cfg = with_consistent_evidence(config=cfg)
     sp = split(windows, args.test_subjects, cfg.data)
     fs, tr, te = sp.samples, sp.train_idx, sp.test_idx
     print(f"{fs}\ntrain subjects {sorted(set(fs.meta.subject.iloc[tr]))}, held out {sp.test_subjects} "
@@ -97,7 +97,9 @@ def main() -> None:
     controls = {c: evaluate_generation(model, fs, te, control=c, **gen) for c in ("shuffled", "noise")}
     t_eval = time.perf_counter() - t0 - t_train
     y = space.labels
-    truth = list(answers.emotion_true)
+    truth = list(fs.meta.emotion.iloc[te])                    # every row of the table is in the held-out order
+    if list(answers.emotion_true) != truth:
+        raise RuntimeError("the answers are not in the held-out samples' order; the table would pair rows wrongly")
     head = model.encoder.predict_logits(fs.X[te]).argmax(1)
     lr = logistic_regression(fs.subset(tr), fs.subset(te))
     # what the reasoning reasons from: the closest of the learned signatures, computed directly (not generated)
@@ -106,7 +108,7 @@ def main() -> None:
     table = pd.DataFrame({
         "balanced_accuracy": [_bacc(space, truth, answers.emotion_pred), _bacc(space, truth, [y[i] for i in head]),
                               _bacc(space, truth, [y[i] for i in lr]),
-                              _bacc(space, list(fs.meta.emotion.iloc[te]), closest), 1 / len(space)]},
+                              _bacc(space, truth, closest), 1 / len(space)]},
         index=["LLM (generated label)", "encoder head", "logistic regression", "closest signature (computed)",
                "chance"])
     for c, a in controls.items():

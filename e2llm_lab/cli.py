@@ -30,13 +30,9 @@ def _quickstart(args) -> int:
         print(f"e2llm_lab {__version__} quickstart on the sample data in {sample_dir()}; {threads}")
     config = None
     if args.consistent_evidence:
-        from dataclasses import replace
+        from .pipeline import with_consistent_evidence
 
-        from .config import PRESETS
-        from .pipeline import preset_name
-
-        base = PRESETS[preset_name(args.preset, args.llm)]
-        config = replace(base, instruct=replace(base.instruct, consistent_evidence=True))
+        config = with_consistent_evidence(args.preset, args.llm)
     run_quickstart(llm=args.llm, preset=args.preset, out=args.out, device=args.device, fast=args.fast,
                    features=features, test_subjects=args.test_subjects, config=config)
     return 0

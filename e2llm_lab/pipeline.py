@@ -37,6 +37,16 @@ def preset_name(preset: str | None = None, llm: str | None = None) -> str:
     return name
 
 
+def with_consistent_evidence(preset: str | None = None, llm: str | None = None, *,
+                             config: E2LLMConfig | None = None) -> E2LLMConfig:
+    """``config`` (default: the preset a run with ``preset`` and ``llm`` uses) with
+    ``TrainConfig.consistent_evidence`` on in stage 3: answers taught only from rows whose measured closest signature
+    is their own label. The one place the CLI's ``--consistent-evidence`` and the benches turn it on.
+    """
+    base = config if config is not None else PRESETS[preset_name(preset, llm)]
+    return replace(base, instruct=replace(base.instruct, consistent_evidence=True))
+
+
 def resolve_config(preset: str | None = None, llm: str | None = None, seed: int = 0, device: str = "auto",
                    fast: bool = False, *, config: E2LLMConfig | None = None) -> E2LLMConfig:
     """The recipe of one run: a preset (or ``config``) with the LLM, the seed of every stage, the device and fast mode.

@@ -12,7 +12,7 @@ import pytest
 from e2llm_lab.config import PRESETS, DataConfig, fast_config
 from e2llm_lab.data.featureset import check_no_leakage
 from e2llm_lab.data.samples import load_sample
-from e2llm_lab.pipeline import preset_name, resolve_config, split
+from e2llm_lab.pipeline import preset_name, resolve_config, split, with_consistent_evidence
 
 PACKAGE = Path(__file__).resolve().parents[1] / "e2llm_lab"
 PIN = Path(__file__).parent / "pins" / "fast_quickstart_seed0.json"
@@ -63,6 +63,18 @@ def _functions(path: Path):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body[1:] if ast.get_docstring(node) else node.body
             yield node, node.end_lineno - node.lineno + 1, node.end_lineno - body[0].lineno + 1
+
+
+def test_with_consistent_evidence_changes_that_one_field_of_the_preset_in_use():
+    for llm, preset in ((None, "cpu-tiny"), ("smollm2-135m", "cpu-smollm2"), ("Qwen/Qwen3-0.6B", "colab-t4")):
+        cfg = with_consistent_evidence(llm=llm)
+        assert cfg.instruct.consistent_evidence and not PRESETS[preset].instruct.consistent_evidence
+        assert replace(cfg, instruct=replace(cfg.instruct, consistent_evidence=False)) == PRESETS[preset]
+    base = resolve_config("cpu-tiny", seed=3)
+    on = with_consistent_evidence(config=base)
+    assert on.instruct.consistent_evidence and on.instruct.seed == base.instruct.seed == 3
+    with pytest.raises(ValueError, match="allowed"):
+        with_consistent_evidence("no-such-preset")
 
 
 def test_no_package_function_is_over_80_lines_and_the_quickstart_reads_in_40():
