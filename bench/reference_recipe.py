@@ -49,16 +49,15 @@ def _stage(cfg, epochs, lr, bf16):
 
 
 def _scored(texts, truth, preds, fs, rows, signatures) -> dict:
-    """The figures of COLUMNS for one build's answers on ``rows`` (faithfulness checked the same way for both)."""
-    space = fs.label_space
+    """The figures of COLUMNS for one build's answers on ``rows``: each text checked by :func:`faithfulness` with
+    that build's signatures, then summed up by :func:`generation_summary`, as every evaluation does."""
     z = region_band_z(fs.X[rows], fs.ch_names)
-    checks = pd.DataFrame([faithfulness(t, z[i], emotion=p, signatures=signatures)
-                           for i, (t, p) in enumerate(zip(texts, preds))])
-    bacc = classification_metrics(space.indices(truth), space.indices(preds), n_classes=len(space))
-    return {"balanced_accuracy": bacc["balanced_accuracy"],
-            "claim_precision": checks.n_supported.sum() / max(checks.n_claims.sum(), 1),
-            "fit_top_correct": checks.fit_top_correct.mean(), "fit_r_error": checks.fit_r_error.mean(),
-            "follows_fit": checks.follows_fit.mean()}
+    answers = pd.DataFrame([faithfulness(t, z[i], emotion=p, signatures=signatures)
+                            for i, (t, p) in enumerate(zip(texts, preds))])
+    answers = answers.assign(task="emotion", emotion_true=truth, emotion_pred=preds,
+                             parsed=[p is not None and p == p for p in preds],
+                             correct=[t == p for t, p in zip(truth, preds)])
+    return generation_summary(answers, space=fs.label_space).loc["emotion", COLUMNS].to_dict()
 
 
 def main() -> None:
