@@ -90,11 +90,10 @@ def reference_config(llm: str | None = None) -> E2LLMConfig:
     instruction epochs, decisions weighted 4x) at half the quickstart's examples, with two alignment epochs at lr
     2e-3 (the preset: one at 1e-3), instruction tuning at lr 1e-3 (3e-4), both stages under bf16 autocast and
     answers taught only where the evidence agrees (every training row of this cohort qualifies). The preset's rates
-    left the LM unable to read the EEG tokens: on the same 56 held-out samples the shipped build (the preset's
-    recipe) answers basic emotion at 0.429 and names the measured closest signature in 0.46 of its answers; this
-    recipe reaches 0.679 and 0.80, with its encoder head at 0.750 (``python bench/reference_recipe.py``). The
-    shipped folder still holds the preset's build until it is rebuilt (``e2llm-lab build-reference --llm
-    smollm2-135m``); its evaluation.json records the recipe it was built with.
+    left the LM unable to read the EEG tokens: on the same 56 held-out samples the preset's build answered basic
+    emotion at 0.429 and named the measured closest signature in 0.46 of its answers; this recipe reaches 0.679 and
+    0.80, with its encoder head at 0.750 (``python bench/reference_recipe.py``). The shipped SmolLM2 reference is
+    this recipe's build (``e2llm-lab build-reference --llm smollm2-135m``; its evaluation.json records the recipe).
 
     The tiny LM's is the quickstart's "cpu-tiny" preset trained longer (8 instruction epochs where the
     quickstart's CPU budget allows 4; stage 1 as in the quickstart: 40 epochs did no better than 20 with its
