@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from e2llm_lab.apps.quickstart import QUICKSTART_TEST_SUBJECTS
 from e2llm_lab.data.samples import load_sample
+from e2llm_lab.data.splits import split
 from e2llm_lab.data.synthetic import planted_mask
 from e2llm_lab.interpret.attribution import FLOORS, attribute
 from e2llm_lab.interpret.metrics import (
@@ -41,8 +43,7 @@ from e2llm_lab.interpret.metrics import (
     class_target,
     quantus_explain,
 )
-from e2llm_lab.pipeline import resolve_config, split, train_e2llm
-from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS
+from e2llm_lab.training.pipeline import resolve_config, train_e2llm
 
 SHOWN = {"auroc": "AUROC", "auroc_sd": "sd", "auroc_class": "class", "auroc_class_min": "worst",
          "rank_accuracy": "rank acc", "mass_accuracy": "mass acc", "randomisation_spearman": "rand. rho",
@@ -52,7 +53,7 @@ SHOWN = {"auroc": "AUROC", "auroc_sd": "sd", "auroc_class": "class", "auroc_clas
 
 def train(sp, folder: Path):
     """Stages 1-3 of the quickstart on the split's training rows, saved in ``folder`` (or loaded from it)."""
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.model import E2LLM
 
     if (folder / "e2llm_config.json").exists():
         return E2LLM.from_pretrained(folder, device="cpu")

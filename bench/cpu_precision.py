@@ -23,12 +23,13 @@ def one(llm: str, precision: str, steps: int) -> dict:
 
     from e2llm_lab.config import TrainConfig
     from e2llm_lab.data.samples import load_sample
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.llm import add_lora
-    from e2llm_lab.model import E2LLM
-    from e2llm_lab.pipeline import resolve_config, split, stage_examples
-    from e2llm_lab.text.instructions import EmotionSignatures
-    from e2llm_lab.train import train_stage
+    from e2llm_lab.data.splits import split
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.llm import add_lora
+    from e2llm_lab.models.model import E2LLM
+    from e2llm_lab.text.rationales import EmotionSignatures
+    from e2llm_lab.training.pipeline import resolve_config, stage_examples
+    from e2llm_lab.training.train import train_stage
 
     cfg = resolve_config("cpu-smollm2", llm, 0, "cpu")
     sp = split(load_sample(), (5, 6), cfg.data)

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from e2llm_lab.config import DEFAULT_BANDS
-from e2llm_lab.preprocess import SEED_NFFT, differential_entropy, window_view
+from e2llm_lab.data.de import SEED_NFFT, differential_entropy, window_view
 
 RATES = (128.0, 200.0, 250.0, 1000.0)
 N_CHANS, WINDOW_S = 62, 4.0

@@ -15,9 +15,9 @@ import pandas as pd
 import torch
 
 from e2llm_lab.config import DataConfig, EncoderConfig, PretrainConfig, SyntheticConfig
+from e2llm_lab.data.recordings import featureset_from_recordings
 from e2llm_lab.data.synthetic import iter_cohort, trials_table
-from e2llm_lab.evaluate import chance, cross_validate, encoder_models, logistic_regression, mlp
-from e2llm_lab.preprocess import featureset_from_recordings
+from e2llm_lab.evaluate.protocols import chance, cross_validate, encoder_models, logistic_regression, mlp
 
 
 def main() -> None:

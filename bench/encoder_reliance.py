@@ -19,13 +19,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from e2llm_lab.apps.quickstart import QUICKSTART_TEST_SUBJECTS
 from e2llm_lab.config import PretrainConfig
 from e2llm_lab.data.samples import load_sample
+from e2llm_lab.data.splits import split
 from e2llm_lab.data.synthetic import planted_mask
 from e2llm_lab.interpret.metrics import EncoderScores, auroc_scores, quantus_explain
-from e2llm_lab.pipeline import resolve_config, split
-from e2llm_lab.pretrain import pretrain_encoder
-from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS
+from e2llm_lab.training.pipeline import resolve_config
+from e2llm_lab.training.pretrain import pretrain_encoder
 
 
 def recipes() -> dict[str, PretrainConfig]:

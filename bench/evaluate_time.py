@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 from e2llm_lab.data.samples import load_sample
-from e2llm_lab.evaluate import evaluate_all
-from e2llm_lab.model import E2LLM
+from e2llm_lab.data.splits import held_out_rows
+from e2llm_lab.evaluate.suite import evaluate_all
+from e2llm_lab.models.model import E2LLM
 
 
 def main() -> None:
@@ -26,7 +27,7 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     folder = args.model_dir
     if folder is None:
-        from e2llm_lab.quickstart import run_quickstart
+        from e2llm_lab.apps.quickstart import run_quickstart
 
         t0 = time.perf_counter()
         run_quickstart(out=tmp.name, progress=False, verbose=False)
@@ -35,7 +36,7 @@ def main() -> None:
     t0 = time.perf_counter()
     model = E2LLM.from_pretrained(folder, device="cpu")
     fs = model.samples(load_sample())
-    train_idx, test_idx = model.held_out_rows(fs)
+    train_idx, test_idx = held_out_rows(model.held_out, fs)
     t_load = time.perf_counter() - t0
     report = evaluate_all(model, fs, test_idx, train_idx=train_idx, verbose=False)
     total = time.perf_counter() - t0

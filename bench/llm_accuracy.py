@@ -38,11 +38,12 @@ TARGETS = {   # figure -> (test, text): issue 14
 
 
 def _quickstart_tables(seed: int, out: Path) -> dict:
+    from e2llm_lab.apps.quickstart import QUICKSTART_TEST_SUBJECTS
+    from e2llm_lab.apps.reference import report_tables
     from e2llm_lab.data.samples import load_sample
-    from e2llm_lab.evaluate import evaluate_all
-    from e2llm_lab.pipeline import resolve_config, split, train_e2llm
-    from e2llm_lab.quickstart import QUICKSTART_TEST_SUBJECTS
-    from e2llm_lab.reference import report_tables
+    from e2llm_lab.data.splits import split
+    from e2llm_lab.evaluate.suite import evaluate_all
+    from e2llm_lab.training.pipeline import resolve_config, train_e2llm
 
     cfg = resolve_config(seed=seed, device="cpu")
     sp = split(load_sample(), QUICKSTART_TEST_SUBJECTS, cfg.data)
@@ -68,7 +69,7 @@ def main() -> None:
         for folder in args.folders:
             runs[folder] = json.loads((Path(folder) / "evaluation.json").read_text())["tables"]
     else:
-        from e2llm_lab.reference import build_reference, reference_report
+        from e2llm_lab.apps.reference import build_reference, reference_report
 
         for seed in args.seeds:
             t0, out = time.perf_counter(), Path(args.out) / f"{args.recipe}_seed{seed}"
@@ -78,7 +79,7 @@ def main() -> None:
             else:
                 runs[f"seed {seed}"] = _quickstart_tables(seed, out)
             print(f"seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-    from e2llm_lab.reference import evaluation_figures
+    from e2llm_lab.apps.reference import evaluation_figures
 
     df = pd.DataFrame([evaluation_figures(t) for t in runs.values()], index=list(runs))
     print(f"\nrecipe {args.recipe if not args.folders else 'from ' + ', '.join(args.folders)}; "

@@ -25,10 +25,10 @@ def run(dtype: torch.dtype, checkpointing: bool, steps: int, batch: int = 4, seq
     import transformers
 
     from e2llm_lab.config import EncoderConfig, LLMConfig
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.llm import add_lora
-    from e2llm_lab.model import splice_eeg
-    from e2llm_lab.projector import EEGProjector
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.llm import add_lora
+    from e2llm_lab.models.model import splice_eeg
+    from e2llm_lab.models.projector import EEGProjector
 
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()

@@ -24,7 +24,7 @@ import pandas as pd
 
 def present(llms: list[str], device: str) -> list[str]:
     """The LMs of ``llms`` this machine can train: named offline models when installed, hub ids with a GPU."""
-    from e2llm_lab.llm import check_llm_source, named_llm_path
+    from e2llm_lab.models.llm import check_llm_source, named_llm_path
 
     keep = []
     for llm in llms:
@@ -54,7 +54,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     pd.set_option("display.width", 200)
     pd.set_option("display.max_rows", 100)
-    from e2llm_lab.reference import REFERENCES, build_reference, scaling_row, scaling_table
+    from e2llm_lab.apps.reference import REFERENCES, build_reference, scaling_row, scaling_table
 
     if not args.rebuild:
         table = scaling_table([m for m in args.llm if m in REFERENCES])

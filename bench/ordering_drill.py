@@ -51,7 +51,7 @@ def ordering_drill(rng, space, tokenizer, form: str = "order"):
 
     ``form="order"`` is the reasoning's own ordered sentence; ``"walk"`` goes through every label of the space in
     the attribute's order, each with its clip or "(no clip)", so each step copies instead of sorting."""
-    from e2llm_lab.llm import chat_prompt
+    from e2llm_lab.text.chat import chat_prompt
 
     while True:
         attr = str(rng.choice(list(space.attributes())))
@@ -81,7 +81,7 @@ def main() -> None:
 
     from e2llm_lab.config import LLMConfig
     from e2llm_lab.labels import SEED7
-    from e2llm_lab.llm import add_lora, load_llm, tiny_llm_path
+    from e2llm_lab.models.llm import add_lora, load_llm, tiny_llm_path
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=750, help="LoRA steps on ordering drills (batch 16, lr 1e-2)")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import tempfile
 
-from e2llm_lab.pipeline import with_consistent_evidence
-from e2llm_lab.quickstart import run_quickstart
+from e2llm_lab.apps.quickstart import run_quickstart
+from e2llm_lab.training.pipeline import with_consistent_evidence
 
 
 def main() -> None:

@@ -44,12 +44,13 @@ def main() -> None:
     p.add_argument("--n", type=int, default=40)
     args = p.parse_args()
     warnings.filterwarnings("ignore")
+    from e2llm_lab.apps.reference import load_reference_features, load_reference_model
+    from e2llm_lab.data.splits import held_out_rows
     from e2llm_lab.evaluate.generation import evaluate_generation
-    from e2llm_lab.reference import load_reference_features, load_reference_model
 
     model = load_reference_model(llm=args.llm)
     fs = model.samples(load_reference_features(llm=args.llm))
-    _, te = model.held_out_rows(fs)
+    _, te = held_out_rows(model.held_out, fs)
     answers = evaluate_generation(model, fs, te, tasks=("rank",), n_per_task=args.n, seed=0)
     d = take_apart(answers, fs.label_space)
     free = d.follows_readings.dropna()

@@ -33,14 +33,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from e2llm_lab._metrics import classification_metrics
+from e2llm_lab.apps.reference import run_figures
 from e2llm_lab.data.arrays import featureset_from_arrays
-from e2llm_lab.evaluate import classification_metrics, evaluate_generation, logistic_regression
+from e2llm_lab.data.splits import split
 from e2llm_lab.evaluate.diagnostics import diagnose_chain
+from e2llm_lab.evaluate.generation import evaluate_generation
+from e2llm_lab.evaluate.protocols import logistic_regression
 from e2llm_lab.evaluate.significance import label_information
 from e2llm_lab.labels import GAMEEMO
-from e2llm_lab.pipeline import resolve_config, split, train_e2llm, with_consistent_evidence
-from e2llm_lab.reference import run_figures
 from e2llm_lab.text.rationales import region_band_z
+from e2llm_lab.training.pipeline import resolve_config, train_e2llm, with_consistent_evidence
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "gameemo_bandpower_dev.npz"
 

@@ -28,17 +28,20 @@ from dataclasses import replace
 
 import pandas as pd
 
-from e2llm_lab.data.featureset import FeatureSet
-from e2llm_lab.evaluate import (
-    classification_metrics,
-    diagnose_chain,
-    evaluate_generation,
-    faithfulness,
-    generation_summary,
+from e2llm_lab._metrics import classification_metrics
+from e2llm_lab.apps.reference import (
+    REFERENCE_TEST_SUBJECTS,
+    REFERENCES,
+    reference_config,
+    reference_dir,
+    reference_report,
 )
-from e2llm_lab.pipeline import resolve_config, split, train_e2llm
-from e2llm_lab.reference import REFERENCE_TEST_SUBJECTS, REFERENCES, reference_config, reference_dir, reference_report
+from e2llm_lab.data.featureset import FeatureSet
+from e2llm_lab.data.splits import split
+from e2llm_lab.evaluate.diagnostics import diagnose_chain
+from e2llm_lab.evaluate.generation import evaluate_generation, faithfulness, generation_summary
 from e2llm_lab.text.rationales import EmotionSignatures, region_band_z
+from e2llm_lab.training.pipeline import resolve_config, train_e2llm
 
 COLUMNS = ["balanced_accuracy", "claim_precision", "fit_top_correct", "fit_r_error", "follows_fit"]
 

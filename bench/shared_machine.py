@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-DEFAULT_CMD = "{python} -m e2llm_lab.cli quickstart --fast --device cpu --out {out}"
+DEFAULT_CMD = "{python} -m e2llm_lab.apps.cli quickstart --fast --device cpu --out {out}"
 TARGET = 2.5
 _CLEARED = ("E2LLM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 

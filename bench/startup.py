@@ -18,9 +18,9 @@ import time
 #: What is timed: a name and the arguments after ``python``.
 CASES = {
     "import torch (reference)": ["-c", "import torch"],
-    "e2llm-lab --help": ["-m", "e2llm_lab.cli", "--help"],
-    "e2llm-lab quickstart --preset nope": ["-m", "e2llm_lab.cli", "quickstart", "--preset", "nope"],
-    "e2llm-lab quickstart --device gpu7": ["-m", "e2llm_lab.cli", "quickstart", "--device", "gpu7"],
+    "e2llm-lab --help": ["-m", "e2llm_lab.apps.cli", "--help"],
+    "e2llm-lab quickstart --preset nope": ["-m", "e2llm_lab.apps.cli", "quickstart", "--preset", "nope"],
+    "e2llm-lab quickstart --device gpu7": ["-m", "e2llm_lab.apps.cli", "quickstart", "--device", "gpu7"],
     "import e2llm_lab": ["-c", "import e2llm_lab"],
 }
 TARGET = 0.5

@@ -34,7 +34,8 @@ def _kind(question: str) -> str:
 
 
 def mc_table(llm, tok, *, n: int, seed: int, held_out: bool) -> dict:
-    from e2llm_lab.text.knowledge import ask_multiple_choice, multiple_choice
+    from e2llm_lab.evaluate.knowledge import ask_multiple_choice
+    from e2llm_lab.text.knowledge import multiple_choice
 
     pairs = multiple_choice(np.random.default_rng(seed), n, held_out=held_out)
     got = ask_multiple_choice(llm, tok, pairs)
@@ -69,11 +70,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300, help="questions per table")
     ap.add_argument("--seed", type=int, default=1234, help="question seed (the warm-up uses 0)")
     args = ap.parse_args()
-    from e2llm_lab.llm import load_llm, tiny_llm_path
+    from e2llm_lab.models.llm import load_llm, tiny_llm_path
 
     path = args.model or tiny_llm_path()
     if args.build:
-        from e2llm_lab.build import build_tiny_llm
+        from e2llm_lab.apps.build import build_tiny_llm
 
         t0 = time.perf_counter()
         path = build_tiny_llm(args.build)

@@ -4,7 +4,7 @@ Same as `e2llm-lab build-samples`. The cohort's settings live in e2llm_lab.data.
 """
 from pathlib import Path
 
-from e2llm_lab.build import build_samples
+from e2llm_lab.apps.build import build_samples
 
 if __name__ == "__main__":
     print("written to", build_samples(Path(__file__).resolve().parent))

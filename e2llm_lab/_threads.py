@@ -169,8 +169,8 @@ def choose_threads(n: int | None = None, *, environ=None, cores: int | None = No
 def configure_threads(n: int | None = None) -> int:
     """Choose the intra-op thread count (:func:`choose_threads`) and apply it to this process; returns it.
 
-    Called by the CLI before it imports anything heavy, by :func:`~e2llm_lab.quickstart.run_quickstart` and by
-    :func:`~e2llm_lab.colab.setup_notebook`. The first choice holds for the process (later calls without ``n``
+    Called by the CLI before it imports anything heavy, by :func:`~e2llm_lab.apps.quickstart.run_quickstart` and by
+    :func:`~e2llm_lab.apps.colab.setup_notebook`. The first choice holds for the process (later calls without ``n``
     return it: by then the machine's busy CPUs include this process's own work); an explicit ``n`` re-applies.
 
     Parameters

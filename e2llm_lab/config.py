@@ -154,10 +154,10 @@ def config_from_dict(cls, d: dict):
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    """Architecture of :class:`~e2llm_lab.encoder.EEGEncoder`: what a user chooses.
+    """Architecture of :class:`~e2llm_lab.models.encoder.EEGEncoder`: what a user chooses.
 
     The sizes the data dictate (input layout, head size) default to None, "from the data":
-    :meth:`EEGEncoder.from_features <e2llm_lab.encoder.EEGEncoder.from_features>` reads them from the FeatureSet,
+    :meth:`EEGEncoder.from_features <e2llm_lab.models.encoder.EEGEncoder.from_features>` reads them from the FeatureSet,
     as braindecode's models take ``n_chans`` and ``n_outputs`` from the data. A number given here must agree with
     the data (else ``ValueError``); the encoder's own ``cfg`` and its checkpoint hold the resolved numbers.
 
@@ -236,7 +236,7 @@ class PretrainConfig:
 
 @dataclass(frozen=True)
 class ProjectorConfig:
-    """Projector from encoder tokens to the LLM (:class:`~e2llm_lab.projector.EEGProjector`).
+    """Projector from encoder tokens to the LLM (:class:`~e2llm_lab.models.projector.EEGProjector`).
 
     Parameters
     ----------

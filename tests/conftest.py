@@ -60,8 +60,8 @@ def small_e2llm():
     import torch
 
     from e2llm_lab.config import E2LLMConfig, EncoderConfig
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.model import E2LLM
 
     def build(fs):
         torch.manual_seed(0)

@@ -13,11 +13,13 @@ from e2llm_lab.channels import REGION_NAMES, SEED_CH_NAMES, regions_present
 from e2llm_lab.config import DataConfig, EncoderConfig, SyntheticConfig
 from e2llm_lab.data.featureset import FeatureSet
 from e2llm_lab.data.io import read_raw
+from e2llm_lab.data.recordings import featureset_from_recordings
 from e2llm_lab.data.synthetic import iter_cohort
 from e2llm_lab.emotions import AROUSAL, EMOTIONS, VALENCE
-from e2llm_lab.encoder import EEGEncoder
-from e2llm_lab.preprocess import featureset_from_recordings
-from e2llm_lab.text.instructions import EmotionSignatures, check_claims, evidence_items, make_examples, region_band_z
+from e2llm_lab.models.encoder import EEGEncoder
+from e2llm_lab.text.answers import check_claims
+from e2llm_lab.text.instructions import make_examples
+from e2llm_lab.text.rationales import EmotionSignatures, evidence_items, region_band_z
 
 CAP_1020 = [c for c in SEED_CH_NAMES if c in CLINICAL_1020]
 
@@ -89,7 +91,7 @@ def test_rationales_name_only_regions_the_cap_has():
 
 
 def test_quickstart_pipeline_runs_on_the_19_channel_cohort(clinical_features, tmp_path):
-    from e2llm_lab.quickstart import run_quickstart
+    from e2llm_lab.apps.quickstart import run_quickstart
 
     fs = clinical_features.with_steps(1)
     res = run_quickstart(features=fs, test_subjects=(4,), fast=True, out=tmp_path, device="cpu", progress=False,
@@ -107,7 +109,7 @@ def test_quickstart_pipeline_runs_on_the_19_channel_cohort(clinical_features, tm
     fig = plot_emotion_topomaps(fs)
     hover = {str(row[0]) for tr in fig.data if getattr(tr, "customdata", None) is not None for row in tr.customdata}
     assert set(CAP_1020) <= hover and not {"CB1", "POZ", "AF3"} & hover     # electrodes of this cap only
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.model import E2LLM
     back = E2LLM.from_pretrained(tmp_path / "model", device="cpu")           # the cap travels with the checkpoint
     assert back.encoder.ch_names == tuple(CAP_1020) and back.signatures.present.shape == (len(REGION_NAMES),)
     with pytest.raises(ValueError, match="test_subjects is required"):

@@ -4,13 +4,13 @@ import pytest
 import torch
 
 from e2llm_lab.config import EncoderConfig
-from e2llm_lab.encoder import EEGEncoder
 from e2llm_lab.interpret.attention import (
     attention_rollout,
     encoder_attention,
     mean_spatial_attention,
     plot_attention_matrix,
 )
+from e2llm_lab.models.encoder import EEGEncoder
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,10 @@ from e2llm_lab.interpret.attribution import (
     Attributor,
     attribute,
     deletion_curve,
-    encoder_target,
     sanity_check,
     score_attribution,
 )
+from e2llm_lab.interpret.targets import encoder_target
 
 OCC = region_index(SEED_CH_NAMES) == REGION_NAMES.index("occipital")
 
@@ -34,7 +34,7 @@ def fs():
 
 @pytest.fixture(scope="module")
 def encoder(fs):
-    from e2llm_lab.pretrain import pretrain_encoder
+    from e2llm_lab.training.pretrain import pretrain_encoder
 
     enc, _ = pretrain_encoder(fs, PretrainConfig(selfsup_epochs=1, epochs=6),
                               encoder_cfg=EncoderConfig(d_model=16, n_heads=2, n_layers=1), progress=False)
@@ -106,9 +106,9 @@ def test_attributor_caches_and_checks_its_input(fs, encoder):
 
 def test_e2llm_target_attributes_the_label_to_the_eeg(fs):
     from e2llm_lab.config import E2LLMConfig
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.interpret.attribution import e2llm_target
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.interpret.targets import e2llm_target
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.model import E2LLM
 
     torch.manual_seed(0)
     model = E2LLM.build(EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1)), E2LLMConfig(), device="cpu")
@@ -133,7 +133,7 @@ def test_e2llm_target_attributes_the_label_to_the_eeg(fs):
 
 
 def test_encoder_attention_per_head_and_rollout(fs, encoder):
-    from e2llm_lab.interpret import attention_rollout, encoder_attention, mean_spatial_attention
+    from e2llm_lab.interpret.attention import attention_rollout, encoder_attention, mean_spatial_attention
 
     X = fs.X[:20]
     sp = encoder_attention(encoder, X)

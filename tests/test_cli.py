@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from e2llm_lab.cli import main
+from e2llm_lab.apps.cli import main
 from e2llm_lab.data.featureset import FeatureSet
 
 
@@ -84,7 +84,7 @@ def test_a_device_that_is_not_there_fails_in_one_line(tmp_path, capsys):
 HEAVY = ("torch", "transformers", "mne", "peft")
 _RUN_MAIN = """
 import json, sys
-from e2llm_lab.cli import main
+from e2llm_lab.apps.cli import main
 try:
     rc = main(sys.argv[1:])
 except SystemExit as stop:                       # --help
@@ -182,9 +182,9 @@ print(len(names))
 
 @pytest.mark.parametrize("llm,preset", [(None, "cpu-tiny"), ("smollm2-135m", "cpu-smollm2")])
 def test_consistent_evidence_reaches_the_recipe_of_the_preset_in_use(tmp_path, monkeypatch, llm, preset):
-    from e2llm_lab import quickstart
+    from e2llm_lab.apps import quickstart
     from e2llm_lab.config import PRESETS
-    from e2llm_lab.pipeline import resolve_config
+    from e2llm_lab.training.pipeline import resolve_config
 
     seen = {}
     monkeypatch.setattr(quickstart, "run_quickstart", lambda **kw: seen.update(kw))

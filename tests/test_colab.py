@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from e2llm_lab.colab import SETUP_CELL, changed_packages, colab_url, setup_notebook
+from e2llm_lab.apps.colab import SETUP_CELL, changed_packages, colab_url, setup_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -65,7 +65,7 @@ def _uninstall(python):
 def test_setup_cell_installs_from_an_uploaded_wheel_after_the_url_fails(bare_venv, tmp_path):
     import zipfile
 
-    from e2llm_lab.cli import main
+    from e2llm_lab.apps.cli import main
 
     wheels = tmp_path / "wheels"
     assert main(["build-wheel", "--out", str(wheels)]) == 0              # what an instructor runs

@@ -56,7 +56,7 @@ def test_damaged_featureset(fs, tmp_path, how):
 @pytest.fixture(scope="module")
 def encoder_dir(tmp_path_factory):
     from e2llm_lab.config import EncoderConfig
-    from e2llm_lab.encoder import EEGEncoder
+    from e2llm_lab.models.encoder import EEGEncoder
 
     torch.manual_seed(0)
     return EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1, n_steps=2)).save_pretrained(
@@ -66,7 +66,7 @@ def encoder_dir(tmp_path_factory):
 @pytest.mark.parametrize("name,how", [("encoder.safetensors", "truncated"), ("encoder.safetensors", "garbled"),
                                       ("encoder_config.json", "truncated"), ("encoder_config.json", "empty")])
 def test_damaged_encoder_checkpoint(encoder_dir, tmp_path, name, how):
-    from e2llm_lab.encoder import EEGEncoder
+    from e2llm_lab.models.encoder import EEGEncoder
 
     folder = shutil.copytree(encoder_dir, tmp_path / "encoder")
     DAMAGE[how](folder / name)
@@ -78,7 +78,7 @@ def test_damaged_encoder_checkpoint(encoder_dir, tmp_path, name, how):
 def test_encoder_config_that_does_not_fit_its_tensors(encoder_dir, tmp_path):
     import json
 
-    from e2llm_lab.encoder import EEGEncoder
+    from e2llm_lab.models.encoder import EEGEncoder
 
     folder = shutil.copytree(encoder_dir, tmp_path / "encoder")
     good = EEGEncoder.from_pretrained(encoder_dir)
@@ -96,9 +96,9 @@ def test_encoder_config_that_does_not_fit_its_tensors(encoder_dir, tmp_path):
 @pytest.fixture(scope="module")
 def e2llm_dir(fs, tmp_path_factory):
     from e2llm_lab.config import E2LLMConfig, EncoderConfig
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.model import E2LLM
-    from e2llm_lab.text.instructions import EmotionSignatures
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.model import E2LLM
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     torch.manual_seed(0)
     enc = EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1, n_steps=fs.n_steps))
@@ -111,7 +111,7 @@ def e2llm_dir(fs, tmp_path_factory):
 def test_good_e2llm_checkpoint_loads(e2llm_dir):
     from safetensors.torch import load_file
 
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.model import E2LLM
 
     model = E2LLM.from_pretrained(e2llm_dir, device="cpu")
     saved = load_file(str(e2llm_dir / "projector.safetensors"))
@@ -126,7 +126,7 @@ def test_good_e2llm_checkpoint_loads(e2llm_dir):
                                       ("signatures.json", "garbled"), ("encoder/encoder.safetensors", "truncated"),
                                       ("added_embeddings.safetensors", "truncated"), ("base.json", "garbled")])
 def test_damaged_e2llm_checkpoint(e2llm_dir, tmp_path, name, how):
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.model import E2LLM
 
     folder = shutil.copytree(e2llm_dir, tmp_path / "model")
     DAMAGE[how](folder / name)
@@ -139,7 +139,7 @@ def test_damaged_e2llm_checkpoint(e2llm_dir, tmp_path, name, how):
 def test_signatures_of_the_wrong_shape(e2llm_dir, tmp_path):
     import json
 
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.model import E2LLM
 
     folder = shutil.copytree(e2llm_dir, tmp_path / "model")
     sig = json.loads((folder / "signatures.json").read_text())
@@ -154,7 +154,7 @@ def test_signatures_of_the_wrong_shape(e2llm_dir, tmp_path):
 
 @pytest.fixture
 def state_dir(tmp_path):
-    from e2llm_lab.checkpoint import save_training_state
+    from e2llm_lab.training.checkpoint import save_training_state
 
     torch.manual_seed(0)
     net = torch.nn.Linear(4, 3)
@@ -166,7 +166,7 @@ def state_dir(tmp_path):
 
 
 def test_good_training_state_loads(state_dir):
-    from e2llm_lab.checkpoint import load_training_state
+    from e2llm_lab.training.checkpoint import load_training_state
 
     folder, net = state_dir
     groups, opt, meta = load_training_state(folder)
@@ -177,7 +177,7 @@ def test_good_training_state_loads(state_dir):
 @pytest.mark.parametrize("name,how", [("state.json", "truncated"), ("state.json", "empty"),
                                       ("state.safetensors", "truncated"), ("state.safetensors", "garbled")])
 def test_damaged_training_state(state_dir, name, how):
-    from e2llm_lab.checkpoint import load_training_state
+    from e2llm_lab.training.checkpoint import load_training_state
 
     folder, _ = state_dir
     DAMAGE[how](folder / name)
@@ -188,7 +188,7 @@ def test_damaged_training_state(state_dir, name, how):
 
 
 def test_training_state_json_of_another_layout(state_dir):
-    from e2llm_lab.checkpoint import load_training_state
+    from e2llm_lab.training.checkpoint import load_training_state
 
     folder, _ = state_dir
     (folder / "state.json").write_text('{"meta": {}}')             # valid JSON, no groups or optimizer
@@ -203,7 +203,7 @@ def test_training_state_json_of_another_layout(state_dir):
                                       ("tokenizer.json", "truncated"), ("tokenizer.json", "empty"),
                                       ("tokenizer_config.json", "garbled")])
 def test_damaged_llm_folder(tmp_path, name, how):
-    from e2llm_lab.llm import load_llm, tiny_llm_path
+    from e2llm_lab.models.llm import load_llm, tiny_llm_path
 
     folder = shutil.copytree(tiny_llm_path(), tmp_path / "llm")
     DAMAGE[how](folder / name)
@@ -213,7 +213,7 @@ def test_damaged_llm_folder(tmp_path, name, how):
 
 
 def test_good_llm_folder_copy_loads(tmp_path):
-    from e2llm_lab.llm import load_llm, tiny_llm_path
+    from e2llm_lab.models.llm import load_llm, tiny_llm_path
 
     folder = shutil.copytree(tiny_llm_path(), tmp_path / "llm")
     model, tokenizer = load_llm(folder, device="cpu")
@@ -223,7 +223,7 @@ def test_good_llm_folder_copy_loads(tmp_path):
 # -- the command line ---------------------------------------------------------------------------------------
 
 def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "e2llm_lab.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "e2llm_lab.apps.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=300)
 
 

@@ -15,8 +15,8 @@ from e2llm_lab.data import deap, dreamer, faced, seed, seed4, seed5
 from e2llm_lab.data.datasets import DATASETS, READERS, read_dataset, reader_options
 from e2llm_lab.data.errors import DatasetFolderError, EEGDataError, EEGFileError
 from e2llm_lab.data.events import features_from_events, iter_event_trials, parse_mapping, read_events_folder
+from e2llm_lab.data.recordings import featureset_from_recordings
 from e2llm_lab.labels import FACED, SEED, SEED4, VA_QUADRANTS, quadrant_label
-from e2llm_lab.preprocess import featureset_from_recordings
 
 # 1-s windows, no smoothing or normalisation: small files still give several windows with checkable values
 CFG = DataConfig(window_s=1.0, stride_s=1.0, lds=False, normalize=None, bad_channel_policy="keep")
@@ -406,7 +406,7 @@ def test_events_from_annotations_and_from_an_events_array():
 
 
 def test_a_folder_of_edf_files_and_the_cli(tmp_path, capsys):
-    from e2llm_lab.cli import main
+    from e2llm_lab.apps.cli import main
     from e2llm_lab.data.featureset import FeatureSet
 
     for s in (2, 10):
@@ -557,7 +557,7 @@ def test_seed7_reads_from_its_root_or_its_folders(tmp_path, capsys):
 
 
 def test_deap_reads_from_its_root_or_its_folder_also_from_the_command_line(tmp_path, capsys):
-    from e2llm_lab.cli import main
+    from e2llm_lab.apps.cli import main
     from e2llm_lab.data.featureset import FeatureSet
 
     _write_deap(tmp_path, subjects=(1, 2), n_trials=2, seconds=4)
@@ -591,3 +591,21 @@ def test_a_folder_of_neither_form_names_both_paths(tmp_path, name, inner):
     msg = str(info.value)
     assert f"{root / inner} not found, and {root} is not" in msg and f"the {inner} folder" in msg, msg
     assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, EEGFileError)
+
+
+def test_the_readers_share_one_listing_and_one_subject_filter(tmp_path):
+    import re
+
+    from e2llm_lab.data._readers import keep_subjects, matching
+    from e2llm_lab.data.errors import EEGFileError
+
+    for name in ("10_20200101.mat", "2_20200102.mat", "2_20200101.mat", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "3_20200101.mat").mkdir()                       # a folder is no file
+    found = matching(tmp_path, re.compile(r"^(\d+)_(\d{8})\.mat$"))
+    assert [(s, d) for s, d, _ in found] == [(10, 20200101), (2, 20200101), (2, 20200102)]   # name order, ints
+    assert [f[0] for f in keep_subjects(found, None, tmp_path)] == [2, 2, 10]                 # subjects by number
+    assert [f[:2] for f in keep_subjects(found, [10], tmp_path)] == [(10, 20200101)]
+    with pytest.raises(EEGFileError, match=r"subject\(s\) \[7, 8\] have no file in .*found \[2, 10\]"):
+        keep_subjects(found, [2, 7, 8], tmp_path)
+    assert matching(tmp_path / "absent", re.compile(".*")) == []

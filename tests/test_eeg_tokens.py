@@ -6,9 +6,9 @@ import torch
 from e2llm_lab.channels import REGION_NAMES
 from e2llm_lab.config import E2LLMConfig, EncoderConfig
 from e2llm_lab.data.samples import load_sample
-from e2llm_lab.encoder import EEGEncoder
 from e2llm_lab.interpret.eeg_tokens import nearest_text_tokens
-from e2llm_lab.model import E2LLM
+from e2llm_lab.models.encoder import EEGEncoder
+from e2llm_lab.models.model import E2LLM
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import torch
 
 from e2llm_lab.channels import REGION_NAMES, REGIONS, SEED_CH_NAMES
 from e2llm_lab.config import ENCODER_PRESETS, EncoderConfig
-from e2llm_lab.encoder import EEGEncoder, region_pooling_matrix
+from e2llm_lab.models.encoder import EEGEncoder, region_pooling_matrix
 
 CFG = EncoderConfig(d_model=16, n_heads=2, n_layers=2, n_steps=3)
 

@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
+from e2llm_lab._metrics import classification_metrics
 from e2llm_lab.config import EncoderConfig, PretrainConfig
-from e2llm_lab.data.featureset import LeakageError
 from e2llm_lab.data.samples import load_sample
-from e2llm_lab.evaluate import (
+from e2llm_lab.data.splits import LeakageError
+from e2llm_lab.evaluate.protocols import (
     chance,
-    classification_metrics,
     confusion_table,
     cross_validate,
     encoder_models,
@@ -122,7 +122,7 @@ def split(fs):
 
 @pytest.fixture(scope="module")
 def sig(fs, split):
-    from e2llm_lab.text.instructions import EmotionSignatures
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     return EmotionSignatures.fit(fs, split[0])
 
@@ -130,7 +130,7 @@ def sig(fs, split):
 def _reader(fs, sig):
     """A model that truly reads its EEG: the nearest learned signature, with the reference reasoning for it."""
     from e2llm_lab.emotions import EMOTIONS
-    from e2llm_lab.text.instructions import decision_sentence, fit_sentence, rationale, region_band_z
+    from e2llm_lab.text.rationales import decision_sentence, fit_sentence, rationale, region_band_z
 
     def answer(prompt, eeg):
         z = region_band_z(eeg[0], fs.ch_names)
@@ -142,7 +142,7 @@ def _reader(fs, sig):
 
 
 def test_generation_scoring_counts_unparseable_as_wrong(fs, sig):
-    from e2llm_lab.evaluate import evaluate_generation, generation_summary
+    from e2llm_lab.evaluate.generation import evaluate_generation, generation_summary
 
     idx = np.flatnonzero((fs.meta.subject == 6).to_numpy())[:14]
     truth = fs.meta.emotion.iloc[idx].tolist()
@@ -158,7 +158,7 @@ def test_generation_scoring_counts_unparseable_as_wrong(fs, sig):
 
 
 def test_evaluation_needs_training_signatures(fs):
-    from e2llm_lab.evaluate import evaluate_generation
+    from e2llm_lab.evaluate.generation import evaluate_generation
 
     with pytest.raises(ValueError, match="signatures"):
         evaluate_generation(_Canned(lambda p: ""), fs, [0], tasks=("emotion",))
@@ -166,7 +166,7 @@ def test_evaluation_needs_training_signatures(fs):
 
 def test_scenario_counts_a_chosen_option_only():
     from e2llm_lab.evaluate.generation import _answered, _correct, _emotion_instead
-    from e2llm_lab.text.instructions import parse_answer
+    from e2llm_lab.text.answers import parse_answer
 
     truth = {"choice": "b", "options": ["fear", "sadness", "anger", "neutral"], "emotions": ["sadness"]}
     assert _correct("scenario", {"choice": "b", "emotion": None}, truth)
@@ -186,7 +186,7 @@ def test_scenario_counts_a_chosen_option_only():
 
 def test_chosen_reads_the_field_each_task_asks_for():
     from e2llm_lab.evaluate.generation import _correct, chosen
-    from e2llm_lab.text.instructions import parse_answer
+    from e2llm_lab.text.answers import parse_answer
 
     think = "<think> Clip A: It matches fear. Clip B: It matches happiness. </think>"
     assert chosen("compare", parse_answer(think + "\nAnswer: Clip B")) == "B"
@@ -211,8 +211,9 @@ def test_kendall_tau_of_rankings():
 
 
 def test_faithfulness_reference_scores_one_and_shuffled_scores_lower(fs, split, sig):
-    from e2llm_lab.evaluate import faithfulness
-    from e2llm_lab.text.instructions import make_example, region_band_z
+    from e2llm_lab.evaluate.generation import faithfulness
+    from e2llm_lab.text.instructions import make_example
+    from e2llm_lab.text.rationales import region_band_z
 
     rng = np.random.default_rng(0)
     te = split[1]
@@ -232,8 +233,8 @@ def test_faithfulness_reference_scores_one_and_shuffled_scores_lower(fs, split, 
 
 
 def test_follows_fit_says_whether_the_answer_is_the_signature_its_reasoning_named_closest(fs, split, sig):
-    from e2llm_lab.evaluate import faithfulness
-    from e2llm_lab.text.instructions import region_band_z
+    from e2llm_lab.evaluate.generation import faithfulness
+    from e2llm_lab.text.rationales import region_band_z
 
     z = region_band_z(fs.X[split[1][0]], fs.ch_names)
     r = sig.similarity(z)
@@ -249,7 +250,7 @@ def test_follows_fit_says_whether_the_answer_is_the_signature_its_reasoning_name
 
 
 def test_faithfulness_counts_repeated_and_hallucinated_claims():
-    from e2llm_lab.evaluate import faithfulness
+    from e2llm_lab.evaluate.generation import faithfulness
 
     z = np.zeros((11, 5))
     z[REGION_NAMES_INDEX["left_temporal"], 4] = 1.0
@@ -261,7 +262,7 @@ def test_faithfulness_counts_repeated_and_hallucinated_claims():
 
 
 def test_controls_tell_a_reader_from_the_truth(fs, split, sig):
-    from e2llm_lab.evaluate import evaluate_generation, generation_summary
+    from e2llm_lab.evaluate.generation import evaluate_generation, generation_summary
 
     model = _reader(fs, sig)
     real = generation_summary(evaluate_generation(model, fs, split[1], tasks=("emotion",)))
@@ -278,7 +279,7 @@ def test_controls_tell_a_reader_from_the_truth(fs, split, sig):
 
 
 def test_evaluate_all_tables_and_html(fs, split, sig, tmp_path):
-    from e2llm_lab.evaluate import evaluate_all
+    from e2llm_lab.evaluate.suite import evaluate_all
 
     model = _reader(fs, sig)
     model.encoder = _HeadStub(fs, sig)
@@ -304,13 +305,13 @@ class _HeadStub:
         self.fs, self.sig = fs, sig
 
     def predict_logits(self, X):
-        from e2llm_lab.text.instructions import region_band_z
+        from e2llm_lab.text.rationales import region_band_z
 
         return self.sig.similarity(region_band_z(X, self.fs.ch_names))
 
 
 from e2llm_lab.channels import REGION_NAMES as _RN  # noqa: E402
-from e2llm_lab.data.featureset import LeakageError as LeakageErrorType  # noqa: E402
+from e2llm_lab.data.splits import LeakageError as LeakageErrorType  # noqa: E402
 
 REGION_NAMES_INDEX = {r: i for i, r in enumerate(_RN)}
 
@@ -343,7 +344,7 @@ def test_basic_table_survives_unparsed_answers_as_pandas_stores_them():
 def test_a_family_that_fails_becomes_a_row_and_the_report_keeps_the_rest(fs, split, sig, tmp_path):
     """A control that cannot run (here: a model that breaks on noise) is a row of ``problems``, never a crash; the
     HTML written after each family keeps the finished tables."""
-    from e2llm_lab.evaluate import evaluate_all
+    from e2llm_lab.evaluate.suite import evaluate_all
 
     reader = _reader(fs, sig)
 
@@ -369,7 +370,7 @@ def test_a_family_that_fails_becomes_a_row_and_the_report_keeps_the_rest(fs, spl
 
 def test_nothing_to_score_gives_empty_tables_not_a_crash(fs, split, sig):
     """Rows of one label only: compare and rank are left out with a line; the basic table still builds."""
-    from e2llm_lab.evaluate import evaluate_all
+    from e2llm_lab.evaluate.suite import evaluate_all
 
     one = split[1][(fs.meta.emotion.iloc[split[1]] == "fear").to_numpy()][:6]
     model = _reader(fs, sig)
@@ -384,7 +385,7 @@ def test_every_permutation_of_a_known_ranking_is_scored_once_right():
     import itertools
 
     from e2llm_lab.evaluate.generation import _correct, _kendall
-    from e2llm_lab.text.instructions import parse_answer
+    from e2llm_lab.text.answers import parse_answer
 
     truth = {"ranking": "BCA"}
     scores = {}

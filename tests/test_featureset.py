@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from e2llm_lab.config import DEFAULT_BANDS
-from e2llm_lab.data.featureset import (
-    FeatureSet,
+from e2llm_lab.data.featureset import FeatureSet
+from e2llm_lab.data.splits import (
     LeakageError,
     check_no_leakage,
     kfold_by_subject,

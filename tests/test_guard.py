@@ -6,11 +6,11 @@ import pytest
 
 from e2llm_lab.data.arrays import featureset_from_arrays
 from e2llm_lab.emotions import EMOTIONS
-from e2llm_lab.evaluate import evaluate_all, evaluate_generation, information_table
-from e2llm_lab.evaluate.suite import basic_emotion_rows
+from e2llm_lab.evaluate.generation import evaluate_generation
+from e2llm_lab.evaluate.suite import basic_emotion_rows, evaluate_all, information_table
 from e2llm_lab.interpret.widgets import evidence_html
 from e2llm_lab.labels import GAMEEMO
-from e2llm_lab.text.instructions import EmotionSignatures, decision_sentence, region_band_z
+from e2llm_lab.text.rationales import EmotionSignatures, decision_sentence, region_band_z
 
 
 class _Reader:
@@ -77,7 +77,7 @@ def test_every_view_of_noise_answers_says_they_are_not_evidence(fs, reader, tmp_
     assert good.evidence_warning() is None
     assert "WARNING" not in good.to_html(tmp_path / "g.html").read_text()
     # the explorer's line above the reasoning
-    from e2llm_lab.evaluate import label_information
+    from e2llm_lab.evaluate.significance import label_information
 
     t = report.tables["information"].loc["constrained"]
     test = label_information(["fear"] * 5 + ["anger"] * 5, ["anger"] * 10)

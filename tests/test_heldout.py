@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from e2llm_lab.data.featureset import LeakageError
-from e2llm_lab.heldout import DEFAULT_STRIDE, HeldOut, held_out_rows, training_windows
+from e2llm_lab.data.splits import DEFAULT_STRIDE, HeldOut, LeakageError, held_out_rows, training_windows
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data_samples" / "reference" / "model" / "training_data.json"
 

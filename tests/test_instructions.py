@@ -4,21 +4,17 @@ import pytest
 from e2llm_lab.channels import REGION_NAMES, REGIONS
 from e2llm_lab.data.samples import load_sample
 from e2llm_lab.emotions import AROUSAL, VALENCE
+from e2llm_lab.text.answers import check_claims, parse_answer
+from e2llm_lab.text.chat import EEG_TOKEN, eeg_placeholder
 from e2llm_lab.text.instructions import (
-    EEG_TOKEN,
     HELD_OUT_TEMPLATES,
     TASKS,
     TEMPLATE_PARTS,
     TEMPLATES,
-    check_claims,
-    eeg_placeholder,
-    evidence_items,
     make_example,
     make_examples,
-    parse_answer,
-    rationale,
-    region_band_z,
 )
+from e2llm_lab.text.rationales import evidence_items, rationale, region_band_z
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +124,8 @@ def test_placeholder():
 # -- signatures, discriminative evidence, decision, answer lines ------------------------------------------------
 
 from e2llm_lab.emotions import EMOTIONS  # noqa: E402
-from e2llm_lab.text.instructions import EmotionSignatures, answer_lines, decision_sentence, fit_sentence  # noqa: E402
+from e2llm_lab.text.instructions import answer_lines  # noqa: E402
+from e2llm_lab.text.rationales import EmotionSignatures, decision_sentence, fit_sentence  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +211,8 @@ def test_parser_tricky_answers(text, field, value):
 
 
 def test_consistent_examples_never_decide_against_their_closest_signature(fs, capsys):
-    from e2llm_lab.text.instructions import EmotionSignatures, consistent_rows
+    from e2llm_lab.text.instructions import consistent_rows
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     idx = np.arange(len(fs))
     sig = EmotionSignatures.fit(fs, idx)
@@ -248,7 +246,8 @@ def test_consistent_examples_never_decide_against_their_closest_signature(fs, ca
 
 
 def test_consistent_examples_refuse_rows_whose_evidence_never_agrees(fs):
-    from e2llm_lab.text.instructions import EmotionSignatures, consistent_rows
+    from e2llm_lab.text.instructions import consistent_rows
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     idx = np.arange(len(fs))
     sig = EmotionSignatures.fit(fs, idx)

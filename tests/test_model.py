@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 import torch
 
-from e2llm_lab.model import E2LLM, splice_eeg
-from e2llm_lab.text.instructions import TEMPLATES, eeg_placeholder, make_examples
+from e2llm_lab.evaluate.scoring import choose_answer_lines, score_options
+from e2llm_lab.models.model import E2LLM, splice_eeg
+from e2llm_lab.text.chat import eeg_placeholder
+from e2llm_lab.text.instructions import TEMPLATES, make_examples
 
 
 def test_splice_matches_manual_construction():
@@ -47,9 +49,9 @@ def test_score_options_matches_a_manual_log_likelihood(fs, small_e2llm):
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
     ex = exs[0]
     prefix, options = "<think> x </think>", ["\nEmotion: fear", "\nEmotion: happiness"]
-    scores = m.score_options([ex.prompt], [fs.X[ex.eeg_rows]], [prefix], [options])[0]
+    scores = score_options(m, [ex.prompt], [fs.X[ex.eeg_rows]], [prefix], [options])[0]
     tok = m.tokenizer
-    from e2llm_lab.llm import chat_prompt
+    from e2llm_lab.text.chat import chat_prompt
 
     for opt, got in zip(options, scores):
         head = tok(chat_prompt(tok, ex.prompt) + prefix, add_special_tokens=False)["input_ids"]
@@ -67,14 +69,15 @@ def test_constrained_generation_ends_with_a_well_formed_answer_line(fs, small_e2
 
     m = small_e2llm(fs)               # untrained: its free answers are noise, the answer line must still be one option
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion", "rank"), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
-    texts = m.generate([e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs], max_new_tokens=12,
-                       answer_options=[answer_lines(e) for e in exs])
+    prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
+    reasoning = m.generate(prompts, eeg, max_new_tokens=12, stop_at_think_end=True)
+    texts = choose_answer_lines(m, prompts, eeg, reasoning, [answer_lines(e) for e in exs])
     for ex, text in zip(exs, texts):
         assert "</think>" in text and any(text.endswith(line) for line in answer_lines(ex))
 
 
 def test_signatures_travel_with_the_checkpoint(fs, tmp_path, small_e2llm):
-    from e2llm_lab.text.instructions import EmotionSignatures
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     m = small_e2llm(fs)
     m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))
@@ -86,38 +89,36 @@ def test_signatures_travel_with_the_checkpoint(fs, tmp_path, small_e2llm):
 def test_held_out_record_travels_with_the_checkpoint_in_the_old_format(fs, tmp_path, small_e2llm):
     import json
 
+    from e2llm_lab.data.splits import HeldOut, held_out_rows
     from e2llm_lab.errors import CheckpointError
-    from e2llm_lab.heldout import HeldOut
 
     m = small_e2llm(fs)
-    assert m.held_out is None and m.training_data is None and m.test_subjects is None
+    assert m.held_out is None
     test = fs.meta.subject.isin((5, 6)).to_numpy()
-    m.record_training_data(fs, np.flatnonzero(~test), np.flatnonzero(test), stride=4)
-    assert m.held_out == HeldOut.from_split(fs, np.flatnonzero(~test), np.flatnonzero(test), stride=4)
-    assert m.test_subjects == (5, 6) and m.training_data == m.held_out.to_dict()        # the kept dict view
+    m.held_out = HeldOut.from_split(fs, np.flatnonzero(~test), np.flatnonzero(test), stride=4)
+    assert m.held_out.test_subjects == (5, 6) and m.held_out.stride == 4
     m.save_pretrained(tmp_path / "ckpt")
     saved = (tmp_path / "ckpt" / "training_data.json").read_text()
     assert saved == json.dumps({"train_subjects": [1, 2, 3, 4], "test_subjects": [5, 6], "n_steps": fs.n_steps,
                                 "stride": 4, "feature": fs.feature}, indent=1)
     back = E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")
     assert back.held_out == m.held_out
-    np.testing.assert_array_equal(back.held_out_rows(fs)[1], np.flatnonzero(test))
-    back.training_data = None                                                          # the setter of the view
-    assert back.held_out is None
+    np.testing.assert_array_equal(held_out_rows(back.held_out, fs)[1], np.flatnonzero(test))
     (tmp_path / "ckpt" / "training_data.json").write_text(json.dumps({"test_subjects": [5, 6]}))
     with pytest.raises(CheckpointError, match="training_data.json is damaged.*lacks"):
         E2LLM.from_pretrained(tmp_path / "ckpt", device="cpu")
 
 
 def test_answers_never_hold_eeg_markers(fs, small_e2llm):
-    from e2llm_lab.text.instructions import EEG_TOKEN, answer_lines
+    from e2llm_lab.text.chat import EEG_TOKEN
+    from e2llm_lab.text.instructions import answer_lines
 
     m = small_e2llm(fs)
     exs = make_examples(fs, np.arange(len(fs)), tasks=("emotion",), n_per_task=2, n_eeg_tokens=m.n_eeg_tokens)
     prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
     # a reasoning that (wrongly) wrote EEG markers still gets its answer line, with the markers removed
-    texts = m.choose_answer_lines(prompts, eeg, ["<think> x " + EEG_TOKEN * 3 + " </think>"] * 2,
-                                  [answer_lines(e) for e in exs])
+    texts = choose_answer_lines(m, prompts, eeg, ["<think> x " + EEG_TOKEN * 3 + " </think>"] * 2,
+                                [answer_lines(e) for e in exs])
     assert all(EEG_TOKEN not in t and "\nEmotion:" in t for t in texts)
     with torch.no_grad():                     # make the markers the most likely tokens: generation still avoids them
         emb = m.llm.get_input_embeddings().weight
@@ -126,9 +127,8 @@ def test_answers_never_hold_eeg_markers(fs, small_e2llm):
 
 
 def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2llm, monkeypatch):
-    from e2llm_lab.evaluate import scene_link
-    from e2llm_lab.evaluate.diagnostics import continuation_logprob
-    from e2llm_lab.text.instructions import EmotionSignatures
+    from e2llm_lab.evaluate.diagnostics import continuation_logprob, scene_link
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     m = small_e2llm(fs)
     m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))
@@ -171,8 +171,8 @@ def test_scene_link_scores_the_stated_emotion_and_the_lm_knowledge(fs, small_e2l
 
 
 def test_ordering_link_scores_the_order_with_readings_given_and_against_own_readings(fs, small_e2llm, monkeypatch):
-    from e2llm_lab.evaluate import ordering_link
-    from e2llm_lab.text.instructions import EmotionSignatures
+    from e2llm_lab.evaluate.diagnostics import ordering_link
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     m = small_e2llm(fs)
     m.signatures = EmotionSignatures.fit(fs, np.arange(len(fs)))

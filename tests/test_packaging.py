@@ -39,3 +39,12 @@ def test_the_package_imports_nothing_from_jupyterlab_and_keeps_it_out_of_its_req
     py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert not any(d.startswith("jupyterlab") for d in py["dependencies"])
     assert any(d.startswith("jupyterlab") for d in py["optional-dependencies"]["lab"])
+
+
+def test_the_package_version_is_the_project_version():
+    import tomllib
+
+    from e2llm_lab import __version__
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert __version__ == project["version"]

@@ -5,17 +5,11 @@ from scipy.signal import butter, filtfilt, sosfiltfilt
 
 from e2llm_lab.channels import SEED_CH_NAMES, make_info
 from e2llm_lab.config import DataConfig
-from e2llm_lab.preprocess import (
-    EEGDataError,
-    detect_bad_channels,
-    differential_entropy,
-    extract_features,
-    lds_smooth,
-    normalize_per_subject,
-    preprocess_raw,
-    validate_eeg,
-    window_view,
-)
+from e2llm_lab.data.de import differential_entropy, lds_smooth, window_view
+from e2llm_lab.data.errors import EEGDataError
+from e2llm_lab.data.featureset import normalize_per_subject
+from e2llm_lab.data.filtering import detect_bad_channels, preprocess_raw, validate_eeg
+from e2llm_lab.data.recordings import extract_features
 
 SF = 200.0
 BANDS = DataConfig().bands
@@ -358,18 +352,3 @@ def test_a_config_saved_with_the_old_bad_channels_name_still_loads():
     with pytest.raises(ValueError, match="bad_channel_policy='drop'"):
         preprocess_raw(mne.io.RawArray(_noise(62, 12) * 1e-6, make_info(SEED_CH_NAMES, SF), verbose="error"),
                        DataConfig(bad_channel_policy="drop"))
-
-
-def test_preprocess_keeps_every_name_it_had():
-    """The code moved into the data layer; ``e2llm_lab.preprocess`` still gives every name it had."""
-    import e2llm_lab
-    import e2llm_lab.preprocess as pp
-    from e2llm_lab.data import de, filtering, recordings
-
-    assert set(pp.__all__) == {"EEGDataError", "validate_eeg", "detect_bad_channels", "preprocess_raw", "window_view",
-                               "DE_METHODS", "SEED_NFFT", "differential_entropy", "lds_smooth",
-                               "normalize_per_subject", "extract_features", "featureset_from_recordings"}
-    for module in (de, filtering, recordings):
-        for name in module.__all__:
-            assert getattr(pp, name) is getattr(module, name)
-    assert e2llm_lab.differential_entropy is de.differential_entropy            # the package's lazy export

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from e2llm_lab import pretrain as pretrain_mod
 from e2llm_lab.config import EncoderConfig, PretrainConfig
 from e2llm_lab.data.samples import load_sample
-from e2llm_lab.encoder import EEGEncoder
-from e2llm_lab.pretrain import pretrain_encoder, supcon_loss
+from e2llm_lab.models.encoder import EEGEncoder
+from e2llm_lab.training import pretrain as pretrain_mod
+from e2llm_lab.training.pretrain import pretrain_encoder, supcon_loss
 
 ENC = EncoderConfig(d_model=16, n_heads=2, n_layers=1)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from e2llm_lab.processor import EEGPromptProcessor, pad
+from e2llm_lab.models.processor import EEGPromptProcessor, pad
 
 
 def test_pad_puts_padding_on_the_side_asked_with_the_mask_to_match():
@@ -23,8 +23,8 @@ def test_pad_puts_padding_on_the_side_asked_with_the_mask_to_match():
 
 
 def test_processor_builds_chat_prompts_and_batches_in_reading_order(fs, small_e2llm):
-    from e2llm_lab.llm import chat_prompt
-    from e2llm_lab.text.instructions import TEMPLATES, eeg_placeholder
+    from e2llm_lab.text.chat import chat_prompt, eeg_placeholder
+    from e2llm_lab.text.instructions import TEMPLATES
 
     m = small_e2llm(fs)
     proc = m.processor

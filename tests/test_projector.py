@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from e2llm_lab.projector import PROJECTOR_KINDS, build_projector
+from e2llm_lab.models.projector import PROJECTOR_KINDS, build_projector
 
 
 @pytest.mark.parametrize("kind", PROJECTOR_KINDS)
@@ -24,7 +24,7 @@ def test_unknown_kind_raises():
 
 
 def test_profile_readout_starts_as_a_no_op_and_touches_only_the_global_token():
-    from e2llm_lab.projector import EEGProjector
+    from e2llm_lab.models.projector import EEGProjector
 
     torch.manual_seed(0)
     p = EEGProjector("mlp2x_gelu", 37, 64, n_regions=11, n_bands=5)
@@ -38,7 +38,7 @@ def test_profile_readout_starts_as_a_no_op_and_touches_only_the_global_token():
 
 
 def test_segment_embeddings_mark_each_clip_and_refuse_more_clips_than_they_know():
-    from e2llm_lab.projector import EEGProjector
+    from e2llm_lab.models.projector import EEGProjector
 
     torch.manual_seed(0)
     p = EEGProjector("mlp2x_gelu", 37, 64, n_regions=11, n_bands=5, max_segments=3)
@@ -59,8 +59,8 @@ def test_head_reading_enters_the_global_token_as_the_label_words(fs, tmp_path):
     from dataclasses import replace
 
     from e2llm_lab.config import E2LLMConfig, EncoderConfig
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.model import E2LLM
 
     torch.manual_seed(0)
     enc = EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1, n_steps=fs.n_steps)).eval()

@@ -12,9 +12,9 @@ import torch
 @pytest.fixture
 def gguf_e2llm(tmp_path, monkeypatch, write_tiny_gguf):
     from e2llm_lab.config import E2LLMConfig, EncoderConfig, LLMConfig
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.llm import add_lora
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.llm import add_lora
+    from e2llm_lab.models.model import E2LLM
 
     monkeypatch.setenv("E2LLM_LAB_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "base.gguf"
@@ -36,8 +36,8 @@ def gguf_e2llm(tmp_path, monkeypatch, write_tiny_gguf):
 
 
 def test_added_rows_bf16_adapter_and_base_hash_round_trip(fs, tmp_path, gguf_e2llm):
-    from e2llm_lab.llm import added_token_rows, base_fingerprint
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.llm import added_token_rows, base_fingerprint
+    from e2llm_lab.models.model import E2LLM
 
     build, path = gguf_e2llm
     model = build(fs)
@@ -78,7 +78,7 @@ def test_added_rows_bf16_adapter_and_base_hash_round_trip(fs, tmp_path, gguf_e2l
 
 
 def test_a_checkpoint_refuses_another_base(fs, tmp_path, gguf_e2llm, write_tiny_gguf):
-    from e2llm_lab.model import E2LLM
+    from e2llm_lab.models.model import E2LLM
 
     build, path = gguf_e2llm
     folder = build(fs).save_pretrained(tmp_path / "ckpt", adapter_dtype="bfloat16", tokenizer=False)

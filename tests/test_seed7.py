@@ -4,6 +4,8 @@ import pytest
 import scipy.io
 
 from e2llm_lab.config import DataConfig
+from e2llm_lab.data.errors import EEGDataError
+from e2llm_lab.data.recordings import featureset_from_recordings
 from e2llm_lab.data.seed7 import (
     SEED7_SESSION_ORDER,
     default_seed7_labels,
@@ -12,7 +14,6 @@ from e2llm_lab.data.seed7 import (
     read_seed7_features,
     read_seed7_labels,
 )
-from e2llm_lab.preprocess import EEGDataError, featureset_from_recordings
 
 EMO_ORDER = ["happiness", "neutral", "disgust", "sadness", "anger", "surprise", "fear"]
 

@@ -3,6 +3,7 @@ import pytest
 
 from e2llm_lab.channels import SEED_CH_NAMES
 from e2llm_lab.config import DataConfig, SyntheticConfig
+from e2llm_lab.data.recordings import featureset_from_recordings
 from e2llm_lab.data.synthetic import (
     PLANTED_EFFECTS,
     iter_cohort,
@@ -12,7 +13,6 @@ from e2llm_lab.data.synthetic import (
     trials_table,
 )
 from e2llm_lab.emotions import EMOTIONS
-from e2llm_lab.preprocess import featureset_from_recordings
 
 
 def test_trials_table_layout():

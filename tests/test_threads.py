@@ -82,7 +82,7 @@ def test_configure_threads_applies_to_torch_and_sets_quiet_openmp_before_import(
 
 def test_cli_threads_option_and_env_var_reach_torch():
     # the command's own work replaced by a report of torch's thread counts at the moment it would start
-    code = ("import sys, torch, e2llm_lab.cli as c; "
+    code = ("import sys, torch, e2llm_lab.apps.cli as c; "
             "c._build_samples = lambda a: print(torch.get_num_threads(), torch.get_num_interop_threads()) or 0; "
             "sys.exit(c.main(sys.argv[1:]))")
 

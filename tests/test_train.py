@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from e2llm_lab.config import TrainConfig
-from e2llm_lab.llm import add_lora
-from e2llm_lab.model import E2LLM
+from e2llm_lab.models.llm import add_lora
+from e2llm_lab.models.model import E2LLM
 from e2llm_lab.text.instructions import make_examples
-from e2llm_lab.train import InstructionDataset, collate, decision_spans, train_stage, weighted_lm_loss
+from e2llm_lab.training.train import InstructionDataset, collate, decision_spans, train_stage, weighted_lm_loss
 
 
 def test_prompt_tokens_are_masked_in_labels(fs, small_e2llm):
@@ -74,7 +74,7 @@ def test_resume_continues_the_same_run(fs, tmp_path, crash_after_saves, small_e2
     a = small_e2llm(fs)
     full = train_stage(a, exs, fs, cfg, stage="align", progress=False)
     b = small_e2llm(fs)
-    import e2llm_lab.train as tr
+    import e2llm_lab.training.train as tr
 
     crash_after_saves(tr, 2)
     with pytest.raises(KeyboardInterrupt):

@@ -4,8 +4,8 @@ import plotly.graph_objects as go
 import pytest
 
 from e2llm_lab.channels import REGION_NAMES, SEED_CH_NAMES
-from e2llm_lab.interpret import (
-    Attribution,
+from e2llm_lab.interpret.attribution import Attribution
+from e2llm_lab.interpret.views import (
     electrode_coords_mm,
     plot_attribution_static,
     plot_attribution_topomap,

@@ -5,7 +5,7 @@ import pytest
 from e2llm_lab.channels import REGION_NAMES
 from e2llm_lab.config import EncoderConfig, PretrainConfig
 from e2llm_lab.data.samples import load_sample
-from e2llm_lab.interpret import Explorer, reasoning_html
+from e2llm_lab.interpret.widgets import Explorer, reasoning_html
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def test_reasoning_marks_supported_and_unsupported_claims():
 
 
 def test_explorer_builds_and_updates_with_an_encoder(fs):
-    from e2llm_lab.pretrain import pretrain_encoder
+    from e2llm_lab.training.pretrain import pretrain_encoder
 
     enc, _ = pretrain_encoder(fs, PretrainConfig(selfsup_epochs=0, epochs=2),
                               encoder_cfg=EncoderConfig(d_model=16, n_heads=2, n_layers=1), progress=False)
@@ -49,9 +49,9 @@ def test_explorer_shows_the_generated_reasoning_of_an_e2llm(fs):
     import torch
 
     from e2llm_lab.config import E2LLMConfig
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.model import E2LLM
-    from e2llm_lab.text.instructions import EmotionSignatures
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.model import E2LLM
+    from e2llm_lab.text.rationales import EmotionSignatures
 
     torch.manual_seed(0)
     model = E2LLM.build(EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1)), E2LLMConfig(), device="cpu")
@@ -66,10 +66,11 @@ def test_llm_attention_to_eeg_tokens_is_a_share_per_layer(fs):
     import torch
 
     from e2llm_lab.config import E2LLMConfig
-    from e2llm_lab.encoder import EEGEncoder
-    from e2llm_lab.interpret import llm_eeg_attention, plot_llm_attention_topomap, plot_llm_eeg_attention
-    from e2llm_lab.model import E2LLM
-    from e2llm_lab.text.instructions import TEMPLATES, eeg_placeholder
+    from e2llm_lab.interpret.attention import llm_eeg_attention, plot_llm_attention_topomap, plot_llm_eeg_attention
+    from e2llm_lab.models.encoder import EEGEncoder
+    from e2llm_lab.models.model import E2LLM
+    from e2llm_lab.text.chat import eeg_placeholder
+    from e2llm_lab.text.instructions import TEMPLATES
 
     torch.manual_seed(0)
     model = E2LLM.build(EEGEncoder(EncoderConfig(d_model=16, n_heads=2, n_layers=1)), E2LLMConfig(), device="cpu")

@@ -1,43 +1,39 @@
 """Data layer: synthetic cohorts, file readers (MNE formats, SEED family, DEAP, DREAMER, FACED, BIDS), preprocessing
-and DE features, and the FeatureSet container.
+and DE features, the FeatureSet container, splits and the leakage guard.
 
-The layer sits below the rest of the package: its modules import only the base modules (``config``, ``channels``,
-``labels``, ``emotions``, ``errors``, ``_atomic``, ``_threads``, ``_device``) and each other (tests/test_layers.py).
+The layer sits right above the base: its modules import only the base modules and each other
+(``tests/test_layers.py``). Like the package root, this namespace imports each name from its module on first use
+(PEP 562), so ``from e2llm_lab.data.featureset import FeatureSet`` loads no reader and no MNE.
 """
-from .bids import read_bids
-from .datasets import DATASETS, READERS, read_dataset
-from .de import differential_entropy, lds_smooth
-from .deap import read_deap
-from .dreamer import read_dreamer
-from .errors import DatasetFolderError, EEGDataError, EEGFileError, MissingChannelsError, NoCapChannelsError
-from .events import features_from_events, iter_event_trials, read_events_folder
-from .faced import read_faced
-from .featureset import (
-                         FeatureSet,
-                         LeakageError,
-                         check_no_leakage,
-                         kfold_by_subject,
-                         leave_one_subject_out,
-                         subject_holdout,
-                         trial_split,
-)
-from .filtering import preprocess_raw
-from .io import read_raw
-from .recordings import extract_features, featureset_from_recordings
-from .samples import load_sample, load_sample_raw
-from .seed import read_seed
-from .seed4 import read_seed4
-from .seed5 import read_seed5
-from .seed7 import iter_seed7_eeg, read_seed7, read_seed7_features, read_seed7_labels
-from .synthetic import iter_cohort, make_cohort, planted_effects_table, planted_mask
+from __future__ import annotations
 
-__all__ = [
-    "FeatureSet", "LeakageError", "check_no_leakage", "kfold_by_subject", "leave_one_subject_out",
-    "subject_holdout", "trial_split", "EEGDataError", "EEGFileError", "DatasetFolderError", "MissingChannelsError",
-    "NoCapChannelsError", "read_raw", "load_sample", "load_sample_raw", "preprocess_raw", "differential_entropy",
-    "lds_smooth", "extract_features", "featureset_from_recordings",
-    "iter_seed7_eeg", "read_seed7", "read_seed7_features", "read_seed7_labels", "DATASETS", "READERS", "read_dataset",
-    "read_seed", "read_seed4", "read_seed5", "read_deap", "read_dreamer", "read_faced", "read_bids",
-    "features_from_events", "iter_event_trials", "read_events_folder", "iter_cohort", "make_cohort",
-    "planted_effects_table", "planted_mask",
-]
+from .._lazy import lazy_exports
+
+#: Public name -> the module of this package that defines it.
+_EXPORTS: dict[str, str] = {
+    "read_bids": ".bids",
+    **dict.fromkeys(("DATASETS", "READERS", "read_dataset"), ".datasets"),
+    **dict.fromkeys(("differential_entropy", "lds_smooth"), ".de"),
+    "read_deap": ".deap",
+    "read_dreamer": ".dreamer",
+    **dict.fromkeys(("DatasetFolderError", "EEGDataError", "EEGFileError", "MissingChannelsError",
+                     "NoCapChannelsError"), ".errors"),
+    **dict.fromkeys(("features_from_events", "iter_event_trials", "read_events_folder"), ".events"),
+    "read_faced": ".faced",
+    "FeatureSet": ".featureset",
+    "preprocess_raw": ".filtering",
+    "read_raw": ".io",
+    **dict.fromkeys(("extract_features", "featureset_from_recordings"), ".recordings"),
+    **dict.fromkeys(("load_sample", "load_sample_raw"), ".samples"),
+    "read_seed": ".seed",
+    "read_seed4": ".seed4",
+    "read_seed5": ".seed5",
+    **dict.fromkeys(("iter_seed7_eeg", "read_seed7", "read_seed7_features", "read_seed7_labels"), ".seed7"),
+    **dict.fromkeys(("LeakageError", "check_no_leakage", "kfold_by_subject", "leave_one_subject_out",
+                     "subject_holdout", "trial_split", "Split", "split", "HeldOut", "held_out_rows",
+                     "training_windows"), ".splits"),
+    **dict.fromkeys(("iter_cohort", "make_cohort", "planted_effects_table", "planted_mask"), ".synthetic"),
+}
+
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -114,6 +114,32 @@ def loadmat(path: Path, *, what: str, **kwargs) -> dict:
         raise EEGFileError(f"{path} is not a readable .mat file ({err}); expected {what}. Download it again") from err
 
 
+# -- file listing -----------------------------------------------------------------------------------------------
+def matching(folder: Path, pattern, *, dirs: bool = False) -> list[tuple]:
+    """``(*groups, path)`` of every file (``dirs=True``: folder) in ``folder`` whose name matches ``pattern``, in name
+    order, each group an int where it is digits: a dataset's layout described by one regex."""
+    folder = Path(folder)
+    entries = sorted(folder.iterdir()) if folder.is_dir() else []
+    return [(*(as_id(g) for g in m.groups()), p) for p in entries
+            if (p.is_dir() if dirs else p.is_file()) and (m := pattern.match(p.name))]
+
+
+def keep_subjects(found: list[tuple], subjects, where: Path, *, noun: str = "file") -> list[tuple]:
+    """The entries of ``found`` (subject first) of the wanted ``subjects`` (all when None), in subject order.
+
+    Raises ``EEGFileError`` naming every wanted subject that has no entry and the subjects found in ``where``.
+    """
+    if subjects is None:
+        return sorted(found, key=lambda f: (sort_key(f[0]), *f[1:-1]))
+    have = sorted({f[0] for f in found}, key=sort_key)
+    missing = [s for s in subjects if s not in have]
+    if missing:
+        raise EEGFileError(f"subject(s) {missing} have no {noun} in {where}; found {have[:10]}"
+                           + (" ..." if len(have) > 10 else ""))
+    wanted = set(subjects)
+    return sorted((f for f in found if f[0] in wanted), key=lambda f: (sort_key(f[0]), *f[1:-1]))
+
+
 def sort_key(s):
     """Subjects and sessions sort as numbers where they are numbers ('2' before '10'), names after."""
     return (isinstance(s, str), s)

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from ..labels import VA_QUADRANTS, quadrant_label
-from ._readers import check_trial, find_folder, legacy_positional, loadmat, own_label_space
+from ._readers import check_trial, find_folder, keep_subjects, legacy_positional, loadmat, matching, own_label_space
 from .errors import DatasetFolderError, EEGDataError, EEGFileError
 from .featureset import FeatureSet
 from .io import conform_to_cap
@@ -64,17 +64,11 @@ def list_deap_files(root, *, subjects=None) -> list[tuple]:
         if (root / "data_preprocessed_python").is_dir():
             _refuse_pickles(root / "data_preprocessed_python")
         raise
-    found = sorted((int(m.group(1)), p) for p in base.glob("s*.mat") if (m := _FILE.match(p.name)))
+    found = matching(base, _FILE)
     if not found:
         raise EEGFileError(f"{base} holds no sNN.mat file (s01.mat .. s32.mat); is this DEAP's "
                            f"data_preprocessed_matlab folder?")
-    if subjects is not None:
-        have = [s for s, _ in found]
-        missing = [s for s in subjects if s not in have]
-        if missing:
-            raise EEGFileError(f"subject(s) {missing} have no file in {base}; found {have}")
-        found = [f for f in found if f[0] in set(subjects)]
-    return found
+    return keep_subjects(found, subjects, base)
 
 
 def _read_subject(path: Path):

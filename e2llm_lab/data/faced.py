@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from ..labels import FACED
-from ._readers import find_folder, legacy_positional, own_label_space
+from ._readers import find_folder, keep_subjects, legacy_positional, matching, own_label_space
 from .errors import DatasetFolderError, EEGDataError, EEGFileError
 from .featureset import FeatureSet
 from .io import read_raw
@@ -71,18 +71,12 @@ def list_faced_subjects(root, *, subjects=None) -> list[tuple]:
     except DatasetFolderError:
         _refuse_pickles_in(root)
         raise
-    found = sorted((int(m.group(1)), p) for p in base.iterdir() if p.is_dir() and (m := _SUBJECT.match(p.name)))
+    found = matching(base, _SUBJECT, dirs=True)
     if not found:
         _refuse_pickles_in(root)
         raise EEGFileError(f"{base} holds no subNNN folder; expected FACED's raw layout "
                            f"{root}/Data/sub000/data.bdf + evt.bdf ...")
-    if subjects is not None:
-        have = [s for s, _ in found]
-        missing = [s for s in subjects if s not in have]
-        if missing:
-            raise EEGFileError(f"subject(s) {missing} have no folder in {base}; found {have[:10]}")
-        found = [f for f in found if f[0] in set(subjects)]
-    return found
+    return keep_subjects(found, subjects, base, noun="folder")
 
 
 def read_faced_events(path) -> list[tuple[int, float, float]]:

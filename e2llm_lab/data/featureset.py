@@ -23,13 +23,8 @@ __all__ = [
     "NORMALIZE_OPTIONS",
     "check_normalize",
     "REQUIRED_META",
+    "TRIAL_KEY",
     "FeatureSet",
-    "LeakageError",
-    "check_no_leakage",
-    "leave_one_subject_out",
-    "kfold_by_subject",
-    "trial_split",
-    "subject_holdout",
 ]
 
 REQUIRED_META = ("subject", "session", "trial", "start_window", "emotion", "valence", "arousal")
@@ -63,10 +58,6 @@ def check_normalize(normalize) -> None:
     """Raise for a ``normalize`` option other than :data:`NORMALIZE_OPTIONS` (the one place it is checked)."""
     if normalize not in NORMALIZE_OPTIONS:
         raise ValueError(f"normalize={normalize!r}; allowed: 'subject', None")
-
-
-class LeakageError(ValueError):
-    """A split puts the same trial (or, across subjects, the same subject) on both sides."""
 
 
 @dataclass
@@ -279,106 +270,3 @@ class FeatureSet:
         except (KeyError, ValueError, OSError) as err:
             raise EEGFileError(f"{path} is not a valid FeatureSet file ({err}); re-create it with "
                                f"FeatureSet.save") from err
-
-
-# -- splits ---------------------------------------------------------------------------------------------
-
-def _keys(meta: pd.DataFrame, idx, cols) -> set:
-    return set(map(tuple, meta.iloc[np.asarray(idx)][cols].to_numpy().tolist()))
-
-
-def check_no_leakage(meta: pd.DataFrame, train_idx, test_idx, *, level: str = "trial") -> None:
-    """Raise :class:`LeakageError` if a trial (``level="trial"``) or a subject (``level="subject"``) is on both sides.
-
-    Parameters
-    ----------
-    meta : pd.DataFrame
-        FeatureSet meta.
-    train_idx, test_idx : array of int
-    level : {"trial", "subject"}
-        ``"subject"`` is the cross-subject guarantee: the test subject is never seen in training.
-    """
-    if level not in ("trial", "subject"):
-        raise ValueError(f"level={level!r}; allowed: 'trial', 'subject'")
-    cols = TRIAL_KEY if level == "trial" else ["subject"]
-    both = _keys(meta, train_idx, cols) & _keys(meta, test_idx, cols)
-    if both:
-        shown = sorted(both)[:5]
-        raise LeakageError(f"{len(both)} {level}(s) sit on both sides of the split, e.g. {shown} "
-                           f"({', '.join(cols)}); split by {level} so that every window of one stays on one side")
-
-
-def leave_one_subject_out(meta: pd.DataFrame) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Cross-subject folds: each subject is the test set once.
-
-    Returns
-    -------
-    list of (train_idx, test_idx)
-    """
-    subjects = meta.subject.to_numpy()
-    folds = []
-    for s in np.unique(subjects):
-        tr, te = np.flatnonzero(subjects != s), np.flatnonzero(subjects == s)
-        check_no_leakage(meta, tr, te, level="subject")
-        folds.append((tr, te))
-    return folds
-
-
-def kfold_by_subject(meta: pd.DataFrame, n_splits: int = 5, *, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Cross-subject k-fold: subjects shuffled (by ``seed``) into ``n_splits`` disjoint groups."""
-    uniq = np.unique(meta.subject.to_numpy())
-    if not 2 <= n_splits <= len(uniq):
-        raise ValueError(f"n_splits={n_splits} must be between 2 and the number of subjects ({len(uniq)})")
-    groups = np.array_split(np.random.default_rng(seed).permutation(uniq), n_splits)
-    subjects = meta.subject.to_numpy()
-    folds = []
-    for g in groups:
-        te_mask = np.isin(subjects, g)
-        tr, te = np.flatnonzero(~te_mask), np.flatnonzero(te_mask)
-        check_no_leakage(meta, tr, te, level="subject")
-        folds.append((tr, te))
-    return folds
-
-
-def trial_split(meta: pd.DataFrame, *, test_trials_per_emotion: int = 1, seed: int = 0
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Subject-dependent, trial-disjoint split: per subject and emotion, hold out whole trials.
-
-    Every subject appears on both sides, but no trial does.
-
-    Parameters
-    ----------
-    test_trials_per_emotion : int
-        Trials of each emotion per subject that go to the test side; each (subject, emotion) needs more.
-    """
-    rng = np.random.default_rng(seed)
-    trials = meta[TRIAL_KEY + ["emotion"]].drop_duplicates()
-    test_keys = set()
-    for (s, e), g in trials.groupby(["subject", "emotion"], sort=True):
-        if len(g) <= test_trials_per_emotion:
-            raise ValueError(f"subject {s} has {len(g)} trial(s) of {e}; a trial-disjoint split holding out "
-                             f"{test_trials_per_emotion} needs more (lower test_trials_per_emotion)")
-        pick = rng.choice(len(g), test_trials_per_emotion, replace=False)
-        test_keys |= set(map(tuple, g.iloc[pick][TRIAL_KEY].to_numpy().tolist()))
-    is_test = np.array([k in test_keys for k in map(tuple, meta[TRIAL_KEY].to_numpy().tolist())])
-    tr, te = np.flatnonzero(~is_test), np.flatnonzero(is_test)
-    check_no_leakage(meta, tr, te, level="trial")
-    return tr, te
-
-
-def subject_holdout(meta: pd.DataFrame, idx, *, n_val_subjects: int = 1, seed: int = 0
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``idx`` (a training set) into train/validation by whole subjects, for early stopping.
-
-    The validation subjects come from ``idx`` alone, so the test subject never guides training.
-    """
-    idx = np.asarray(idx)
-    subjects = meta.subject.to_numpy()[idx]
-    uniq = np.unique(subjects)
-    if len(uniq) <= n_val_subjects:
-        raise ValueError(f"{len(uniq)} training subject(s) cannot give {n_val_subjects} validation subject(s)")
-    val_subj = np.random.default_rng(seed).choice(uniq, n_val_subjects, replace=False)
-    is_val = np.isin(subjects, val_subj)
-    tr, va = idx[~is_val], idx[is_val]
-    check_no_leakage(meta, tr, va, level="subject")
-    return tr, va

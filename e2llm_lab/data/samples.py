@@ -1,5 +1,5 @@
-"""The shipped sample cohort in ``data_samples/``: where it lives and how to load it (:mod:`e2llm_lab.build` rebuilds
-it)."""
+"""The shipped sample cohort in ``data_samples/``: where it lives and how to load it (:mod:`e2llm_lab.apps.build`
+rebuilds it)."""
 from __future__ import annotations
 
 import os

@@ -35,10 +35,11 @@ from ._readers import (
     feature_set,
     feature_trials,
     find_folder,
+    keep_subjects,
     legacy_positional,
     loadmat,
+    matching,
     own_label_space,
-    sort_key,
 )
 from .errors import EEGDataError, EEGFileError
 from .featureset import FeatureSet, check_normalize
@@ -63,14 +64,12 @@ def _folder(root, name: str) -> Path:
 
 def _list_files(d: Path) -> dict:
     files: dict = {}
-    for p in d.glob("*.mat"):
-        m = _DATED.match(p.name)
-        if m:
-            files.setdefault(int(m.group(1)), []).append((m.group(2), p))
+    for s, _date, p in matching(d, _DATED):                  # name order: a subject's sessions in date order
+        files.setdefault(s, []).append(p)
     if not files:
         raise EEGFileError(f"{d} holds no <subject>_<date>.mat file (e.g. 1_20131027.mat); is this the SEED "
                            f"dataset's {d.name} folder?")
-    return {s: [p for _, p in sorted(files[s])] for s in sorted(files)}
+    return dict(sorted(files.items()))
 
 
 def list_seed_files(root, folder: str = "Preprocessed_EEG") -> dict:
@@ -97,11 +96,11 @@ def read_seed_labels(path) -> list[str]:
 def _sessions(d: Path, subjects) -> list:
     """``(subject, session, path)`` of the wanted subjects' files in folder ``d``."""
     files = _list_files(d)
-    wanted = sorted(files, key=sort_key) if subjects is None else list(subjects)
-    missing = [s for s in wanted if s not in files]
-    if missing:
-        raise EEGFileError(f"subject(s) {missing} have no file in {d}; found {sorted(files)}")
-    return [(s, k + 1, p) for s in wanted for k, p in enumerate(files[s])]
+    found = [(s, k + 1, p) for s, paths in files.items() for k, p in enumerate(paths)]
+    if subjects is None:
+        return keep_subjects(found, None, d)
+    keep_subjects(found, subjects, d)                            # refuses a wanted subject with no file
+    return [f for s in subjects for f in found if f[0] == s]     # in the order asked
 
 
 def iter_seed_eeg(root, *, subjects=None, labels=None, progress: bool = False):

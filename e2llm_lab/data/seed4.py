@@ -32,10 +32,11 @@ from ._readers import (
     feature_set,
     feature_trials,
     find_folder,
+    keep_subjects,
     legacy_positional,
     loadmat,
+    matching,
     own_label_space,
-    sort_key,
 )
 from .errors import EEGFileError
 from .featureset import FeatureSet, check_normalize
@@ -60,22 +61,11 @@ def _folder(root, name: str) -> Path:
 
 
 def _list_files(base: Path, subjects) -> list[tuple]:
-    found = []
-    for session in (1, 2, 3):
-        for p in (base / str(session)).glob("*.mat"):
-            m = _FILE.match(p.name)
-            if m:
-                found.append((int(m.group(1)), session, p))
+    found = [(s, session, p) for session in (1, 2, 3) for s, _date, p in matching(base / str(session), _FILE)]
     if not found:
         raise EEGFileError(f"{base}/1, /2 and /3 hold no <subject>_<date>.mat file (e.g. 1_20160518.mat); is this "
                            f"SEED-IV's {base.name} folder?")
-    have = sorted({s for s, _, _ in found})
-    if subjects is not None:
-        missing = [s for s in subjects if s not in have]
-        if missing:
-            raise EEGFileError(f"subject(s) {missing} have no file under {base}; found {have}")
-        found = [f for f in found if f[0] in set(subjects)]
-    return sorted(found, key=lambda f: (sort_key(f[0]), f[1]))
+    return keep_subjects(found, subjects, base)
 
 
 def list_seed4_files(root, folder: str = "eeg_raw_data", *, subjects=None) -> list[tuple]:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ..config import DataConfig
 from ..labels import SEED5
-from ._readers import find_folder, legacy_positional, own_label_space, sort_key
+from ._readers import find_folder, keep_subjects, legacy_positional, matching, own_label_space
 from .errors import DatasetFolderError, EEGDataError, EEGFileError
 from .featureset import FeatureSet
 from .io import read_raw
@@ -72,17 +72,11 @@ def list_seed5_files(root, *, subjects=None) -> list[tuple]:
         if (root / "EEG_DE_features").is_dir():
             refuse_seed5_features(root / "EEG_DE_features")
         raise
-    found = [(int(m.group(1)), int(m.group(2)), p) for p in base.iterdir() if (m := _FILE.match(p.name))]
+    found = [(s, session, p) for s, session, _date, p in matching(base, _FILE)]
     if not found:
         raise EEGFileError(f"{base} holds no <subject>_<session>_<date>.cnt file (e.g. 1_1_20180804.cnt); is this "
                            f"SEED-V's EEG_raw folder?")
-    if subjects is not None:
-        have = sorted({s for s, _, _ in found})
-        missing = [s for s in subjects if s not in have]
-        if missing:
-            raise EEGFileError(f"subject(s) {missing} have no file in {base}; found {have}")
-        found = [f for f in found if f[0] in set(subjects)]
-    return sorted(found, key=lambda f: (sort_key(f[0]), f[1]))
+    return keep_subjects(found, subjects, base)
 
 
 def iter_seed5_eeg(root, *, subjects=None, missing: str = "raise", progress: bool = False):

@@ -6,29 +6,25 @@ the link-by-link diagnostic, and the whole protocol in one report.
 - :mod:`.scoring`: teacher-forced option scores and the constrained answer line;
 - :mod:`.diagnostics`: where emotion information is lost between the EEG and the generated label;
 - :mod:`.significance`: do the generated labels carry information about the truth (a permutation test)?
+- :mod:`.knowledge`: what a plain LM knows without EEG (the tiny LM's multiple-choice probe);
 - :mod:`.suite`: :func:`evaluate_all` -> :class:`EvaluationReport`.
 """
-from .diagnostics import diagnose_chain, ordering_link, scene_link
-from .generation import CHANCE, CONTROLS, MULTI_TASKS, evaluate_generation, faithfulness, generation_summary
-from .protocols import (
-                        METRICS,
-                        PROTOCOLS,
-                        chance,
-                        classification_metrics,
-                        confusion_table,
-                        cross_validate,
-                        encoder_models,
-                        logistic_regression,
-                        make_folds,
-                        mlp,
-                        summarize,
-)
-from .scoring import choose_answer_lines, score_options
-from .significance import InformationTest, label_information
-from .suite import EvaluationReport, evaluate_all, information_table
+from __future__ import annotations
 
-__all__ = ["PROTOCOLS", "METRICS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
-           "summarize", "logistic_regression", "mlp", "chance", "encoder_models", "CHANCE", "MULTI_TASKS", "CONTROLS",
-           "faithfulness", "evaluate_generation", "generation_summary", "diagnose_chain", "scene_link", "ordering_link",
-           "score_options", "choose_answer_lines", "InformationTest", "label_information", "information_table",
-           "EvaluationReport", "evaluate_all"]
+from .._lazy import lazy_exports
+
+#: Public name -> the module of this package that defines it (imported on first use).
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("diagnose_chain", "ordering_link", "scene_link"), ".diagnostics"),
+    **dict.fromkeys(("CHANCE", "CONTROLS", "MULTI_TASKS", "evaluate_generation", "faithfulness",
+                     "generation_summary"), ".generation"),
+    **dict.fromkeys(("METRICS", "classification_metrics"), "e2llm_lab._metrics"),
+    **dict.fromkeys(("PROTOCOLS", "chance", "confusion_table", "cross_validate", "encoder_models",
+                     "logistic_regression", "make_folds", "mlp", "summarize"), ".protocols"),
+    **dict.fromkeys(("choose_answer_lines", "score_options"), ".scoring"),
+    **dict.fromkeys(("InformationTest", "label_information"), ".significance"),
+    **dict.fromkeys(("EvaluationReport", "evaluate_all", "information_table"), ".suite"),
+    "ask_multiple_choice": ".knowledge",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -31,10 +31,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ..data.featureset import check_no_leakage
-from ..text.instructions import answer_lines, decision_sentence, make_example, make_examples, parse_answer
+from .._metrics import classification_metrics
+from ..data.splits import check_no_leakage
+from ..text.answers import parse_answer
+from ..text.instructions import answer_lines, make_example, make_examples
+from ..text.rationales import decision_sentence
 from .generation import _correct, chance_by_simulation, chosen, clip_readings
-from .protocols import classification_metrics
 from .scoring import choose_answer_lines, score_options
 
 __all__ = ["diagnose_chain", "scene_link", "ordering_link"]

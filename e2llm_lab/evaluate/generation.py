@@ -23,25 +23,20 @@ learned signature of the emotion the answer gives (:class:`~e2llm_lab.text.instr
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from .._metrics import classification_metrics
 from ..channels import REGION_NAMES
 from ..config import DEFAULT_BANDS, band_names
 from ..labels import SEED7, LabelSpace
-from ..text.instructions import (
-    answer_lines,
-    check_claims,
-    is_held_out,
-    make_example,
-    make_examples,
-    parse_answer,
-    region_band_z,
-    task_plan,
-)
-from .protocols import classification_metrics
+from ..text.answers import check_claims, parse_answer
+from ..text.instructions import answer_lines, is_held_out, make_example, make_examples, task_plan
+from ..text.rationales import region_band_z
+from .scoring import choose_answer_lines
 
 __all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "clip_readings", "clip_reading_accuracy", "chance_by_simulation",
            "faithfulness", "evaluate_generation", "generation_summary"]
@@ -256,9 +251,9 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
     Parameters
     ----------
     model : E2LLM
-        Or any stand-in with its ``generate`` and ``choose_answer_lines`` methods: the constrained answer line is
-        asked of the model object (E2LLM's delegates to :func:`.scoring.choose_answer_lines`), so a stand-in may
-        choose it another way.
+        Or any stand-in with ``generate``, ``n_eeg_tokens`` and ``signatures``. The constrained answer line is chosen
+        by :func:`.scoring.choose_answer_lines` (the model's own likelihood of each line), unless the object has a
+        ``choose_answer_lines`` method of that signature: a stand-in may choose it another way.
     fs : FeatureSet
     idx : array of int
         Rows to ask about (held-out subjects).
@@ -311,7 +306,8 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
     prompts = [e.prompt for e in examples]
     lines = [answer_lines(e) for e in examples]
     free = model.generate(prompts, list(eeg), max_new_tokens=max_new_tokens, batch_size=batch_size) if prompts else []
-    constrained = model.choose_answer_lines(prompts, list(eeg), free, lines, batch_size=batch_size) if prompts else []
+    choose = getattr(model, "choose_answer_lines", None) or partial(choose_answer_lines, model)
+    constrained = choose(prompts, list(eeg), free, lines, batch_size=batch_size) if prompts else []
     rows = [_answer_row(ex, text, text_free, donor, opts, fs, control=control, signatures=sig)
             for ex, text, text_free, donor, opts in zip(examples, constrained, free, donors, lines)]
     out = pd.DataFrame(rows, columns=None if rows else ["task", "zero_shot", "control", "subject", "chance"])

@@ -12,52 +12,28 @@ named predictions, so one trained encoder can report its head and its linear pro
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
+from sklearn.metrics import confusion_matrix
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
+from .._metrics import METRICS, classification_metrics
 from ..config import EncoderConfig, PretrainConfig
-from ..data.featureset import FeatureSet, check_no_leakage, kfold_by_subject, leave_one_subject_out, trial_split
+from ..data.featureset import FeatureSet
+from ..data.splits import check_no_leakage, kfold_by_subject, leave_one_subject_out, trial_split
 from ..labels import SEED7
+from ..training.pretrain import pretrain_encoder
 
-__all__ = ["PROTOCOLS", "METRICS", "classification_metrics", "confusion_table", "make_folds", "cross_validate",
+__all__ = ["PROTOCOLS", "confusion_table", "make_folds", "cross_validate",
            "summarize", "logistic_regression", "mlp", "chance", "encoder_models"]
 
 PROTOCOLS = ("loso", "kfold", "trial")
-METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "kappa")
-
-
-def classification_metrics(y_true, y_pred, *, n_classes: int | None = None) -> dict[str, float]:
-    """Accuracy, balanced accuracy, macro-F1 (over all ``n_classes`` classes) and Cohen's kappa.
-
-    ``n_classes`` is the size of the label space (default: the largest label seen, plus one); -1 marks an
-    unreadable prediction, which counts as wrong.
-    """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if n_classes is None:
-        n_classes = int(max(y_true.max(initial=-1), y_pred.max(initial=-1))) + 1
-    labels = np.arange(n_classes)
-    with warnings.catch_warnings():     # unparsed answers (-1) are a class of their own here, on purpose
-        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
-        warnings.filterwarnings("ignore", message="A single label was found")    # one subject, one label
-        return _metrics(y_true, y_pred, labels)
-
-
-def _metrics(y_true, y_pred, labels) -> dict[str, float]:
-    return {
-        "accuracy": accuracy_score(y_true, y_pred),
-        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
-        "macro_f1": f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
-        "kappa": cohen_kappa_score(y_true, y_pred, labels=labels) if len(np.unique(y_true)) > 1 else np.nan,
-    }
 
 
 def confusion_table(y_true, y_pred, *, labels=SEED7.labels) -> pd.DataFrame:
@@ -155,8 +131,6 @@ def encoder_models(cfg: PretrainConfig = PretrainConfig(), encoder_cfg: EncoderC
     ``"encoder"`` (its own classification head) and ``"linear_probe"`` (logistic regression on the frozen
     global embedding, trained on the same training fold).
     """
-    from ..pretrain import pretrain_encoder
-
     def fit_predict(train: FeatureSet, test: FeatureSet) -> dict[str, np.ndarray]:
         encoder, _ = pretrain_encoder(train, cfg, encoder_cfg=encoder_cfg, progress=progress)
         head = encoder.predict_logits(test.X).argmax(1)

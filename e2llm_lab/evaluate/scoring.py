@@ -1,6 +1,6 @@
 """Teacher-forced scoring of answer options, and the constrained answer line built on it.
 
-- :func:`score_options`: the log-likelihood an :class:`~e2llm_lab.model.E2LLM` gives each option continuing an
+- :func:`score_options`: the log-likelihood an :class:`~e2llm_lab.models.model.E2LLM` gives each option continuing an
   assistant's text, given the prompt and its EEG (right-padded batches from the model's processor);
 - :func:`choose_answer_lines`: keep a generated reasoning (up to ``</think>``) and end it with its most likely
   answer line (constrained decoding of the answer only).
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..text.instructions import EEG_END, EEG_START, EEG_TOKEN
+from ..text.chat import EEG_END, EEG_START, EEG_TOKEN
 
 __all__ = ["score_options", "choose_answer_lines", "strip_eeg"]
 

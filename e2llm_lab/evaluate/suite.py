@@ -19,13 +19,14 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from ..data.featureset import check_no_leakage
+from .._html import write_html_report
+from .._metrics import classification_metrics
+from ..data.splits import check_no_leakage
 from ..labels import SEED7, LabelSpace
-from ..report import write_html_report
 from ..text.answers import parse_answer
 from .diagnostics import diagnose_chain, ordering_link, scene_link
 from .generation import MULTI_TASKS, evaluate_generation, generation_summary
-from .protocols import classification_metrics, confusion_table, logistic_regression
+from .protocols import confusion_table, logistic_regression
 from .significance import label_information
 
 __all__ = ["EvaluationReport", "evaluate_all", "basic_emotion_rows", "information_table", "DEFAULT_CONTROLS",

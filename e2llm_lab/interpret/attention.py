@@ -7,6 +7,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 import torch
 
+from ..channels import REGION_NAMES, SEED_CH_NAMES, region_index
+from .plots import plot_topomap
+
 __all__ = ["mean_spatial_attention", "encoder_attention", "attention_rollout", "plot_attention_matrix",
            "llm_eeg_attention",
            "plot_llm_eeg_attention", "plot_llm_attention_topomap"]
@@ -122,12 +125,9 @@ def llm_eeg_attention(model, prompt: str, eeg: np.ndarray, answer: str) -> pd.Da
         Index: layer; columns: the EEG tokens (each region, then "global"); each row: the share of the answer
         tokens' attention that lands on each EEG token.
     """
-    from ..channels import REGION_NAMES
-    from ..llm import chat_prompt
-
-    tok = model.tokenizer
-    head = tok(chat_prompt(tok, prompt), add_special_tokens=False)["input_ids"]
-    tail = tok(answer, add_special_tokens=False)["input_ids"]
+    proc = model.processor
+    head = proc.encode(proc.chat([prompt]))[0]
+    tail = proc.encode([answer])[0]
     ids = torch.tensor([head + tail], device=model.device)
     base = model.llm.get_base_model() if hasattr(model.llm, "get_base_model") else model.llm
     before = base.config._attn_implementation
@@ -158,9 +158,6 @@ def plot_llm_eeg_attention(att: pd.DataFrame, *, layer: int | None = None, title
 def plot_llm_attention_topomap(att: pd.DataFrame, *, ch_names=None, layer: int | None = None,
                                title: str | None = None) -> go.Figure:
     """The answer's attention to each region token, drawn over that region's electrodes."""
-    from ..channels import REGION_NAMES, SEED_CH_NAMES, region_index
-    from .plots import plot_topomap
-
     names = tuple(ch_names or SEED_CH_NAMES)
     v = att.mean(axis=0) if layer is None else att.iloc[layer]
     per_region = np.array([v.get(r, 0.0) for r in REGION_NAMES])

@@ -30,7 +30,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..labels import SEED7
-from .attribution import FLOORS, METHODS, attribute, e2llm_log_probs
+from .attribution import FLOORS, METHODS, attribute
+from .targets import e2llm_log_probs
 
 __all__ = ["ClassScores", "EncoderScores", "E2LLMScores", "WhiteBox", "class_target", "quantus_explain",
            "auroc_scores", "quantus_scores", "attribution_table", "TABLE_COLUMNS"]

@@ -15,6 +15,9 @@ from collections.abc import Callable
 import torch
 
 from ..labels import SEED7
+from ..models.processor import pad
+from ..text.chat import eeg_placeholder
+from ..text.instructions import TEMPLATES
 
 __all__ = ["encoder_target", "e2llm_log_probs", "e2llm_target"]
 
@@ -34,15 +37,11 @@ def encoder_target(encoder, emotion: str) -> Callable[[torch.Tensor], torch.Tens
 def _answer_ids(model, labels, prompt: str | None, prefix: str):
     # Prompt + prefix + " <label>" per label, right-padded (causal: padding never reaches the label's positions):
     # ids (K, L), the label tokens' 0/1 weights (K, L) at the positions that predict them.
-    from ..llm import chat_prompt
-    from ..processor import pad
-    from ..text.instructions import TEMPLATES, eeg_placeholder
-
-    tok = model.tokenizer
+    proc = model.processor
     prompt = prompt or TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(model.n_eeg_tokens))
-    head = tok(chat_prompt(tok, prompt) + prefix, add_special_tokens=False)["input_ids"]
-    tails = [tok(" " + label, add_special_tokens=False)["input_ids"] for label in labels]
-    ids, _ = pad([head + tail for tail in tails], side="right", pad_id=tok.pad_token_id or 0, device=model.device)
+    head = proc.encode(proc.chat([prompt], [prefix]))[0]
+    tails = proc.encode([" " + label for label in labels])
+    ids, _ = proc.pad([head + tail for tail in tails], side="right", device=model.device)
     # position i predicts token i + 1: the label's tokens are predicted from len(head) - 1 on
     weight, _ = pad([[0.0] * (len(head) - 1) + [1.0] * len(tail) for tail in tails], side="right", pad_id=0.0,
                     device=model.device)

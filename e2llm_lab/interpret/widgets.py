@@ -11,6 +11,11 @@ import html
 
 import numpy as np
 
+from ..evaluate.scoring import choose_answer_lines
+from ..text.answers import check_claims
+from ..text.chat import eeg_placeholder
+from ..text.instructions import TEMPLATES, answer_lines, make_example
+from ..text.rationales import region_band_z
 from .attribution import METHODS, Attributor
 from .views import plot_attribution_topomap, plot_band_heatmap
 
@@ -35,12 +40,10 @@ def reasoning_html(text: str, z: np.ndarray, *, bands=None) -> str:
     text : str
         A generated answer.
     z : np.ndarray, shape (n_regions, n_bands)
-        The sample's measured deviations (:func:`~e2llm_lab.text.instructions.region_band_z`).
+        The sample's measured deviations (:func:`~e2llm_lab.text.rationales.region_band_z`).
     bands : sequence of str, optional
         Band names of ``z``'s last axis (default delta..gamma).
     """
-    from ..text.instructions import check_claims
-
     out = html.escape(text)
     for region, band, word, value, ok in check_claims(text, z, bands=bands)["claims"]:
         claim = f"{region.capitalize()} {band} is {word}"
@@ -80,7 +83,7 @@ class Explorer:
     information : InformationTest, optional
         Whether the model's generated labels carry information about the truth on held-out subjects
         (:func:`~e2llm_lab.evaluate.label_information`, the ``information`` table of :func:`evaluate_all`,
-        :func:`~e2llm_lab.reference.reference_information`). The explorer shows its verdict above the reasoning;
+        :func:`~e2llm_lab.apps.reference.reference_information`). The explorer shows its verdict above the reasoning;
         when it says the labels carry none, it says plainly that the reasoning is not evidence. Without it, it says
         that this was not tested.
 
@@ -164,19 +167,17 @@ class Explorer:
         if not hasattr(self.model, "llm"):
             return None
         if self.row not in self._reasoning:
-            from ..text.instructions import TEMPLATES, answer_lines, eeg_placeholder, make_example
-
             prompt = TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(self.model.n_eeg_tokens))
             ex = make_example("emotion", [self.row], self.fs, np.random.default_rng(0),
                               n_eeg_tokens=self.model.n_eeg_tokens, template=0, signatures=self.model.signatures)
-            self._reasoning[self.row] = self.model.generate([prompt], [self.fs.X[[self.row]]],
-                                                            answer_options=[answer_lines(ex)])[0]
+            eeg = [self.fs.X[[self.row]]]
+            reasoning = self.model.generate([prompt], eeg, stop_at_think_end=True)
+            self._reasoning[self.row] = choose_answer_lines(self.model, [prompt], eeg, reasoning,
+                                                            [answer_lines(ex)])[0]
         return self._reasoning[self.row]
 
     def update(self) -> None:
         """Redraw everything for the current selection."""
-        from ..text.instructions import region_band_z
-
         if self.window.value is None:
             return
         a = self.current()

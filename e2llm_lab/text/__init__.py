@@ -7,5 +7,5 @@
 - :mod:`.knowledge`: the scene and feeling knowledge the tiny LM's warm-up teaches, and its multiple-choice probe.
 
 The label spaces the text speaks of (:mod:`e2llm_lab.labels`, :mod:`e2llm_lab.emotions`) stay below the data layer:
-they travel with every FeatureSet. The modules' old homes (``e2llm_lab.instructions``, ...) re-export them.
+they travel with every FeatureSet. The modules' old homes (``e2llm_lab.text.instructions``, ...) re-export them.
 """

@@ -7,8 +7,8 @@ answer line follows from the last step of the reasoning. Labels come from the da
 needs what the space lacks (valence/arousal coordinates, scene descriptions) is left out with one line saying so.
 
 Some templates, and the whole ``scenario`` task family, are held out of training for zero-shot evaluation.
-Reading answers lives in :mod:`e2llm_lab.text.answers`; rationales in :mod:`e2llm_lab.text.rationales` (both re-exported
-here).
+Reading answers lives in :mod:`e2llm_lab.text.answers`, rationales in :mod:`e2llm_lab.text.rationales`, the chat format
+and EEG tokens in :mod:`e2llm_lab.text.chat`.
 """
 from __future__ import annotations
 
@@ -20,26 +20,11 @@ import numpy as np
 
 from ..channels import regions_present
 from ..labels import SEED7, LabelSpace
-from .answers import check_claims, parse_answer
-from .rationales import (
-    ASSOCIATIONS,
-    EVIDENCE_STYLES,
-    EmotionSignatures,
-    decision_sentence,
-    evidence_items,
-    fit_sentence,
-    rationale,
-    region_band_z,
-)
+from .chat import SYSTEM_PROMPT, eeg_placeholder
+from .rationales import EmotionSignatures, decision_sentence, fit_sentence, rationale, region_band_z
 
-__all__ = ["EEG_START", "EEG_TOKEN", "EEG_END", "SYSTEM_PROMPT", "ASSOCIATIONS", "TASKS", "TEMPLATES",
-           "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "EVIDENCE_STYLES", "Example", "EmotionSignatures",
-           "region_band_z", "evidence_items", "rationale", "fit_sentence", "decision_sentence", "is_held_out",
-           "eeg_placeholder", "make_example", "make_examples", "consistent_rows", "task_plan", "answer_lines",
-           "parse_answer", "check_claims", "corpus"]
-
-EEG_START, EEG_TOKEN, EEG_END = "<|eeg_start|>", "<|eeg|>", "<|eeg_end|>"
-SYSTEM_PROMPT = "You read EEG band-power evidence and explain the emotion it reflects."
+__all__ = ["TASKS", "TEMPLATES", "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "Example", "is_held_out",
+           "make_example", "make_examples", "consistent_rows", "task_plan", "answer_lines", "corpus"]
 
 #: Task families used in training. "scenario" is held out entirely (zero-shot).
 TASKS = ("emotion", "valence_arousal", "compare", "rank", "describe")
@@ -99,11 +84,6 @@ SCENARIOS: dict[str, str] = dict(SEED7.scenes)
 def is_held_out(task: str, template: int) -> bool:
     """True for the templates and task families never used in training (zero-shot evaluation)."""
     return task == "scenario" or (task, template) in HELD_OUT_TEMPLATES
-
-
-def eeg_placeholder(n_tokens: int) -> str:
-    """The text standing for one EEG segment: start marker, ``n_tokens`` placeholders, end marker."""
-    return EEG_START + EEG_TOKEN * n_tokens + EEG_END
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """What a real LLM already knows, in miniature: everyday scenes and the feelings they bring, how pleasant and
 how arousing each feeling is compared with another, and generic multiple-choice question formats.
 
-Used **only** in the tiny offline model's language warm-up (:func:`~e2llm_lab.llm.build_tiny_llm`), never in
+Used **only** in the tiny offline model's language warm-up (:func:`~e2llm_lab.apps.build.build_tiny_llm`), never in
 stages 2-3, so the held-out ``scenario`` task tests composition: EEG -> emotion (learned in stage 3) and
 scene -> emotion (known from pre-training), as a real Qwen model would bring it. Nothing here mentions EEG.
 """
@@ -11,10 +11,10 @@ import numpy as np
 
 from ..emotions import AROUSAL, EMOTIONS, SYNONYMS, VALENCE
 
-__all__ = ["SCENES", "scene_sentences", "comparison_sentences", "multiple_choice", "knowledge_texts", "MC_SYSTEM",
-           "ask_multiple_choice"]
+__all__ = ["SCENES", "scene_sentences", "comparison_sentences", "multiple_choice", "knowledge_texts", "MC_SYSTEM"]
 
-#: System prompt of the multiple-choice questions, in the warm-up and when asked (:func:`ask_multiple_choice`).
+#: System prompt of the multiple-choice questions, in the warm-up and when asked
+#: (:func:`e2llm_lab.evaluate.knowledge.ask_multiple_choice`).
 MC_SYSTEM = "You answer multiple-choice questions."
 
 #: Everyday scenes and the emotion most people feel at them (the scenario task's options are among them).
@@ -120,33 +120,3 @@ def knowledge_texts(seed: int = 0, *, n_sentences: int = 600, n_questions: int =
     rng = np.random.default_rng(seed)
     sentences = scene_sentences(rng, n_sentences - n_sentences // 4) + comparison_sentences(rng, n_sentences // 4)
     return sentences, multiple_choice(rng, n_questions)
-
-
-def ask_multiple_choice(llm, tokenizer, questions, *, system: str = MC_SYSTEM,
-                        max_new_tokens: int = 64) -> list[str | None]:
-    """The letter each question's free, greedy answer names on its ``Answer: (x)`` line (None if it names none).
-
-    ``questions``: (question, answer) pairs as :func:`multiple_choice` gives them, or question strings. Batched
-    left-padded generation, so answers do not depend on the batch.
-    """
-    import re
-
-    import torch
-
-    from ..llm import chat_prompt
-
-    texts = [chat_prompt(tokenizer, q if isinstance(q, str) else q[0], system=system) for q in questions]
-    side, tokenizer.padding_side = tokenizer.padding_side, "left"
-    letters = []
-    try:
-        for i in range(0, len(texts), 16):
-            batch = tokenizer(texts[i:i + 16], return_tensors="pt", padding=True, add_special_tokens=False)
-            with torch.no_grad():
-                out = llm.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                   pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-            for row in tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True):
-                m = re.search(r"Answer: \((\w)\)", row)
-                letters.append(m.group(1) if m else None)
-    finally:
-        tokenizer.padding_side = side
-    return letters

@@ -24,11 +24,12 @@ import torch.nn.functional as F
 from sklearn.metrics import balanced_accuracy_score
 from tqdm.auto import tqdm
 
-from ._device import resolve_device
+from .._device import resolve_device
+from ..config import EncoderConfig, PretrainConfig
+from ..data.featureset import FeatureSet
+from ..data.splits import subject_holdout
+from ..models.encoder import EEGEncoder
 from .checkpoint import load_training_state, save_training_state
-from .config import EncoderConfig, PretrainConfig
-from .data.featureset import FeatureSet, subject_holdout
-from .encoder import EEGEncoder
 
 __all__ = ["supcon_loss", "masked_modelling_loss", "pretrain_encoder"]
 

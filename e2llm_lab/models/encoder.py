@@ -27,14 +27,14 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
-from ._atomic import atomic_path, write_text_atomic
-from .channels import REGION_NAMES, SEED_CH_NAMES, region_index
-from .config import DEFAULT_BANDS, DataConfig, EncoderConfig, band_names, config_from_dict
-from .errors import damaged, read_json, read_safetensors
-from .labels import SEED7, LabelSpace
+from .._atomic import atomic_path, write_text_atomic
+from ..channels import REGION_NAMES, SEED_CH_NAMES, region_index
+from ..config import DEFAULT_BANDS, DataConfig, EncoderConfig, band_names, config_from_dict
+from ..errors import damaged, read_json, read_safetensors
+from ..labels import SEED7, LabelSpace
 
 if TYPE_CHECKING:
-    from .data.featureset import FeatureSet
+    from ..data.featureset import FeatureSet
 
 __all__ = ["EncoderOutput", "EEGEncoder", "region_pooling_matrix"]
 

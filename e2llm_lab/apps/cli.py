@@ -14,15 +14,15 @@ __all__ = ["main"]
 
 
 def _quickstart(args) -> int:
-    from . import __version__
-    from ._threads import configure_threads
-    from .data.samples import sample_dir
+    from .._threads import configure_threads
+    from .._version import __version__
+    from ..data.samples import sample_dir
     from .quickstart import run_quickstart
 
     features = None
     threads = f"{configure_threads()} CPU thread(s) (--threads or E2LLM_THREADS to change)"
     if args.features:
-        from .data.featureset import FeatureSet
+        from ..data.featureset import FeatureSet
 
         features = FeatureSet.load(args.features)
         print(f"e2llm_lab {__version__} quickstart on {args.features}; {threads}")
@@ -30,7 +30,7 @@ def _quickstart(args) -> int:
         print(f"e2llm_lab {__version__} quickstart on the sample data in {sample_dir()}; {threads}")
     config = None
     if args.consistent_evidence:
-        from .pipeline import with_consistent_evidence
+        from ..training.pipeline import with_consistent_evidence
 
         config = with_consistent_evidence(args.preset, args.llm)
     run_quickstart(llm=args.llm, preset=args.preset, out=args.out, device=args.device, fast=args.fast,
@@ -39,8 +39,8 @@ def _quickstart(args) -> int:
 
 
 def _build_samples(args) -> int:
+    from ..data.samples import SOURCE_SAMPLES
     from .build import build_samples
-    from .data.samples import SOURCE_SAMPLES
 
     out = build_samples(args.out or SOURCE_SAMPLES)
     print(f"sample data written to {out}")
@@ -48,8 +48,8 @@ def _build_samples(args) -> int:
 
 
 def _build_tiny_llm(args) -> int:
+    from ..data.samples import SOURCE_SAMPLES
     from .build import build_tiny_llm
-    from .data.samples import SOURCE_SAMPLES
 
     print(f"tiny LLM written to {build_tiny_llm(args.out or SOURCE_SAMPLES / 'tiny_qwen3', seed=args.seed)}")
     return 0
@@ -64,7 +64,7 @@ def _build_reference(args) -> int:
         print(f"evaluation of the reference model written to {out}")
         return 0
     if args.llm not in (None, "tiny"):
-        from .llm import named_llm_path
+        from ..models.llm import named_llm_path
 
         named_llm_path(args.llm)                     # not installed: its one sentence, before any work
     out = build_reference(args.out, llm=args.llm, seed=args.seed, device=args.device, n_per_task=args.n_per_task)
@@ -75,7 +75,7 @@ def _build_reference(args) -> int:
 def _build_wheel(args) -> int:
     import subprocess
 
-    from .data.samples import SOURCE_SAMPLES
+    from ..data.samples import SOURCE_SAMPLES
 
     root = SOURCE_SAMPLES.parent
     if not (root / "pyproject.toml").exists() or not (SOURCE_SAMPLES / "sample_features.npz").exists():
@@ -93,10 +93,10 @@ def _build_wheel(args) -> int:
 
 
 def _prepare(args) -> int:
-    from .config import DataConfig
-    from .data.datasets import read_dataset
-    from .data.events import parse_mapping
-    from .data.io import SUPPORTED_EXTENSIONS
+    from ..config import DataConfig
+    from ..data.datasets import read_dataset
+    from ..data.events import parse_mapping
+    from ..data.io import SUPPORTED_EXTENSIONS
 
     root, name = Path(args.root), args.dataset
     if name == "seed7" and not (root / "EEG_preprocessed").is_dir() and not (root / "EEG_features").is_dir() and (
@@ -118,11 +118,11 @@ def _prepare(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .data.featureset import FeatureSet
-    from .data.samples import load_sample
-    from .evaluate import evaluate_all
-    from .evaluate.suite import DEFAULT_CONTROLS
-    from .model import E2LLM
+    from ..data.featureset import FeatureSet
+    from ..data.samples import load_sample
+    from ..data.splits import held_out_rows
+    from ..evaluate.suite import DEFAULT_CONTROLS, evaluate_all
+    from ..models.model import E2LLM
     from .quickstart import QUICKSTART_TEST_SUBJECTS  # the sample cohort's, when no features are given
 
     if not (Path(args.model_dir) / "e2llm_config.json").exists():
@@ -132,10 +132,11 @@ def _evaluate(args) -> int:
     model = E2LLM.from_pretrained(args.model_dir, device=args.device)
     # the model's own windowing (n_steps, stride), label space, bands and cap; its own held-out subjects
     fs = model.samples(windows if windows is not None else load_sample())
-    subjects = args.test_subjects or model.test_subjects or (None if windows is not None else QUICKSTART_TEST_SUBJECTS)
+    recorded = model.held_out.test_subjects if model.held_out is not None else None
+    subjects = args.test_subjects or recorded or (None if windows is not None else QUICKSTART_TEST_SUBJECTS)
     if not subjects:
         raise ValueError("--test-subjects is required: this model does not record which subjects it never saw")
-    train_idx, test_idx = model.held_out_rows(fs, subjects)
+    train_idx, test_idx = held_out_rows(model.held_out, fs, subjects)
     print(f"evaluating on {fs}; held-out subjects {tuple(subjects)}", flush=True)
     report = evaluate_all(model, fs, test_idx, train_idx=train_idx if len(train_idx) else None,
                           n_per_task=args.n_per_task, n_control=args.n_control,
@@ -163,8 +164,8 @@ _NO_TORCH = frozenset({"build-wheel"})
 
 def _check_args(args) -> None:
     """Refuse, before anything heavy is imported, what the arguments alone show to be wrong."""
-    from ._threads import choose_threads
-    from .pipeline import resolve_config  # dataclasses only: no torch
+    from .._threads import choose_threads
+    from ..training.pipeline import resolve_config  # dataclasses only: no torch
 
     preset = getattr(args, "preset", None)
     if preset is not None:
@@ -294,7 +295,7 @@ def main(argv=None) -> int:
     try:
         _check_args(args)
         if args.command not in _NO_TORCH:
-            from ._threads import configure_threads
+            from .._threads import configure_threads
 
             configure_threads(args.threads)
         return args.func(args)

@@ -16,16 +16,18 @@ import torch
 import transformers
 from tqdm.auto import tqdm
 
-from ._atomic import atomic_path, write_text_atomic
-from .config import SyntheticConfig
-from .data.samples import _COHORT, _FEATURES, _RAW, _TRIALS, SAMPLE_CONFIG, SAMPLE_DATA_CONFIG, load_sample
-from .data.synthetic import iter_cohort, planted_effects_table, trials_table
-from .encoder import region_pooling_matrix
-from .llm import CHATML_TEMPLATE, EEG_TOKENS, chat_prompt, save_tokenizer
-from .preprocess import featureset_from_recordings
+from .._atomic import atomic_path, write_text_atomic
+from ..config import SyntheticConfig
+from ..data.recordings import featureset_from_recordings
+from ..data.samples import _COHORT, _FEATURES, _RAW, _TRIALS, SAMPLE_CONFIG, SAMPLE_DATA_CONFIG, load_sample
+from ..data.synthetic import iter_cohort, planted_effects_table, trials_table
+from ..models.encoder import region_pooling_matrix
+from ..models.llm import save_tokenizer
+from ..models.processor import EEGPromptProcessor
+from ..text.chat import CHATML_TEMPLATE, EEG_TOKENS
+from ..text.instructions import corpus, make_examples
+from ..text.knowledge import MC_SYSTEM, knowledge_texts
 from .quickstart import QUICKSTART_TEST_SUBJECTS
-from .text.instructions import corpus, make_examples
-from .text.knowledge import MC_SYSTEM, knowledge_texts
 
 __all__ = ["build_samples", "warmup_texts", "build_tiny_llm"]
 
@@ -90,10 +92,12 @@ def warmup_texts(tokenizer, fs, idx, *, n: int, seed: int = 0, n_sentences: int 
     n_tasks = max(1, n - len(sentences) - len(questions)) // 5 + 1          # fill the rest with the 5 tasks
     n_eeg = region_pooling_matrix(fs.ch_names).shape[0] + 1
     examples = make_examples(fs, idx, n_per_task=n_tasks, n_eeg_tokens=n_eeg, seed=seed + 1)
-    texts = [chat_prompt(tokenizer, ex.prompt) + ex.answer + tokenizer.eos_token + "\n" for ex in examples]
+    proc = EEGPromptProcessor(tokenizer)
+    texts = [chat + ex.answer + tokenizer.eos_token + "\n" for chat, ex in zip(proc.chat([e.prompt for e in examples]),
+                                                                               examples)]
     texts += sentences
-    texts += [chat_prompt(tokenizer, q, system=MC_SYSTEM) + a + tokenizer.eos_token
-              + "\n" for q, a in questions]
+    texts += [chat + a + tokenizer.eos_token + "\n"
+              for chat, (_, a) in zip(proc.chat([q for q, _ in questions], system=MC_SYSTEM), questions)]
     return [texts[i] for i in np.random.default_rng(seed).permutation(len(texts))]
 
 
@@ -131,8 +135,9 @@ def build_tiny_llm(out_dir, *, seed: int = 0, vocab_size: int = 1024, hidden_siz
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.1)
     model.train()
+    proc = EEGPromptProcessor(tok)
     for step in tqdm(range(steps), desc="tiny LLM warm-up", disable=not progress):
-        batch = tok(texts[step * batch_size:(step + 1) * batch_size], return_tensors="pt", padding=True)
+        batch = proc.from_ids(proc.encode(texts[step * batch_size:(step + 1) * batch_size]), side="right")
         labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
         loss = model(**batch, labels=labels).loss
         opt.zero_grad(set_to_none=True)

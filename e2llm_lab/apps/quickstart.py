@@ -11,9 +11,17 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 
-from .config import E2LLMConfig
-from .evaluate.suite import basic_emotion_rows, information_table
-from .pipeline import N_CAPTIONS, N_INSTRUCT, resolve_config, split, stage_examples, train_e2llm
+from .._device import resolve_device
+from .._html import write_html_report
+from .._threads import configure_threads
+from ..config import E2LLMConfig
+from ..data.samples import load_sample
+from ..data.splits import split
+from ..evaluate.generation import evaluate_generation, generation_summary
+from ..evaluate.suite import basic_emotion_rows, information_table
+from ..interpret.plots import plot_emotion_topomaps, plot_history
+from ..models.llm import check_llm_source
+from ..training.pipeline import N_CAPTIONS, N_INSTRUCT, resolve_config, stage_examples, train_e2llm
 
 __all__ = ["QUICKSTART_TEST_SUBJECTS", "N_INSTRUCT", "N_CAPTIONS", "quickstart_config", "stage_examples",
            "run_quickstart"]
@@ -38,8 +46,6 @@ def _ask_held_out(model, fs, test_idx, *, fast: bool) -> tuple[pd.DataFrame, pd.
 
     Returns the answers, their summary per task, and the control's summary.
     """
-    from .evaluate import evaluate_generation, generation_summary
-
     rows, n = (test_idx[::8], 8) if fast else (test_idx, 40)
     answers = pd.concat([
         evaluate_generation(model, fs, rows, n_per_task=n),
@@ -75,9 +81,6 @@ def _print_results(say, answers, summary, shuffled, head: dict, space) -> list[s
 
 def _write_report(out: Path, run, windows, answers, summary, notes: list[str], llm) -> Path:
     """``quickstart.html``: the accuracy table, some answers, the loss curves, the confusion table, topomaps."""
-    from .interpret.plots import plot_emotion_topomaps, plot_history
-    from .report import write_html_report
-
     h = run.histories
     hist = pd.concat([h["align"], h["instruct"].assign(step=h["instruct"].step + len(h["align"]))])
     basic = basic_emotion_rows(answers)
@@ -110,7 +113,8 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     llm : str, optional
         Hub id, folder or file of a causal LM; default the tiny offline model.
     preset : str, optional
-        A name of :data:`~e2llm_lab.config.PRESETS` (default by ``llm``: :func:`~e2llm_lab.pipeline.resolve_config`).
+        A name of :data:`~e2llm_lab.config.PRESETS` (default by ``llm``:
+        :func:`~e2llm_lab.training.pipeline.resolve_config`).
     out : path
         Report folder (``quickstart.html``, and the trained model in ``model/``).
     fast : bool
@@ -132,11 +136,6 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     -------
     dict with the model, histories, answers table, summary table, encoder metrics, timings and the report's path.
     """
-    from ._device import resolve_device
-    from ._threads import configure_threads
-    from .data.samples import load_sample
-    from .llm import check_llm_source
-
     say = print if verbose else (lambda *a, **k: None)
     configure_threads()                      # a deliberate CPU thread count (the CLI's choice holds if it made one)
     cfg = resolve_config(preset, llm, seed, device, fast, config=config)

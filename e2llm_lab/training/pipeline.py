@@ -1,7 +1,8 @@
-"""The training pipeline: the held-out split, then stages 1-3 chained in one place.
+"""The training pipeline: the recipe of a run, then stages 1-3 chained in one place.
 
-``split`` turns window-level features into the encoder's samples and holds some subjects out of every stage;
-``train_e2llm`` pretrains the encoder (stage 1), aligns the projector (stage 2) and instruction-tunes LoRA +
+``resolve_config`` gives a run's recipe (a preset with its LM, seed, device and fast mode); ``train_e2llm`` takes a
+:class:`~e2llm_lab.data.splits.Split` (:func:`~e2llm_lab.data.splits.split` holds whole subjects out of every stage)
+and pretrains the encoder (stage 1), aligns the projector (stage 2) and instruction-tunes LoRA +
 projector (stage 3) on the training rows only. The quickstart, the reference build, the benches and the notebooks
 all train through here; evaluation and reports are theirs. Importing this module loads no numpy, pandas or torch
 (the CLI checks its arguments with :func:`resolve_config` before anything heavy loads).
@@ -10,10 +11,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from .config import PRESETS, DataConfig, E2LLMConfig, fast_config
+from ..config import PRESETS, E2LLMConfig, fast_config
 
-__all__ = ["N_INSTRUCT", "N_CAPTIONS", "Split", "TrainedRun", "preset_name", "resolve_config", "split",
+if TYPE_CHECKING:                            # the split's module loads numpy and pandas: a name for annotations only
+    from ..data.splits import Split
+
+__all__ = ["N_INSTRUCT", "N_CAPTIONS", "TrainedRun", "preset_name", "with_consistent_evidence", "resolve_config",
            "stage_examples", "train_e2llm"]
 
 #: Instruction mix of stage 3 (examples per task) and captions of stage 2, at ``scale = 1``.
@@ -81,67 +86,6 @@ def resolve_config(preset: str | None = None, llm: str | None = None, seed: int 
     return fast_config(config) if fast else config
 
 
-@dataclass(frozen=True)
-class Split:
-    """The encoder's samples and which rows train and which are held out (whole subjects, never both sides).
-
-    Attributes
-    ----------
-    samples : FeatureSet
-        ``X`` of shape (n_samples, n_steps, n_chans, n_bands): ``n_steps`` consecutive windows of one trial, a new
-        sample every ``step_stride`` windows.
-    train_idx, test_idx : np.ndarray of int
-        Rows of ``samples``; their subjects are disjoint (checked when the split is made).
-    test_subjects : tuple
-        The subjects held out of every stage.
-    stride : int
-        The hop between samples, in windows (saved with the model, so evaluation windows the same way).
-    """
-
-    samples: object
-    train_idx: object
-    test_idx: object
-    test_subjects: tuple
-    stride: int
-
-
-def split(fs, test_subjects, cfg: DataConfig = DataConfig()) -> Split:
-    """Window-level features -> the encoder's samples, with ``test_subjects`` held out of every stage.
-
-    Parameters
-    ----------
-    fs : FeatureSet
-        Window-level features (``n_steps = 1``), z-scored per subject.
-    test_subjects : sequence
-        Subjects no training stage may see.
-    cfg : DataConfig
-        ``n_steps`` (windows per sample) and ``step_stride`` (hop between samples, in windows).
-
-    Raises
-    ------
-    ValueError
-        For features that are not window-level, or held-out subjects absent from them.
-    LeakageError
-        If a subject ended up on both sides (a guard: the split is by subject).
-    """
-    import numpy as np
-
-    from .data.featureset import check_no_leakage
-
-    if fs.n_steps != 1:
-        raise ValueError(f"features must be window-level (n_steps = 1), got n_steps = {fs.n_steps}")
-    test_subjects = tuple(test_subjects)
-    unknown = set(test_subjects) - set(fs.meta.subject)
-    if unknown:
-        raise ValueError(f"test subjects {sorted(unknown)} are not in the features (subjects: "
-                         f"{sorted(set(fs.meta.subject))})")
-    samples = fs.with_steps(cfg.n_steps, stride=cfg.step_stride)
-    test = samples.meta.subject.isin(test_subjects).to_numpy()
-    train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
-    check_no_leakage(samples.meta, train_idx, test_idx, level="subject")
-    return Split(samples, train_idx, test_idx, test_subjects, cfg.step_stride)
-
-
 def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 0, scale: float = 1.0,
                    consistent: bool = False):
     """Stage-2 captions and the stage-3 instruction mix drawn from the training rows.
@@ -150,7 +94,7 @@ def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 
     ``consistent``: the instruction mix only from rows whose closest signature is their label
     (``TrainConfig.consistent_evidence``).
     """
-    from .text.instructions import make_examples
+    from ..text.instructions import make_examples
 
     captions = make_examples(fs, train_idx, tasks=("describe",), n_per_task=max(16, int(N_CAPTIONS * scale)),
                              n_eeg_tokens=n_eeg_tokens, seed=1 + 10 * seed, signatures=signatures)
@@ -213,11 +157,12 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str 
     TrainedRun
         The trained E2LLM (with its signatures and the record of its held-out subjects and windowing).
     """
-    from .evaluate import classification_metrics
-    from .llm import add_lora
-    from .model import E2LLM
+    from .._metrics import classification_metrics
+    from ..data.splits import HeldOut
+    from ..models.llm import add_lora
+    from ..models.model import E2LLM
+    from ..text.rationales import EmotionSignatures
     from .pretrain import pretrain_encoder
-    from .text.instructions import EmotionSignatures
     from .train import train_stage
 
     fs, tr, te = sp.samples, sp.train_idx, sp.test_idx
@@ -231,7 +176,7 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str 
 
     model = E2LLM.build(encoder, cfg, device=device)
     model.signatures = EmotionSignatures.fit(fs, tr)          # learned from the training subjects only
-    model.record_training_data(fs, tr, te, stride=sp.stride)
+    model.held_out = HeldOut.from_split(fs, tr, te, stride=sp.stride)
     captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens,
                                         seed=cfg.instruct.seed, scale=scale,
                                         consistent=cfg.instruct.consistent_evidence)

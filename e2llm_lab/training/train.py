@@ -20,11 +20,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ..config import TrainConfig
+from ..models.processor import EEGPromptProcessor, pad
+from ..text.instructions import Example
 from .checkpoint import load_training_state, save_training_state
-from .config import TrainConfig
-from .llm import chat_prompt
-from .processor import pad
-from .text.instructions import Example
 
 __all__ = ["STAGES", "InstructionDataset", "collate", "decision_spans", "set_trainable", "train_stage",
            "weighted_lm_loss"]
@@ -51,9 +50,8 @@ def decision_spans(answer: str, words) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
-def _token_weights(tokenizer, answer: str, spans, weight: float) -> list[float]:
-    """``weight`` for each token of ``answer`` that overlaps a span, 1.0 for the others."""
-    offsets = tokenizer(answer, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+def _token_weights(offsets, spans, weight: float) -> list[float]:
+    """``weight`` for each token (character span in ``offsets``) that overlaps a span, 1.0 for the others."""
     return [weight if any(a < e and s < b for s, e in spans) else 1.0 for a, b in offsets]
 
 
@@ -66,17 +64,17 @@ class InstructionDataset(torch.utils.data.Dataset):
         if not decision_weight > 0:
             raise ValueError(f"decision_weight={decision_weight}: it must be > 0 (1.0 weighs every answer token alike)")
         words = fs.label_space.labels
+        proc = EEGPromptProcessor(tokenizer)
         self.items = []
         for ex in examples:
-            prompt = tokenizer(chat_prompt(tokenizer, ex.prompt), add_special_tokens=False)["input_ids"]
-            answer = tokenizer(ex.answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+            prompt, answer = proc.encode_example(ex.prompt, ex.answer)
             if len(prompt) + len(answer) > max_length:
                 raise ValueError(f"a {ex.task} example is {len(prompt) + len(answer)} tokens, over max_length="
                                  f"{max_length}; raise LLMConfig.max_length")
             weights = None
             if decision_weight != 1.0:
-                weights = _token_weights(tokenizer, ex.answer + tokenizer.eos_token,
-                                         decision_spans(ex.answer, words), decision_weight)
+                weights = _token_weights(proc.answer_offsets(ex.answer), decision_spans(ex.answer, words),
+                                         decision_weight)
                 if len(weights) != len(answer):
                     raise RuntimeError(f"offsets of a {ex.task} answer give {len(weights)} tokens, not "
                                        f"{len(answer)}: this tokenizer cannot weigh decisions; use decision_weight=1")
@@ -91,8 +89,8 @@ class InstructionDataset(torch.utils.data.Dataset):
 
 
 def collate(batch, pad_token_id: int) -> dict:
-    """Right-pad a batch (:func:`~e2llm_lab.processor.pad`); EEG segments of all examples are concatenated in order.
-    Items that carry token weights add ``weights`` (0 on prompt and padding).
+    """Right-pad a batch (:func:`~e2llm_lab.models.processor.pad`); EEG segments of all examples are concatenated
+    in order. Items that carry token weights add ``weights`` (0 on prompt and padding).
 
     Returns
     -------
@@ -183,7 +181,8 @@ def _trainable_names(model, stage: str, cfg: TrainConfig) -> set[str]:
     """Mark what ``stage`` trains and return those parameters' names (stage 3 needs LoRA adapters)."""
     names = set(set_trainable(model, stage, unfreeze_encoder=cfg.unfreeze_encoder))
     if stage == "instruct" and not any("lora_" in n for n in names):
-        raise ValueError("stage 'instruct' trains LoRA adapters: wrap model.llm with e2llm_lab.llm.add_lora first")
+        raise ValueError("stage 'instruct' trains LoRA adapters: wrap model.llm with "
+                         "e2llm_lab.models.llm.add_lora first")
     return names
 
 
@@ -198,12 +197,12 @@ def _autocast_args(cfg: TrainConfig, device) -> dict:
 
 def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConfig(), *, stage: str,
                 checkpoint_dir=None, resume: bool = False, progress: bool = True) -> pd.DataFrame:
-    """Train one stage of :class:`~e2llm_lab.model.E2LLM` on instruction examples.
+    """Train one stage of :class:`~e2llm_lab.models.model.E2LLM` on instruction examples.
 
     Parameters
     ----------
     model : E2LLM
-        For ``"instruct"`` its LLM must already carry LoRA adapters (:func:`~e2llm_lab.llm.add_lora`).
+        For ``"instruct"`` its LLM must already carry LoRA adapters (:func:`~e2llm_lab.models.llm.add_lora`).
     examples : list of Example
     fs : FeatureSet
         Rows referenced by the examples.

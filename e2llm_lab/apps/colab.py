@@ -125,15 +125,15 @@ def setup_notebook(*, llm: str | None = "auto", preset: str | None = None, devic
             os.kill(os.getpid(), 9)                        # Colab brings the runtime back up by itself
         raise SystemExit(f"{msg}: restart the kernel (Kernel > Restart), then run the notebook again.")
 
-    from ._threads import configure_threads
+    from .._threads import configure_threads
 
     threads = configure_threads()      # before torch is imported where possible: OpenMP reads its settings once
     import numpy as np
     import torch
 
-    from ._device import resolve_device
-    from .llm import check_llm_source
-    from .pipeline import preset_name, resolve_config
+    from .._device import resolve_device
+    from ..models.llm import check_llm_source
+    from ..training.pipeline import preset_name, resolve_config
 
     dev = resolve_device(device)
     if llm == "auto":

@@ -6,7 +6,7 @@ build-reference`` rebuilds it deterministically and writes its evaluation beside
 
 - ``features.npz``: the cohort's window-level DE features (not normalised, like the sample cohort);
 - ``model/``: the checkpoint (encoder, projector, LoRA adapter, tokenizer, signatures, and the subjects it trained
-  on and never saw: ``model.test_subjects``);
+  on and never saw: ``model.held_out.test_subjects``);
 - ``evaluation.json``: the protocol's tables on the held-out subjects, the recipe and the build time;
 - ``answers.csv``: every basic-emotion answer on the held-out subjects (row, template, generated texts), which a
   test re-generates and re-scores.
@@ -29,10 +29,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._atomic import write_text_atomic
-from .config import PRESETS, E2LLMConfig, SyntheticConfig
-from .data.featureset import FeatureSet
-from .data.samples import SAMPLE_DATA_CONFIG, sample_dir
+from .._atomic import write_text_atomic
+from ..config import PRESETS, E2LLMConfig, SyntheticConfig
+from ..data.featureset import FeatureSet
+from ..data.recordings import featureset_from_recordings
+from ..data.samples import SAMPLE_DATA_CONFIG, SOURCE_SAMPLES, sample_dir
+from ..data.splits import held_out_rows, split
+from ..data.synthetic import iter_cohort, trials_table
+from ..evaluate.significance import label_information
+from ..evaluate.suite import basic_emotion_rows, evaluate_all
+from ..models.llm import named_llm_path
+from ..models.model import E2LLM
+from ..training.pipeline import resolve_config, train_e2llm
 
 __all__ = ["REFERENCE_COHORT", "REFERENCE_TEST_SUBJECTS", "REFERENCE_SCALE", "REFERENCES", "reference_config",
            "reference_dir", "preferred_reference", "load_reference_features", "load_reference_model",
@@ -105,8 +113,6 @@ def reference_config(llm: str | None = None) -> E2LLMConfig:
         return replace(cfg, align=replace(cfg.align, epochs=2, lr=2e-3, mixed_precision="bf16"),
                        instruct=replace(cfg.instruct, lr=1e-3, mixed_precision="bf16", consistent_evidence=True))
     if ref is not REFERENCES["tiny"]:                          # another LM: its preset, with it as the LM
-        from .pipeline import resolve_config
-
         return resolve_config(llm=str(llm))
     cfg = PRESETS["cpu-tiny"]
     return replace(cfg, instruct=replace(cfg.instruct, epochs=8, decision_weight=4.0))
@@ -121,8 +127,6 @@ def reference_dir(llm: str | None = None) -> Path:
 def preferred_reference(say=print) -> str:
     """The reference the notebooks open: "smollm2-135m" (a real pretrained LM) when SmolLM2 is installed and its
     reference is shipped, else "tiny", saying in one line why."""
-    from .llm import named_llm_path
-
     try:
         named_llm_path("smollm2-135m")
     except ValueError:
@@ -162,7 +166,6 @@ def load_reference_model(*, folder=None, llm: str | None = None, device: str = "
     """The trained reference E2LLM of ``llm`` (in eval mode), with its signatures and held-out subjects.
 
     Raises ``ValueError`` when the installed base LM is not the one it was trained on (its ``base.json``)."""
-    from .model import E2LLM
 
     folder = _folder(folder, llm)
     return E2LLM.from_pretrained(folder / "model", device=device)
@@ -181,8 +184,6 @@ def reference_information(*, folder=None, llm: str | None = None):
     permutation test and a subject bootstrap of balanced accuracy (:func:`~e2llm_lab.evaluate.label_information`).
     Views of the reference's answers (the explorer) show its verdict.
     """
-    from .evaluate.significance import label_information
-
     folder = _folder(folder, llm)
     answers = pd.read_csv(folder / "answers.csv")
     space = load_reference_features(folder=folder, normalize=None).label_space
@@ -215,10 +216,6 @@ def build_reference(out=None, *, llm: str | None = None, seed: int = 0, device: 
     n_per_task : int, optional
         Prompts per multi-clip and zero-shot task in the evaluation (default the reference's: 40, SmolLM2's 20).
     """
-    from .data.samples import SOURCE_SAMPLES
-    from .data.synthetic import iter_cohort, trials_table
-    from .pipeline import resolve_config, split, train_e2llm
-    from .preprocess import featureset_from_recordings
 
     ref = _shipped(llm) if out is None else _recipe(llm)
     out = Path(out) if out is not None else SOURCE_SAMPLES / ref.folder
@@ -248,7 +245,8 @@ def save_reference_model(model, out, *, llm: str | None = None) -> Path:
 
 
 def run_figures(run) -> dict:
-    """Seconds, tokens per second and peak memory of each stage of a :class:`~e2llm_lab.pipeline.TrainedRun`."""
+    """Seconds, tokens per second and peak memory of each stage of a
+    :class:`~e2llm_lab.training.pipeline.TrainedRun`."""
     llm = run.model.llm.get_base_model() if hasattr(run.model.llm, "get_base_model") else run.model.llm
     figures = {"seconds": run.seconds, "encoder_head": run.encoder_metrics, "peak_rss_gb": run.peak_rss_gb,
                "llm_parameters": sum(p.numel() for n, p in llm.named_parameters() if "lora_" not in n)}
@@ -269,9 +267,6 @@ def evaluate_reference(folder=None, *, llm: str | None = None, seed: int = 0, de
     A real LM's reference is asked less (:data:`REFERENCES`: SmolLM2's every third held-out sample, 20 prompts per
     task and per task under each control), as ``evaluation.json`` records.
     """
-    from .evaluate import evaluate_all
-    from .evaluate.suite import basic_emotion_rows
-
     ref = _shipped(llm) if folder is None else _recipe(llm)
     folder = _folder(folder, llm)
     t0 = time.perf_counter()
@@ -280,7 +275,7 @@ def evaluate_reference(folder=None, *, llm: str | None = None, seed: int = 0, de
         train_seconds = json.loads(old.read_text())["seconds"]["train"] if old.exists() else float("nan")
     model = load_reference_model(folder=folder, device=device)
     fs = model.samples(load_reference_features(folder=folder))
-    tr, te = model.held_out_rows(fs)
+    tr, te = held_out_rows(model.held_out, fs)
     te = te[::ref.eval_every]
     n_per_task = n_per_task or ref.n_per_task
     # the tiny LM's controls ask as many prompts as the real run (not the default 20): "within 0.05 of chance"
@@ -292,7 +287,7 @@ def evaluate_reference(folder=None, *, llm: str | None = None, seed: int = 0, de
         folder / "answers.csv", index=False)
     t_eval = time.perf_counter() - t0
     info = {"llm": model.cfg.llm.name_or_path or "tiny", "recipe": asdict(model.cfg), "scale": ref.scale,
-            "cohort": asdict(REFERENCE_COHORT), "seed": seed, "sample_stride": model.training_data["stride"],
+            "cohort": asdict(REFERENCE_COHORT), "seed": seed, "sample_stride": model.held_out.stride,
             "test_subjects": list(REFERENCE_TEST_SUBJECTS), "n_per_task": n_per_task, "eval_every": ref.eval_every,
             "n_control": ref.n_control,
             "seconds": {"train": train_seconds, "evaluate": t_eval, "total": train_seconds + t_eval},

@@ -7,8 +7,8 @@ rationales the LLM writes are about those measured values, so they must reach it
 segments (comparison and ranking tasks); they fill the placeholders in reading order.
 
 The model keeps embedding, ``forward``, ``generate`` and its save/load; the other jobs live beside it, as in
-transformers: prompts and padding in :mod:`e2llm_lab.processor`, option scoring and answer-line choice in
-:mod:`e2llm_lab.evaluate.scoring`, the held-out record and leakage policy in :mod:`e2llm_lab.heldout`.
+transformers: prompts and padding in :mod:`e2llm_lab.models.processor`, option scoring and answer-line choice in
+:mod:`e2llm_lab.evaluate.scoring`, the held-out record and leakage policy in :mod:`e2llm_lab.data.splits`.
 """
 from __future__ import annotations
 
@@ -21,15 +21,16 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from ._atomic import atomic_path, write_text_atomic
-from .config import E2LLMConfig, config_from_dict
+from .._atomic import atomic_path, write_text_atomic
+from ..config import E2LLMConfig, config_from_dict
+from ..data.splits import HeldOut, training_windows
+from ..errors import damaged, read_json, read_safetensors, unreadable
+from ..text.chat import EEG_END, EEG_START, EEG_TOKEN
+from ..text.rationales import EmotionSignatures
 from .encoder import EEGEncoder
-from .errors import damaged, read_json, read_safetensors, unreadable
-from .heldout import HeldOut, held_out_rows, training_windows
 from .llm import added_token_rows, base_fingerprint, load_llm, quiet_peft, save_tokenizer
 from .processor import EEGPromptProcessor
 from .projector import EEGProjector
-from .text.instructions import EEG_END, EEG_START, EEG_TOKEN, EmotionSignatures
 
 __all__ = ["splice_eeg", "E2LLM"]
 
@@ -65,7 +66,7 @@ def label_word_embeddings(llm, tokenizer, labels) -> torch.Tensor:
     table = llm.get_input_embeddings().weight
     rows = []
     for label in labels:
-        ids = tokenizer(" " + str(label), add_special_tokens=False)["input_ids"]
+        ids = EEGPromptProcessor(tokenizer).encode([" " + str(label)])[0]
         rows.append(table[ids].float().mean(0))
     return torch.stack(rows)
 
@@ -110,8 +111,8 @@ class E2LLM(nn.Module):
         #: Emotion signatures of the training subjects (set by the training pipeline; saved with the model): the
         #: reference every rationale's evidence is chosen and checked against.
         self.signatures: EmotionSignatures | None = None
-        #: The data the model was trained on (set by :meth:`record_training_data`; saved with the model): which
-        #: subjects it saw and never saw, and how window-level features became samples.
+        #: The data the model was trained on (:class:`~e2llm_lab.data.splits.HeldOut`, set by the training pipeline;
+        #: saved with the model): which subjects it saw and never saw, and how window-level features became samples.
         self.held_out: HeldOut | None = None
 
     @classmethod
@@ -148,36 +149,11 @@ class E2LLM(nn.Module):
         """Chat prompts, token ids and padding for this model's tokenizer."""
         return EEGPromptProcessor(self.tokenizer)
 
-    # -- kept for compatibility: thin delegates to e2llm_lab.heldout ---------------------------------------------
-    @property
-    def training_data(self) -> dict | None:
-        """:attr:`held_out` as the dict saved in ``training_data.json`` (kept for compatibility)."""
-        return None if self.held_out is None else self.held_out.to_dict()
-
-    @training_data.setter
-    def training_data(self, value: dict | None) -> None:
-        self.held_out = None if value is None else HeldOut.from_dict(value)
-
-    def record_training_data(self, fs, train_idx, test_idx, *, stride: int) -> None:
-        """Remember the subjects of training and of the held-out test, and the sample windowing (``stride``);
-        kept for compatibility: sets :attr:`held_out` to :meth:`HeldOut.from_split <e2llm_lab.heldout.HeldOut>`."""
-        self.held_out = HeldOut.from_split(fs, train_idx, test_idx, stride=stride)
-
-    @property
-    def test_subjects(self) -> tuple | None:
-        """Subjects no training stage saw (None for a model that does not record them); kept for compatibility."""
-        return None if self.held_out is None else self.held_out.test_subjects
-
     def samples(self, fs):
         """Window-level features (``n_steps = 1``) -> the model's samples, windowed as in training; checked."""
         fs = training_windows(fs, self.encoder.cfg.n_steps, self.held_out)
         self.check_features(fs)
         return fs
-
-    def held_out_rows(self, fs, subjects=None) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of training subjects and of held-out ``subjects`` (default :attr:`test_subjects`); kept for
-        compatibility: see :func:`e2llm_lab.heldout.held_out_rows` (raises ``LeakageError`` on a seen subject)."""
-        return held_out_rows(self.held_out, fs, subjects)
 
     @property
     def n_eeg_tokens(self) -> int:
@@ -223,8 +199,8 @@ class E2LLM(nn.Module):
 
     @torch.no_grad()
     def generate(self, prompts: list[str], eeg: list[np.ndarray], *, max_new_tokens: int = 256,
-                 batch_size: int = 32, answer_options: list[list[str]] | None = None,
-                 prefixes: list[str] | None = None) -> list[str]:
+                 batch_size: int = 32, prefixes: list[str] | None = None,
+                 stop_at_think_end: bool = False) -> list[str]:
         """Greedy answers to user prompts, each with its EEG segments.
 
         Parameters
@@ -232,12 +208,11 @@ class E2LLM(nn.Module):
         prompts : list of str
             User messages holding ``n_eeg_tokens`` placeholders per segment (see ``instructions.eeg_placeholder``).
         eeg : list of np.ndarray, each (n_segments, T, C, F)
-        answer_options : list of list of str, optional
-            Constrained decoding of the answer line: the reasoning is generated freely up to ``</think>``, then the
-            answer line is the option (e.g. ``"\\nEmotion: fear"``) the model itself finds most likely
-            (:func:`e2llm_lab.evaluate.scoring.choose_answer_lines`). An empty list leaves that answer free.
         prefixes : list of str, optional
             Text the assistant's turn starts with (the answer continues it; it is part of the returned text).
+        stop_at_think_end : bool
+            Stop each answer at ``</think>``: the reasoning alone, for an answer line chosen among fixed options
+            afterwards (constrained decoding: :func:`e2llm_lab.evaluate.scoring.choose_answer_lines`).
 
         Returns
         -------
@@ -249,10 +224,9 @@ class E2LLM(nn.Module):
         prefixes = prefixes or [""] * len(prompts)
         think_end = tok.convert_tokens_to_ids("</think>")
         one_token = think_end is not None and think_end != tok.unk_token_id
-        stop = [tok.eos_token_id] + ([think_end] if answer_options is not None and one_token else [])
+        stop = [tok.eos_token_id] + ([think_end] if stop_at_think_end and one_token else [])
         # an LM whose vocabulary spells </think> in several tokens (SmolLM2, Llama) stops on the string instead
-        strings = {"stop_strings": ["</think>"], "tokenizer": tok} if answer_options is not None and not one_token \
-            else {}
+        strings = {"stop_strings": ["</think>"], "tokenizer": tok} if stop_at_think_end and not one_token else {}
         texts = []
         for i in range(0, len(prompts), batch_size):
             chats = proc.chat(prompts[i:i + batch_size], prefixes[i:i + batch_size])
@@ -267,32 +241,13 @@ class E2LLM(nn.Module):
             for pre, row in zip(prefixes[i:i + batch_size], out):
                 text = tok.decode(row, skip_special_tokens=False)
                 texts.append(pre + text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip())
-        if answer_options is None:
-            return texts
-        from .evaluate.scoring import choose_answer_lines  # lazy: evaluate imports the whole suite
-
-        return choose_answer_lines(self, prompts, eeg, texts, answer_options, batch_size=batch_size)
-
-    # -- kept for compatibility: thin delegates to e2llm_lab.evaluate.scoring ------------------------------------
-    def choose_answer_lines(self, prompts: list[str], eeg: list[np.ndarray], texts: list[str],
-                            answer_options: list[list[str]], *, batch_size: int = 32) -> list[str]:
-        """See :func:`e2llm_lab.evaluate.scoring.choose_answer_lines` (kept for compatibility)."""
-        from .evaluate.scoring import choose_answer_lines  # lazy: evaluate imports the whole suite
-
-        return choose_answer_lines(self, prompts, eeg, texts, answer_options, batch_size=batch_size)
-
-    def score_options(self, prompts: list[str], eeg: list[np.ndarray], prefixes: list[str],
-                      options: list[list[str]], *, batch_size: int = 32) -> list[np.ndarray]:
-        """See :func:`e2llm_lab.evaluate.scoring.score_options` (kept for compatibility)."""
-        from .evaluate.scoring import score_options
-
-        return score_options(self, prompts, eeg, prefixes, options, batch_size=batch_size)
+        return texts
 
     # -- save / load: safetensors + JSON, the LoRA adapter through peft ----------------------------------------
     def save_pretrained(self, folder, *, adapter_dtype: str | None = None, tokenizer: bool = True) -> Path:
         """Save encoder, projector, LoRA adapter (if any), tokenizer and config into ``folder``.
 
-        The base LM itself is never saved: ``base.json`` records its exact weights (:func:`~e2llm_lab.llm.
+        The base LM itself is never saved: ``base.json`` records its exact weights (:func:`~e2llm_lab.models.llm.
         base_fingerprint`) and :meth:`from_pretrained` refuses another base; ``added_embeddings.safetensors`` holds
         only the rows of the tokens this project added (random when the vocabulary was resized).
 

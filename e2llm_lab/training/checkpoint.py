@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from .errors import damaged, read_json, read_safetensors
+from ..errors import damaged, read_json, read_safetensors
 
 __all__ = ["save_training_state", "load_training_state"]
 
