@@ -11,6 +11,8 @@ from .._lazy import lazy_exports
 
 #: Public name -> the module of this package that defines it.
 _EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("AuditReport", "audit"), ".audit"),
+    **dict.fromkeys(("Twin", "find_twins"), ".twins"),
     "read_bids": ".bids",
     **dict.fromkeys(("DATASETS", "READERS", "read_dataset"), ".datasets"),
     **dict.fromkeys(("differential_entropy", "lds_smooth"), ".de"),

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..config import DataConfig
 from .featureset import TRIAL_KEY
+from .twins import find_twins
 
 __all__ = ["LeakageError", "check_no_leakage", "leave_one_subject_out", "kfold_by_subject", "trial_split",
            "subject_holdout", "Split", "split", "DEFAULT_STRIDE", "HeldOut", "held_out_rows", "training_windows"]
@@ -158,8 +159,20 @@ class Split:
     stride: int
 
 
-def split(fs, test_subjects, cfg: DataConfig = DataConfig()) -> Split:
+def split(fs, test_subjects, cfg: DataConfig = DataConfig(), *, twins=None, skip_twin_check: str | None = None,
+          say=print) -> Split:
     """Window-level features -> the encoder's samples, with ``test_subjects`` held out of every stage.
+
+    Two guards run before any sample is made. Whole subjects are held out (no subject on both sides), and so are
+    their **twins**: a subject whose windows are near copies of a held-out subject's
+    (:func:`e2llm_lab.data.twins.find_twins`) must be held out too, or the model meets the test person in training.
+
+    Samples hold ``cfg.n_steps`` consecutive windows of one trial. When the data's trials are shorter (per-trial
+    features, one vector per trial, as DEAP, MAHNOB and DREAMER features circulate), the rule is: samples hold
+    ``min(cfg.n_steps, the longest trial's windows)`` windows, trials shorter than that give none, and one printed
+    line says so (all one-window trials: one-window samples, every trial kept). The samples' ``n_steps`` travels
+    with the split (``sp.samples.n_steps``): the encoder is sized by it and the model's record keeps it, so a model
+    trained on 1-window samples is evaluated on 1-window samples.
 
     Parameters
     ----------
@@ -168,14 +181,21 @@ def split(fs, test_subjects, cfg: DataConfig = DataConfig()) -> Split:
     test_subjects : sequence
         Subjects no training stage may see.
     cfg : DataConfig
-        ``n_steps`` (windows per sample) and ``step_stride`` (hop between samples, in windows).
+        ``n_steps`` (windows per sample, at most) and ``step_stride`` (hop between samples, in windows).
+    twins : sequence of Twin or of subject pairs, optional
+        Known near-duplicate pairs (``audit(fs).twins``); default: found here with :func:`find_twins`.
+    skip_twin_check : str, optional
+        Skip the twin guard; give the reason (printed with the split), e.g. ``"twins dropped upstream"``.
+    say : callable
+        Where the line about shortened samples or a skipped guard goes (``print``; a no-op to keep quiet).
 
     Raises
     ------
     ValueError
         For features that are not window-level, or held-out subjects absent from them.
     LeakageError
-        If a subject ended up on both sides (a guard: the split is by subject).
+        If a held-out subject's twin is in training (naming both and how to proceed), or a subject ended up on
+        both sides (a guard: the split is by subject).
     """
     if fs.n_steps != 1:
         raise ValueError(f"features must be window-level (n_steps = 1), got n_steps = {fs.n_steps}")
@@ -184,11 +204,57 @@ def split(fs, test_subjects, cfg: DataConfig = DataConfig()) -> Split:
     if unknown:
         raise ValueError(f"test subjects {sorted(unknown)} are not in the features (subjects: "
                          f"{sorted(set(fs.meta.subject))})")
-    samples = fs.with_steps(cfg.n_steps, stride=cfg.step_stride)
+    _check_twins(fs, test_subjects, twins, skip_twin_check, say)
+    samples = _samples(fs, cfg, say)
     test = samples.meta.subject.isin(test_subjects).to_numpy()
     train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
     check_no_leakage(samples.meta, train_idx, test_idx, level="subject")
     return Split(samples, train_idx, test_idx, test_subjects, cfg.step_stride)
+
+
+def _check_twins(fs, test_subjects: tuple, twins, skip: str | None, say) -> None:
+    """Raise :class:`LeakageError` when a held-out subject's near copy is left in training."""
+    if skip is not None:
+        if not str(skip).strip():
+            raise ValueError("skip_twin_check needs a reason (a non-empty string), e.g. 'twins dropped upstream'")
+        say(f"split: twin check skipped ({skip})")
+        return
+    if twins is None:
+        twins = find_twins(fs)
+    held = set(test_subjects)
+    split_pairs = [t for t in twins if (_pair(t)[0] in held) != (_pair(t)[1] in held)]
+    if not split_pairs:
+        return
+    shown = []
+    for t in split_pairs:
+        a, b = _pair(t)
+        test_one, train_one = (a, b) if a in held else (b, a)
+        shown.append(f"test subject {test_one} is a near copy of training subject {train_one}"
+                     + (f" ({t})" if hasattr(t, "aligned") else ""))
+    in_training = sorted({_plain(s) for t in split_pairs for s in _pair(t) if s not in held}, key=_subject_order)
+    together = tuple(sorted({_plain(s) for s in held} | set(in_training), key=_subject_order))
+    raise LeakageError(f"{'; '.join(shown)}. A model trained with the twin has in effect seen the test person, so its "
+                       f"held-out figures would be inflated. Hold the twins out together (test_subjects={together}) "
+                       f"or drop one of each pair (fs.subset(~fs.meta.subject.isin({in_training}))); to go on "
+                       f"regardless, pass skip_twin_check='<your reason>'")
+
+
+def _pair(twin) -> tuple:
+    return tuple(twin.subjects) if hasattr(twin, "subjects") else tuple(twin)
+
+
+def _samples(fs, cfg: DataConfig, say):
+    """Samples of ``cfg.n_steps`` windows, or of as many as the longest trial holds (the rule in :func:`split`)."""
+    lengths = fs.meta.groupby(TRIAL_KEY, sort=False).size().to_numpy()
+    n_steps = min(cfg.n_steps, int(lengths.max()))
+    short = int((lengths < n_steps).sum())
+    dropped = f"{short} of {len(lengths)} trials are shorter and give no sample" if short else "every trial kept"
+    if n_steps < cfg.n_steps:
+        say(f"split: the longest trial holds {n_steps} window(s), fewer than n_steps={cfg.n_steps}; samples of "
+            f"{n_steps} window(s) instead ({dropped})")
+    elif short:
+        say(f"split: samples of {n_steps} windows; {dropped}")
+    return fs.with_steps(n_steps, stride=cfg.step_stride)
 
 
 # -- the record a model keeps of its split -------------------------------------------------------------------
