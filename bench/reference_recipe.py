@@ -75,6 +75,7 @@ def main() -> None:
     p.add_argument("--instruct-lr", type=float, default=None)
     p.add_argument("--bf16", dest="bf16", action="store_true", default=None, help="bf16 autocast in stages 2-3")
     p.add_argument("--no-bf16", dest="bf16", action="store_false")
+    p.add_argument("--dtype", default=None, help="the LM's weights: float32 or bfloat16 (default: the recipe's)")
     args = p.parse_args()
     warnings.filterwarnings("ignore")
     pd.set_option("display.width", 200)
@@ -83,7 +84,10 @@ def main() -> None:
     base = reference_config(args.llm)
     cfg = replace(base, align=_stage(base.align, args.align_epochs, args.align_lr, args.bf16),
                   instruct=_stage(base.instruct, args.instruct_epochs, args.instruct_lr, args.bf16))
+    if args.dtype:
+        cfg = replace(cfg, llm=replace(cfg.llm, dtype=args.dtype))
     cfg = resolve_config(seed=args.seed, device="cpu", config=cfg)
+    print(f"LM {cfg.llm.name_or_path or 'tiny'} in {cfg.llm.dtype}; scale {cfg.scale}")
     for st in ("align", "instruct"):
         c = getattr(cfg, st)
         print(f"{st}: {c.epochs} epoch(s), lr {c.lr:g}, batch {c.batch_size}, {c.mixed_precision} autocast, "
@@ -91,7 +95,7 @@ def main() -> None:
     folder = reference_dir(args.llm)
     cohort = FeatureSet.load(reference_dir(None) / "features.npz")     # the cohort every reference shares
     sp = split(cohort.normalized("subject"), REFERENCE_TEST_SUBJECTS, cfg.data)
-    run = train_e2llm(sp, cfg, scale=REFERENCES[args.llm.lower()].scale, device="cpu", progress=False)
+    run = train_e2llm(sp, cfg, device="cpu", progress=False)
     model, fs = run.model, sp.samples
     t_train = time.perf_counter() - t0
 

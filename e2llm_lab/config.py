@@ -268,7 +268,9 @@ class LLMConfig:
     name_or_path : str or None
         Hub id (``"Qwen/Qwen3-0.6B"``) or local folder; None means the tiny offline model in data_samples/.
     dtype : str
-        "auto" (bf16 on CUDA with compute capability >= 8, else fp32), "float32" or "bfloat16".
+        "auto" (bf16 on CUDA with compute capability >= 8 and on CPUs with bf16 matrix hardware, AMX or AVX512-BF16;
+        else fp32: :func:`~e2llm_lab.models.llm.choose_dtype`), "float32" or "bfloat16". Trainable parts (LoRA,
+        projector) keep fp32 master weights whatever the LM's dtype.
     lora_r, lora_alpha, lora_dropout : LoRA settings (peft, all linear layers).
     gradient_checkpointing : bool
     max_length : int
@@ -279,7 +281,9 @@ class LLMConfig:
     dtype: str = "auto"
     lora_r: int = 16
     lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    # no dropout on the adapters: on a CPU the dropout mask of every adapted layer's input cost a fifth of a stage-3
+    # step, tiny LM and SmolLM2 alike (python bench/llm_speed.py train --profile: aten::bernoulli_)
+    lora_dropout: float = 0.0
     gradient_checkpointing: bool = False
     max_length: int = 512
 
@@ -306,6 +310,13 @@ class TrainConfig:
         held-out subjects the tiny LM's generated label went from 0.352 to 0.409 (means of 3 seeds; its head 0.420),
         and SmolLM2-135M's reached 0.426 against a head of 0.403 (``bench/real_data.py --consistent-evidence``). Off
         in the presets: the shipped references were built without it.
+    grounded_share : float
+        Instruction tuning only: the share of the examples that decide a label taught in grounded mode (the
+        toolkit's measured evidence in the prompt, the answer deciding after it), the rest in free mode (the LM
+        writes its evidence), so one model answers in both.
+    group_by_length : bool
+        Batch examples of similar length together (:func:`~e2llm_lab.training.train.length_batches`), so a batch pads
+        little; off: plain shuffling, where a batch pads to its longest example whatever the others.
     checkpoint_every : int
         Save the training state every N optimizer steps (0: only at the end).
     mixed_precision : {"no", "bf16"}
@@ -323,6 +334,8 @@ class TrainConfig:
     unfreeze_encoder: bool = False
     decision_weight: float = 1.0
     consistent_evidence: bool = False
+    grounded_share: float = 0.5
+    group_by_length: bool = True
     checkpoint_every: int = 0
     mixed_precision: str = "no"
     seed: int = 0
@@ -342,12 +355,17 @@ class E2LLMConfig:
     # PretrainConfig's plain defaults.
     pretrain: PretrainConfig = PretrainConfig(epochs=20, channel_dropout=0.7, n_val_subjects=0)
     projector: ProjectorConfig = ProjectorConfig()
-    llm: LLMConfig = LLMConfig()
+    # The tiny LM runs in fp32 on every machine: it is a test fixture whose figures are pinned, and a bf16 matmul
+    # rounds differently on AMX, AVX512-BF16 and GPUs. Real LMs take "auto" (bf16 where the hardware multiplies it).
+    llm: LLMConfig = LLMConfig(dtype="float32")
     # The tiny model needs high learning rates to learn to read EEG tokens within CPU minutes (2e-2 diverged);
     # the GPU presets below use rates suited to a real 0.6B model. Four alignment epochs (projector only, cheap)
     # gave the tiny model's generated labels +5 points over one on held-out subjects (see the LLM bench).
     align: TrainConfig = TrainConfig(epochs=4, lr=1e-2)
     instruct: TrainConfig = TrainConfig(epochs=4, lr=1e-2)
+    #: Stage-2 captions and stage-3 instruction examples relative to the quickstart's mix
+    #: (:data:`~e2llm_lab.training.pipeline.N_CAPTIONS`, :data:`~e2llm_lab.training.pipeline.N_INSTRUCT`).
+    scale: float = 1.0
 
 
 #: Named presets. "cpu-tiny": the shipped tiny LLM, minutes on a laptop CPU; "colab-t4": Qwen3-0.6B on a 15 GB
@@ -359,12 +377,16 @@ PRESETS: dict[str, E2LLMConfig] = {
                             llm=LLMConfig(name_or_path="Qwen/Qwen3-0.6B", lora_r=16, gradient_checkpointing=True),
                             align=TrainConfig(epochs=1, batch_size=8, grad_accum=2, lr=1e-3),
                             instruct=TrainConfig(epochs=2, batch_size=4, grad_accum=4, lr=2e-4)),
-    # A real pretrained small LM on a CPU (SmolLM2-135M-Instruct, the named offline model): its embeddings and
-    # LoRA need learning rates two orders below the tiny model's, and every step costs ~150x more, so one alignment
-    # epoch and two instruction epochs in small batches; the answer's decisions weighted as in the reference recipe.
-    "cpu-smollm2": E2LLMConfig(llm=LLMConfig(name_or_path="smollm2-135m", dtype="float32", lora_r=16, lora_alpha=32),
-                               align=TrainConfig(epochs=1, batch_size=8, lr=1e-3),
-                               instruct=TrainConfig(epochs=2, batch_size=8, lr=3e-4, decision_weight=4.0)),
+    # A real pretrained small LM on a CPU (SmolLM2-135M-Instruct, the named offline model): the SmolLM2 reference's
+    # recipe (bench/reference_recipe.py: two alignment epochs at lr 2e-3 and two instruction epochs at lr 1e-3, the
+    # rates that let it read its EEG tokens; decisions weighted 4x; answers taught only where the evidence agrees),
+    # the frozen LM in bf16 where the CPU multiplies bf16 ("auto") with fp32 adapters under bf16 autocast, and a
+    # quarter of the quickstart's examples, so that its quickstart fits a CPU coffee break (bench/llm_speed.py).
+    "cpu-smollm2": E2LLMConfig(llm=LLMConfig(name_or_path="smollm2-135m", dtype="auto", lora_r=16, lora_alpha=32),
+                               align=TrainConfig(epochs=2, batch_size=8, lr=2e-3, mixed_precision="bf16"),
+                               instruct=TrainConfig(epochs=2, batch_size=8, lr=1e-3, decision_weight=4.0,
+                                                    mixed_precision="bf16", consistent_evidence=True),
+                               scale=0.25),
     "a100": E2LLMConfig(encoder=EncoderConfig(d_model=128, n_heads=8, n_layers=4, mlp_ratio=4),
                         llm=LLMConfig(name_or_path="Qwen/Qwen3-0.6B", lora_r=32, lora_alpha=64),
                         align=TrainConfig(epochs=1, batch_size=32, lr=1e-3),
@@ -378,4 +400,4 @@ ENCODER_PRESETS: dict[str, EncoderConfig] = {name: preset.encoder for name, pres
 def fast_config(cfg: E2LLMConfig) -> E2LLMConfig:
     """The same pipeline shrunk to a smoke test (tests, ``--fast``, notebooks' fast mode); results not meaningful."""
     return replace(cfg, pretrain=replace(cfg.pretrain, epochs=2, selfsup_epochs=1),
-                   instruct=replace(cfg.instruct, epochs=1))
+                   instruct=replace(cfg.instruct, epochs=1), scale=0.1 * cfg.scale)

@@ -2,7 +2,7 @@ import pytest
 import torch
 import transformers
 
-from e2llm_lab.models.llm import add_eeg_tokens, add_lora, choose_dtype, load_llm, tiny_llm_path
+from e2llm_lab.models.llm import add_eeg_tokens, add_lora, choose_dtype, cpu_has_bf16, load_llm, tiny_llm_path
 from e2llm_lab.text.chat import EEG_TOKEN, EEG_TOKENS, chat_prompt
 
 
@@ -37,7 +37,10 @@ def test_tiny_model_writes_templated_rationales(tiny):
 
 
 def test_dtype_rule():
-    assert choose_dtype("cpu") == torch.float32
+    assert choose_dtype("cpu") == (torch.bfloat16 if cpu_has_bf16() else torch.float32)
+    assert cpu_has_bf16("flags : fpu avx512f avx512_bf16 avx512_vnni") and cpu_has_bf16("flags : amx_bf16 amx_tile")
+    assert not cpu_has_bf16("flags : fpu sse2 avx2 avx512f") and not cpu_has_bf16("")
+    assert load_llm(device="cpu", dtype="auto")[0].dtype == torch.float32        # the tiny fixture: fp32 anywhere
     if torch.cuda.is_available():
         major = torch.cuda.get_device_capability()[0]
         assert choose_dtype("cuda") == (torch.bfloat16 if major >= 8 else torch.float32)
@@ -106,7 +109,7 @@ def test_saved_tokenizers_load_in_transformers_4_51_too(tmp_path, tiny):
 
 # -- any causal LM through one path: GGUF files, named offline models, foreign chat templates ----------------------
 
-def test_gguf_file_is_dequantised_once_cached_and_generates(tmp_path, monkeypatch, write_tiny_gguf):
+def test_gguf_file_is_dequantised_once_cached_and_generates(tmp_path, monkeypatch, capsys, write_tiny_gguf):
     import hashlib
 
     import gguf
@@ -119,8 +122,9 @@ def test_gguf_file_is_dequantised_once_cached_and_generates(tmp_path, monkeypatc
     emb = write_tiny_gguf(path)
     assert llm.check_llm_source(path) == str(path)
 
-    model, tok = load_llm(path, device="cpu")
+    model, tok = load_llm(path, device="cpu", dtype="float32")
     assert type(model).__name__ == "LlamaForCausalLM" and model.dtype == torch.float32
+    assert load_llm(path, device="cpu")[0].dtype == choose_dtype("cpu")        # "auto": the device's choice
     n_vocab = emb.shape[0]
     assert len(tok) == n_vocab + 3 and tok.convert_tokens_to_ids(EEG_TOKEN) >= n_vocab
     # the cached weights are exactly gguf's de-quantisation of the file (Q8_0 of the random matrix)
@@ -149,15 +153,24 @@ def test_gguf_file_is_dequantised_once_cached_and_generates(tmp_path, monkeypatc
     monkeypatch.setattr(llm, "_dequantise", dequantise_again)
     copy = tmp_path / "renamed.gguf"
     copy.write_bytes(path.read_bytes())                                      # same bytes, same cache entry
-    model2, tok2 = load_llm(copy, device="cpu")
+    model2, tok2 = load_llm(copy, device="cpu", dtype="float32")
     assert torch.equal(model2.get_input_embeddings().weight[:n_vocab], model.get_input_embeddings().weight[:n_vocab])
     assert torch.equal(model2.model.layers[1].mlp.down_proj.weight, model.model.layers[1].mlp.down_proj.weight)
     assert tok2.chat_template == tok.chat_template
-    # a cache file cut short is named, with what to do
+    # a cache file cut short is derived data: rebuilt from the GGUF file, with one line saying so
+    monkeypatch.undo()
+    monkeypatch.setenv("E2LLM_LAB_CACHE", str(tmp_path / "cache"))
     weights = cached / "model.safetensors"
-    weights.write_bytes(weights.read_bytes()[:1000])
-    with pytest.raises(ValueError, match=f"{weights.name} is damaged.*delete the cached folder {cached}"):
-        load_llm(path, device="cpu")
+    whole = weights.read_bytes()
+    expected = model.model.layers[1].mlp.down_proj.weight.detach().clone()   # the loaded weights map the file
+    del model, model2
+    weights.unlink()                                   # a new file of the same name: the old mapping stays valid
+    weights.write_bytes(whole[:1000])
+    model3, _ = load_llm(path, device="cpu", dtype="float32")
+    said = capsys.readouterr().out.strip().splitlines()
+    assert len(said) == 1 and "was damaged; rebuilding it from the GGUF file" in said[0]
+    assert weights.read_bytes() == whole
+    assert torch.equal(model3.model.layers[1].mlp.down_proj.weight, expected)
 
 
 def test_gguf_sources_are_checked_with_one_sentence(tmp_path):
@@ -173,6 +186,37 @@ def test_gguf_sources_are_checked_with_one_sentence(tmp_path):
     (tmp_path / "only.gguf").write_bytes(b"0")
     with pytest.raises(ValueError, match="pass the file itself, e.g. .*only.gguf"):
         check_llm_source(tmp_path)
+
+
+def test_a_foreign_or_cut_off_gguf_is_refused_in_one_sentence(tmp_path, write_tiny_gguf):
+    from e2llm_lab.models.llm import check_llm_source
+
+    (tmp_path / "notes.gguf").write_text("these are not weights")
+    with pytest.raises(ValueError, match=r"notes.gguf is not a GGUF file \(it starts with b'thes'"):
+        check_llm_source(tmp_path / "notes.gguf")
+    whole = tmp_path / "whole.gguf"
+    write_tiny_gguf(whole)
+    assert check_llm_source(whole) == str(whole)
+    data = whole.read_bytes()
+    for cut in (len(data) - 4096, len(data) // 2, 200):
+        why = "is cut off: its tensors need|is a damaged or cut-off GGUF file"
+        (tmp_path / "cut.gguf").write_bytes(data[:cut])
+        with pytest.raises(ValueError, match=why) as err:
+            check_llm_source(tmp_path / "cut.gguf")
+        assert "\n" not in str(err.value) and "download it again" in str(err.value)
+
+
+def test_the_quickstart_refuses_a_bad_lm_before_stage_1(tmp_path, monkeypatch):
+    from e2llm_lab.apps import quickstart
+
+    def stage_1(*args, **kwargs):
+        raise AssertionError("training started before the LM source was checked")
+
+    monkeypatch.setattr(quickstart, "train_e2llm", stage_1)
+    (tmp_path / "notes.gguf").write_text("these are not weights")
+    with pytest.raises(ValueError, match="is not a GGUF file"):
+        quickstart.run_quickstart(llm=str(tmp_path / "notes.gguf"), out=tmp_path, fast=True, device="cpu",
+                                  verbose=False, progress=False)
 
 
 def _hide_smollm2(monkeypatch):

@@ -10,7 +10,7 @@ from e2llm_lab.config import TrainConfig
 from e2llm_lab.models.llm import add_lora
 from e2llm_lab.models.model import E2LLM
 from e2llm_lab.text.instructions import make_examples
-from e2llm_lab.training.train import InstructionDataset, collate, decision_spans, train_stage, weighted_lm_loss
+from e2llm_lab.training.train import InstructionDataset, collate, decision_spans, train_stage
 
 
 def test_prompt_tokens_are_masked_in_labels(fs, small_e2llm):
@@ -118,14 +118,19 @@ def test_decision_weights_mark_label_tokens_and_equal_weights_give_the_lm_loss(f
         assert heavy.endswith(ex.answer.split("</think>")[1].strip().split()[-1])   # ... then the answer line
         assert set(w[i][batch["labels"][i] != -100].tolist()) == {1.0, 4.0}
     with torch.no_grad():
-        out = m(**batch)
-    torch.testing.assert_close(weighted_lm_loss(out.logits, batch["labels"], torch.ones_like(w)), out.loss)
-    # by hand: token-level cross-entropy averaged with the weights
-    logp = torch.log_softmax(out.logits[:, :-1].float(), -1)
+        full = m(batch["input_ids"], batch["attention_mask"], batch["eeg"]).logits           # every position
+        plain = m(**batch).loss                                   # the LM head on the scored positions only
+        weighted = m(**batch, weights=w)
+        hf = m.llm(inputs_embeds=m.embed_inputs(batch["input_ids"], batch["eeg"]),
+                   attention_mask=batch["attention_mask"], labels=batch["labels"]).loss
+    torch.testing.assert_close(plain, hf)                         # equal weights: the causal LM's own loss
+    # by hand, from the logits of every position: token-level cross-entropy averaged with the weights
+    logp = torch.log_softmax(full[:, :-1].float(), -1)
     tgt, ww = batch["labels"][:, 1:], w[:, 1:]
     keep = tgt != -100
     ce = -logp[keep].gather(-1, tgt[keep][:, None])[:, 0]
-    torch.testing.assert_close(weighted_lm_loss(out.logits, batch["labels"], w), (ce * ww[keep]).sum() / ww[keep].sum())
+    torch.testing.assert_close(weighted.loss, (ce * ww[keep]).sum() / ww[keep].sum())
+    assert weighted.logits.shape == (int(keep.sum()), full.shape[-1])      # the head ran on the scored positions
 
 
 def test_training_with_decision_weight_runs_and_its_loss_falls(fs, small_e2llm):

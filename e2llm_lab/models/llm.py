@@ -33,12 +33,13 @@ from .._atomic import write_text_atomic
 from .._device import resolve_device
 from ..config import LLMConfig
 from ..data.samples import sample_dir
-from ..errors import damaged, find_damaged
+from ..errors import CheckpointError, damaged, find_damaged
 from ..text.chat import CHATML_TEMPLATE, EEG_TOKENS
 
-__all__ = ["NAMED_LLMS", "tiny_llm_path", "named_llm_path", "gguf_folder", "check_llm_source", "choose_dtype",
-           "load_llm", "add_eeg_tokens", "add_lora", "quiet_peft", "save_tokenizer", "base_fingerprint",
-           "added_token_rows"]
+__all__ = ["NAMED_LLMS", "tiny_llm_path", "named_llm_path", "gguf_folder", "check_gguf_file", "check_llm_source",
+           "choose_dtype",
+           "load_llm", "add_eeg_tokens", "add_lora", "lora_to_lm_dtype", "lora_input_casting", "quiet_peft",
+           "save_tokenizer", "base_fingerprint", "added_token_rows", "cpu_has_bf16"]
 
 # transformers 4.56 renamed from_pretrained's torch_dtype to dtype; Colab may have either side.
 _DTYPE_KW = "dtype" if Version(transformers.__version__) >= Version("4.56.0") else "torch_dtype"
@@ -144,6 +145,31 @@ def _require_gguf(path) -> None:
         raise ValueError(f"reading the GGUF file {path} needs the gguf package; install it with `pip install gguf`")
 
 
+def check_gguf_file(path: str | Path) -> Path:
+    """Refuse, in one sentence, a file that is not a whole GGUF model: other magic bytes than ``GGUF``, a header that
+    cannot be read, or tensors that run past the end of the file (a download cut off). Reads only the header and the
+    tensor table (memory-mapped), so it takes a fraction of a second before any training starts."""
+    path = Path(path).expanduser()
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        raise ValueError(f"{path} is not a GGUF file (it starts with {magic!r}, not b'GGUF'); pass a .gguf model file "
+                         f"(as Ollama or LM Studio keep them), a model folder or a hub id")
+    _require_gguf(path)
+    import gguf
+
+    size = path.stat().st_size
+    try:
+        end = max((int(t.data_offset) + int(t.n_bytes) for t in gguf.GGUFReader(str(path)).tensors), default=0)
+    except Exception as err:                                     # struct.error, ValueError, IndexError, ...
+        raise ValueError(f"{path} is a damaged or cut-off GGUF file: its header cannot be read "
+                         f"({type(err).__name__}); download it again") from None
+    if end > size:
+        raise ValueError(f"{path} is cut off: its tensors need {end:,} bytes but the file holds {size:,}; download "
+                         f"it again")
+    return path
+
+
 def gguf_folder(gguf_file: str | Path) -> Path:
     """The ordinary model folder de-quantised from a GGUF file: made once, then read from the cache.
 
@@ -244,17 +270,16 @@ def _hub_unreachable(timeout: float = 3.0) -> str | None:
 def check_llm_source(name_or_path: str | Path | None) -> str:
     """Check, before any work starts, that a model can be loaded from ``name_or_path``; return where it loads from.
 
-    A folder must hold ``config.json``; a ``.gguf`` file must exist (and the gguf package be installed); a named
-    offline model (:data:`NAMED_LLMS`) must be installed; a hub id must be in the local Hugging Face cache or
+    A folder must hold ``config.json``; a ``.gguf`` file must exist, be a GGUF file and be whole
+    (:func:`check_gguf_file`; the gguf package installed); a named offline model (:data:`NAMED_LLMS`) must be
+    installed, its file whole; a hub id must be in the local Hugging Face cache or
     reachable (its ``config.json`` is fetched, a few kB). Raises ``ValueError`` with one sentence saying what to do.
     """
     if name_or_path is None:
         return str(tiny_llm_path())
     name = str(name_or_path)
     if not _looks_like_path(name) and name.lower() in NAMED_LLMS:
-        path = named_llm_path(name)
-        _require_gguf(path)
-        return str(path)
+        return str(check_gguf_file(named_llm_path(name)))
     if _looks_like_path(name):
         folder = Path(name).expanduser()
         if folder.is_file() or name.lower().endswith(".gguf"):
@@ -264,8 +289,7 @@ def check_llm_source(name_or_path: str | Path | None) -> str:
             if folder.suffix.lower() != ".gguf":
                 raise ValueError(f"{name} is a file but not a .gguf model; pass a .gguf file or the folder that "
                                  f"save_pretrained wrote (config.json, weights, tokenizer)")
-            _require_gguf(folder)
-            return str(folder)
+            return str(check_gguf_file(folder))
         if not folder.is_dir():
             raise ValueError(f"model folder {name} does not exist; pass a folder holding a checkpoint "
                              f"(config.json, weights, tokenizer), a .gguf file or a hub id such as 'Qwen/Qwen3-0.6B'")
@@ -306,13 +330,30 @@ def check_llm_source(name_or_path: str | Path | None) -> str:
     return name
 
 
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """Does this CPU multiply bf16 matrices in hardware (AMX or AVX512-BF16; Linux ``/proc/cpuinfo`` flags)?
+
+    On such a CPU a bf16 matmul runs 2x (AVX512-BF16) to 10x (AMX) faster than fp32; elsewhere bf16 is emulated.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:                                            # macOS, Windows: no such file
+            return False
+    flags = set(cpuinfo.split())
+    return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
 def choose_dtype(device) -> torch.dtype:
-    """bf16 only on CUDA with compute capability >= 8; fp32 otherwise.
+    """bf16 on CUDA with compute capability >= 8 and on CPUs with bf16 matrix hardware (:func:`cpu_has_bf16`);
+    fp32 otherwise.
 
     A T4 (capability 7.5) reports bf16 "supported" through slow emulation, and Qwen overflows in fp16.
     """
     device = torch.device(device)
     if device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8:
+        return torch.bfloat16
+    if device.type == "cpu" and cpu_has_bf16():
         return torch.bfloat16
     return torch.float32
 
@@ -354,6 +395,7 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
     device : str
         "auto" (CUDA when available), "cpu", "cuda", ...
     dtype : {"auto", "float32", "bfloat16"}
+        "auto": :func:`choose_dtype` for the device (fp32 for the tiny offline model, whatever the device).
 
     Returns
     -------
@@ -369,33 +411,47 @@ def load_llm(name_or_path: str | Path | None = None, *, device: str = "auto", dt
         names it).
     """
     dev = resolve_device(device)
-    if dtype == "auto":
-        torch_dtype = choose_dtype(dev)
+    if dtype == "auto":                  # the tiny model is a fixture: fp32 everywhere, so its figures never move
+        torch_dtype = torch.float32 if name_or_path is None else choose_dtype(dev)
     elif dtype in ("float32", "bfloat16"):
         torch_dtype = getattr(torch, dtype)
     else:
         raise ValueError(f"dtype={dtype!r}; allowed: 'auto', 'float32', 'bfloat16'")
     path = _local_source(name_or_path)
     try:
+        tokenizer, model = _from_folder(path, torch_dtype, dev)
+    except CheckpointError:
+        meta = Path(path) / "e2llm_gguf.json"
+        if not meta.exists():
+            raise
+        # derived data: the de-quantised copy of a GGUF file, rebuilt from that file rather than refused
+        gguf_file = json.loads(meta.read_text())["gguf_file"]
+        print(f"the cached de-quantised copy of {gguf_file} in {path} was damaged; rebuilding it from the GGUF file")
+        shutil.rmtree(path, ignore_errors=True)
+        tokenizer, model = _from_folder(str(gguf_folder(gguf_file)), torch_dtype, dev)
+    if not tokenizer.chat_template:
+        tokenizer.chat_template = CHATML_TEMPLATE
+    add_eeg_tokens(model, tokenizer)
+    return model, tokenizer
+
+
+def _from_folder(path: str, torch_dtype, dev):
+    """Tokenizer and model of a local folder (or hub id); a truncated or corrupt file of a folder raises a
+    ``CheckpointError`` naming it (transformers' and tokenizers' own messages do not)."""
+    try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(path)
         model = transformers.AutoModelForCausalLM.from_pretrained(path, **{_DTYPE_KW: torch_dtype}).to(dev)
     except Exception as err:
-        # a truncated or corrupt file of a local folder: name it (transformers' and tokenizers' messages do not)
         bad = find_damaged(path) if Path(path).is_dir() else None
         if bad is None:
             raise
         if Path(path) == tiny_llm_path():
             redo = f"copy the model folder {path} again or re-save it (the tiny offline model: " \
                    f"`e2llm-lab build-tiny-llm`)"
-        elif (Path(path) / "e2llm_gguf.json").exists():
-            redo = f"delete the cached folder {path}; the next load de-quantises the GGUF file again"
         else:
             redo = f"copy the model folder {path} again or re-save it"
         raise damaged(bad, err, redo) from err
-    if not tokenizer.chat_template:
-        tokenizer.chat_template = CHATML_TEMPLATE
-    add_eeg_tokens(model, tokenizer)
-    return model, tokenizer
+    return tokenizer, model
 
 
 def add_lora(model, cfg: LLMConfig = LLMConfig()):
@@ -410,6 +466,39 @@ def add_lora(model, cfg: LLMConfig = LLMConfig()):
                       target_modules="all-linear", task_type="CAUSAL_LM")
     with quiet_peft():
         return get_peft_model(model, lora)
+
+
+def lora_to_lm_dtype(llm) -> None:
+    """Cast the LoRA adapters to the dtype of the LM they sit in (bf16 for a bf16 LM), for inference.
+
+    Training keeps them in fp32 (master weights) and computes in bf16 under autocast; a bf16 LM answering with fp32
+    adapters would cast every layer's input to fp32 and back, which costs more than the adapters themselves. The
+    numbers are those training computed with (autocast rounds the fp32 weights to bf16 the same way).
+    """
+    base = llm.get_base_model() if hasattr(llm, "get_base_model") else llm
+    dtype = next(p.dtype for n, p in base.named_parameters() if "lora_" not in n)
+    for n, p in llm.named_parameters():
+        if "lora_" in n and p.dtype != dtype:
+            p.data = p.data.to(dtype)
+
+
+@contextlib.contextmanager
+def lora_input_casting(llm, enabled: bool):
+    """Turn off (``enabled=False``) peft's cast of each layer's input to its adapter's dtype, inside the block.
+
+    Under bf16 autocast the cast is waste: the fp32 adapter's matmul runs in bf16 anyway, so the bf16 activations can
+    go in as they are, and two copies per adapted layer (in, and back out) are saved. Outside autocast the cast is
+    needed (fp32 weights cannot multiply bf16 inputs), so it is restored after the block.
+    """
+    layers = [m for m in llm.modules() if hasattr(m, "lora_A")]
+    before = [getattr(m, "cast_input_dtype_enabled", True) for m in layers]
+    for m in layers:
+        m.cast_input_dtype_enabled = enabled
+    try:
+        yield
+    finally:
+        for m, was in zip(layers, before):
+            m.cast_input_dtype_enabled = was
 
 
 @contextlib.contextmanager

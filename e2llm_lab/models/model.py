@@ -20,15 +20,19 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 from torch import nn
+from tqdm.auto import tqdm
+from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from .._atomic import atomic_path, write_text_atomic
+from ..channels import regions_present
 from ..config import E2LLMConfig, config_from_dict
 from ..data.splits import HeldOut, training_windows
 from ..errors import damaged, read_json, read_safetensors, unreadable
 from ..text.chat import EEG_END, EEG_START, EEG_TOKEN
-from ..text.rationales import EmotionSignatures
+from ..text.instructions import ground
+from ..text.rationales import EmotionSignatures, region_band_z
 from .encoder import EEGEncoder
-from .llm import added_token_rows, base_fingerprint, load_llm, quiet_peft, save_tokenizer
+from .llm import added_token_rows, base_fingerprint, load_llm, lora_to_lm_dtype, quiet_peft, save_tokenizer
 from .processor import EEGPromptProcessor
 from .projector import EEGProjector
 
@@ -193,14 +197,47 @@ class E2LLM(nn.Module):
         eeg_e = self.eeg_embeds(eeg, segment).flatten(0, 1)                             # (S, R+1, H) -> (S*(R+1), H)
         return splice_eeg(emb, input_ids, eeg_e, self.eeg_token_id)
 
-    def forward(self, input_ids, attention_mask, eeg, labels=None):
-        """Causal-LM forward; ``labels`` hold -100 on prompt and padding tokens."""
-        return self.llm(inputs_embeds=self.embed_inputs(input_ids, eeg), attention_mask=attention_mask, labels=labels)
+    def forward(self, input_ids, attention_mask, eeg, labels=None, weights=None):
+        """Causal-LM forward of prompts with their EEG segments spliced in.
+
+        Parameters
+        ----------
+        input_ids, attention_mask : torch.Tensor, shape (B, L)
+        eeg : torch.Tensor, shape (S, T, C, F)
+        labels : torch.Tensor of int, shape (B, L), optional
+            The tokens to learn, -100 on prompt and padding tokens. With them the LM head runs only on the
+            positions that predict a label token, not over the whole vocabulary at every position (the head of a
+            49k-word LM is a fifth of its forward pass, and most positions of a prompt are never scored).
+        weights : torch.Tensor, shape (B, L), optional
+            A loss weight per label token (:class:`~e2llm_lab.config.TrainConfig`'s ``decision_weight``).
+
+        Returns
+        -------
+        transformers.modeling_outputs.CausalLMOutputWithPast
+            Without ``labels``: the LM's output (``logits`` of shape (B, L, V)). With them: ``loss``, the cross-entropy
+            of the label tokens (``sum(w * ce) / sum(w)``; equal weights give the causal LM's own mean loss), and
+            ``logits`` of the scored positions only, shape (N, V).
+        """
+        embeds = self.embed_inputs(input_ids, eeg)
+        if labels is None:
+            return self.llm(inputs_embeds=embeds, attention_mask=attention_mask)
+        base = self.llm.get_base_model() if hasattr(self.llm, "get_base_model") else self.llm
+        hidden = base.get_decoder()(inputs_embeds=embeds, attention_mask=attention_mask).last_hidden_state
+        target = labels[:, 1:]                                       # position i predicts token i + 1
+        keep = target != -100
+        logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()         # (B, L-1, H)[keep] -> (N, V)
+        cap = getattr(base.config, "final_logit_softcapping", None)                 # Gemma 2 caps its logits
+        if cap:
+            logits = cap * torch.tanh(logits / cap)
+        ce = torch.nn.functional.cross_entropy(logits, target[keep], reduction="none")
+        w = torch.ones_like(ce) if weights is None else weights[:, 1:].to(ce)[keep]
+        loss = (w * ce).sum() / w.sum().clamp_min(1e-8)
+        return CausalLMOutputWithPast(loss=loss, logits=logits)
 
     @torch.no_grad()
     def generate(self, prompts: list[str], eeg: list[np.ndarray], *, max_new_tokens: int = 256,
-                 batch_size: int = 32, prefixes: list[str] | None = None,
-                 stop_at_think_end: bool = False) -> list[str]:
+                 batch_size: int = 64, prefixes: list[str] | None = None, mode: str = "free",
+                 stop_at_think_end: bool = False, progress: bool = False) -> list[str]:
         """Greedy answers to user prompts, each with its EEG segments.
 
         Parameters
@@ -208,11 +245,20 @@ class E2LLM(nn.Module):
         prompts : list of str
             User messages holding ``n_eeg_tokens`` placeholders per segment (see ``instructions.eeg_placeholder``).
         eeg : list of np.ndarray, each (n_segments, T, C, F)
+        mode : {"free", "grounded"}
+            Free: the model writes its evidence. Grounded: each segment's measured evidence (its closest signatures
+            and label-free deviations, computed here from ``eeg`` with :attr:`signatures`) is placed after its EEG in
+            the prompt (:func:`~e2llm_lab.text.instructions.ground`), and the model reasons and decides after it.
         prefixes : list of str, optional
             Text the assistant's turn starts with (the answer continues it; it is part of the returned text).
         stop_at_think_end : bool
             Stop each answer at ``</think>``: the reasoning alone, for an answer line chosen among fixed options
             afterwards (constrained decoding: :func:`e2llm_lab.evaluate.scoring.choose_answer_lines`).
+        batch_size : int
+            Prompts per call of the LM's ``generate``; prompts of similar length are batched together (and the
+            answers returned in the order asked), so little work goes to padding.
+        progress : bool
+            A progress bar over the batches (tqdm).
 
         Returns
         -------
@@ -220,6 +266,10 @@ class E2LLM(nn.Module):
             The assistant's text up to its end-of-turn token.
         """
         self.eval()
+        if mode == "grounded":
+            prompts = [self.ground(p, e) for p, e in zip(prompts, eeg)]
+        elif mode != "free":
+            raise ValueError(f"mode={mode!r}; allowed: 'free', 'grounded'")
         tok, proc = self.tokenizer, self.processor
         prefixes = prefixes or [""] * len(prompts)
         think_end = tok.convert_tokens_to_ids("</think>")
@@ -227,10 +277,12 @@ class E2LLM(nn.Module):
         stop = [tok.eos_token_id] + ([think_end] if stop_at_think_end and one_token else [])
         # an LM whose vocabulary spells </think> in several tokens (SmolLM2, Llama) stops on the string instead
         strings = {"stop_strings": ["</think>"], "tokenizer": tok} if stop_at_think_end and not one_token else {}
-        texts = []
-        for i in range(0, len(prompts), batch_size):
-            chats = proc.chat(prompts[i:i + batch_size], prefixes[i:i + batch_size])
-            batch = proc(chats, eeg[i:i + batch_size], side="left", device=self.device)   # left: new tokens follow
+        ids = proc.encode(proc.chat(prompts, prefixes))
+        order = sorted(range(len(prompts)), key=lambda k: len(ids[k]))    # similar lengths share a batch: less padding
+        texts: list[str] = [""] * len(prompts)
+        for i in tqdm(range(0, len(order), batch_size), desc="generating", unit="batch", disable=not progress):
+            ks = order[i:i + batch_size]
+            batch = proc.from_ids([ids[k] for k in ks], [eeg[k] for k in ks], side="left", device=self.device)
             # the EEG markers only ever stand for EEG the caller gives; an answer may never write one
             out = self.llm.generate(inputs_embeds=self.embed_inputs(batch["input_ids"], batch["eeg"]),
                                     attention_mask=batch["attention_mask"],
@@ -238,10 +290,19 @@ class E2LLM(nn.Module):
                                     eos_token_id=stop, bad_words_ids=[[self.eeg_start_id], [self.eeg_token_id],
                                                                       [tok.convert_tokens_to_ids(EEG_END)]],
                                     **strings)
-            for pre, row in zip(prefixes[i:i + batch_size], out):
+            for k, row in zip(ks, out):
                 text = tok.decode(row, skip_special_tokens=False)
-                texts.append(pre + text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip())
+                texts[k] = prefixes[k] + text.split(tok.eos_token)[0].replace(tok.pad_token, "").strip()
         return texts
+
+    def ground(self, prompt: str, eeg: np.ndarray) -> str:
+        """``prompt`` with the measured evidence of each of its EEG segments ``eeg`` (n_segments, T, C, F) after the
+        segment, as grounded mode reads it (:func:`~e2llm_lab.text.instructions.ground`)."""
+        if self.signatures is None:
+            raise ValueError("grounded mode needs the model's signatures (learned from its training subjects)")
+        ch = self.encoder.ch_names
+        return ground(prompt, [region_band_z(seg, ch) for seg in np.asarray(eeg)], self.signatures,
+                      present=regions_present(ch), bands=self.encoder.bands)
 
     # -- save / load: safetensors + JSON, the LoRA adapter through peft ----------------------------------------
     def save_pretrained(self, folder, *, adapter_dtype: str | None = None, tokenizer: bool = True) -> Path:
@@ -334,6 +395,7 @@ class E2LLM(nn.Module):
                     model.llm = PeftModel.from_pretrained(model.llm, folder / "adapter")
             except unreadable() as err:
                 raise damaged(folder / "adapter", err, fix) from err
+            lora_to_lm_dtype(model.llm)                       # a bf16 LM answers with bf16 adapters (as trained)
         state = read_safetensors(folder / "projector.safetensors", fix=fix, device=str(model.device))
         try:
             model.projector.load_state_dict(state)

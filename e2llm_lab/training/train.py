@@ -21,12 +21,12 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import TrainConfig
+from ..models.llm import lora_input_casting, lora_to_lm_dtype
 from ..models.processor import EEGPromptProcessor, pad
 from ..text.instructions import Example
 from .checkpoint import load_training_state, save_training_state
 
-__all__ = ["STAGES", "InstructionDataset", "collate", "decision_spans", "set_trainable", "train_stage",
-           "weighted_lm_loss"]
+__all__ = ["STAGES", "InstructionDataset", "collate", "decision_spans", "set_trainable", "train_stage"]
 
 STAGES = ("align", "instruct")
 _THINK_END = "</think>"
@@ -107,16 +107,6 @@ def collate(batch, pad_token_id: int) -> dict:
     return out
 
 
-def weighted_lm_loss(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Next-token cross-entropy with a weight per target token: ``sum(w * ce) / sum(w)`` over tokens whose label
-    is not -100 (equal weights give the causal LM's own mean loss)."""
-    logits, labels, weights = logits[:, :-1].float(), labels[:, 1:], weights[:, 1:].to(logits.device)
-    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                                           ignore_index=-100, reduction="none").view_as(labels)
-    w = weights * (labels != -100)
-    return (w * ce).sum() / w.sum().clamp_min(1e-8)
-
-
 def set_trainable(model, stage: str, *, unfreeze_encoder: bool = False) -> list[str]:
     """Freeze everything, then unfreeze what ``stage`` trains; returns the trainable parameter names."""
     if stage not in STAGES:
@@ -149,11 +139,33 @@ def _resume(ckpt, model, opt, sched) -> tuple[int, list[dict]]:
     return meta["step"], meta["history"]
 
 
+def length_batches(lengths, batch_size: int, generator: torch.Generator, *, group: int = 16) -> list[list[int]]:
+    """One epoch's batches of examples of similar length, in random order.
+
+    A random order of the examples is cut into spans of ``group`` batches; each span is sorted by length and cut
+    into batches, and the batches are shuffled (as Hugging Face's ``group_by_length`` and fairseq's buckets do). Every
+    example comes once, a batch still mixes tasks, and a batch pads only to its own longest example, so little compute
+    goes to padding. As many batches as plain shuffling gives (only the last span holds a short batch).
+    """
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    batches = []
+    for start in range(0, len(order), batch_size * group):
+        span = sorted(order[start:start + batch_size * group], key=lambda i: -lengths[i])
+        batches += [span[k:k + batch_size] for k in range(0, len(span), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
 def _epoch_loader(ds, cfg: TrainConfig, epoch: int, pad_token_id: int, accelerator):
-    """One epoch's shuffled, right-padded batches (:func:`collate`), in the same order after a resume."""
+    """One epoch's shuffled, right-padded batches (:func:`collate`), in the same order after a resume; batches of
+    similar lengths (:func:`length_batches`) unless ``cfg.group_by_length`` is off."""
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)   # same order after a resume
-    loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
-                                         collate_fn=functools.partial(collate, pad_token_id=pad_token_id))
+    collate_fn = functools.partial(collate, pad_token_id=pad_token_id)
+    if cfg.group_by_length:
+        batches = length_batches([len(item[0]) for item in ds.items], cfg.batch_size, gen)
+        loader = torch.utils.data.DataLoader(ds, batch_sampler=batches, collate_fn=collate_fn)
+    else:
+        loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, generator=gen,
+                                             collate_fn=collate_fn)
     return accelerator.prepare(loader)
 
 
@@ -162,12 +174,7 @@ def _train_batch(model_p, batch: dict, accelerator, params, opt, sched, autocast
     ``autocast``: ``torch.autocast`` arguments for the forward pass (bf16 mixed precision)."""
     with accelerator.accumulate(model_p):
         with torch.autocast(**(autocast or {"device_type": "cpu", "enabled": False})):
-            if "weights" in batch:
-                weights = batch.pop("weights")
-                logits = model_p(**{k: v for k, v in batch.items() if k != "labels"}).logits
-                loss = weighted_lm_loss(logits.float(), batch["labels"], weights)
-            else:
-                loss = model_p(**batch).loss
+            loss = model_p(**batch).loss                   # the LM head on the scored positions only (E2LLM.forward)
         accelerator.backward(loss)
         if accelerator.sync_gradients:
             accelerator.clip_grad_norm_(params, 1.0)
@@ -248,28 +255,30 @@ def train_stage(model, examples: list[Example], fs, cfg: TrainConfig = TrainConf
     model_p.train()
     if not cfg.unfreeze_encoder:
         model.encoder.eval()                 # frozen: no dropout noise in the EEG tokens either
-    for epoch in range(cfg.epochs):
-        loader = _epoch_loader(ds, cfg, epoch, model.tokenizer.pad_token_id, accelerator)
-        done_here = max(0, step - epoch * steps_per_epoch) * cfg.grad_accum
-        if done_here >= len(loader):
-            continue
-        if done_here:
-            loader = accelerator.skip_first_batches(loader, done_here)
-        torch.manual_seed(cfg.seed * 1000 + epoch + step)              # LoRA dropout
-        running, tokens, t0 = [], 0, time.perf_counter()
-        for batch in loader:
-            tokens += int(batch["attention_mask"].sum())
-            running.append(_train_batch(model_p, batch, accelerator, params, opt, sched, autocast))
-            if accelerator.sync_gradients:
-                step += 1
-                rows.append({"stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(running)),
-                             "lr": sched.get_last_lr()[0], "tokens": tokens, "seconds": time.perf_counter() - t0})
-                running, tokens, t0 = [], 0, time.perf_counter()
-                bar.update(1)
-                bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
-                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                    save()
+    with lora_input_casting(model.llm, enabled=not autocast["enabled"]):    # autocast: no per-layer casts to fp32
+        for epoch in range(cfg.epochs):
+            loader = _epoch_loader(ds, cfg, epoch, model.tokenizer.pad_token_id, accelerator)
+            done_here = max(0, step - epoch * steps_per_epoch) * cfg.grad_accum
+            if done_here >= len(loader):
+                continue
+            if done_here:
+                loader = accelerator.skip_first_batches(loader, done_here)
+            torch.manual_seed(cfg.seed * 1000 + epoch + step)              # LoRA dropout
+            running, tokens, t0 = [], 0, time.perf_counter()
+            for batch in loader:
+                tokens += int(batch["attention_mask"].sum())
+                running.append(_train_batch(model_p, batch, accelerator, params, opt, sched, autocast))
+                if accelerator.sync_gradients:
+                    step += 1
+                    rows.append({"stage": stage, "epoch": epoch, "step": step, "loss": float(np.mean(running)),
+                                 "lr": sched.get_last_lr()[0], "tokens": tokens, "seconds": time.perf_counter() - t0})
+                    running, tokens, t0 = [], 0, time.perf_counter()
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{rows[-1]['loss']:.3f}")
+                    if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                        save()
     bar.close()
     save()
+    lora_to_lm_dtype(model.llm)              # answering with a bf16 LM: adapters in bf16 too (fp32 again to train)
     model.eval()
     return pd.DataFrame(rows)
