@@ -22,7 +22,7 @@ class _Reader:
     def __init__(self, fs, sig):
         self.fs, self.signatures = fs, sig
 
-    def generate(self, prompts, eeg, *, max_new_tokens=256, batch_size=32):
+    def generate(self, prompts, eeg, *, max_new_tokens=256, batch_size=32, **kw):
         out = []
         for e in eeg:
             label = EMOTIONS[int(np.argmax(self.signatures.similarity(region_band_z(e[0], self.fs.ch_names))))]
@@ -60,7 +60,7 @@ def test_the_guard_passes_a_reader_and_fires_on_the_same_model_fed_noise(fs, rea
 class _Noise(_Reader):
     """A model fed pure noise in place of its EEG: whatever it says, it says at random."""
 
-    def generate(self, prompts, eeg, *, max_new_tokens=256, batch_size=32):
+    def generate(self, prompts, eeg, *, max_new_tokens=256, batch_size=32, **kw):
         rng = np.random.default_rng(len(prompts))
         return super().generate(prompts, [rng.standard_normal(e.shape).astype(np.float32) for e in eeg])
 

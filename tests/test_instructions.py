@@ -166,7 +166,7 @@ def test_discriminative_evidence_agrees_with_the_emotion_in_cap_order(fs, sig):
     for i in range(0, len(fs), 23):
         z = region_band_z(fs.X[i], fs.ch_names)
         for emotion in EMOTIONS:
-            items = evidence_items(z, emotion=emotion, signatures=sig)
+            items = evidence_items(z, emotion=emotion, signatures=sig, style="discriminative")
             assert len(items) <= 3 and len({(r, b) for r, b, _ in items}) == len(items)
             keys = [(REGION_NAMES.index(r), ("delta", "theta", "alpha", "beta", "gamma").index(b)) for r, b, _ in items]
             assert keys == sorted(keys)                                     # fixed order: never a repeat

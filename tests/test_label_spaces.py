@@ -137,8 +137,9 @@ def test_rank_is_left_out_with_a_line_when_too_few_labels_differ(windows, capsys
 
 def test_default_seed7_examples_are_unchanged():
     """The SEED-VII path draws exactly the examples it drew before (hashes of make_examples on the same rows and
-    seeds). Pinned when label spaces arrived, re-pinned when templates became composed from parts (issue 14): a
-    change here changes every training run's data, so it must be deliberate."""
+    seeds). Pinned when label spaces arrived, re-pinned when templates became composed from parts (issue 14) and
+    when evidence became label-free with stated departures (issue 38): a change here changes every training run's
+    data, so it must be deliberate."""
     from e2llm_lab.data.samples import load_sample
     from e2llm_lab.text.instructions import make_examples
     from e2llm_lab.text.rationales import EmotionSignatures
@@ -152,10 +153,10 @@ def test_default_seed7_examples_are_unchanged():
         return hashlib.sha256(text.encode()).hexdigest()
 
     exs = make_examples(fs, tr, n_per_task=30, n_eeg_tokens=12, seed=3, signatures=sig)
-    assert len(exs) == 150 and digest(exs) == "fabdb4f2f56edfcef7c906e4267ef95fd389a164621f0f4db2f66485f50374dd"
+    assert len(exs) == 150 and digest(exs) == "e96807e1d47a79363497152e35c470f14decb6485df3dc9e51a2d04b0901f40b"
     zs = make_examples(fs, tr, tasks=("emotion", "scenario"), n_per_task=20, n_eeg_tokens=12, seed=4, zero_shot=True,
                        signatures=sig)
-    assert digest(zs) == "2b7c9a835d511a0f0b1848db1479ef52f960f6b632d113d7a27f3c1c885066e1"
+    assert digest(zs) == "042603ec6a5df3fc144a48c9a647f346feeaa690e5605069a40033bf372e4893"
 
 
 @pytest.mark.slow

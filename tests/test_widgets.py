@@ -59,7 +59,19 @@ def test_explorer_shows_the_generated_reasoning_of_an_e2llm(fs):
     ex = Explorer(model, fs, rows=np.flatnonzero((fs.meta.subject == 5).to_numpy())[:8], target="e2llm")
     html = ex.reasoning.value
     assert "reasoning" in html and "Emotion:" in html                 # the constrained answer line is always there
-    assert "E2LLM" in ex.current().target and ex.row in ex._reasoning
+    assert "E2LLM" in ex.current().target and (ex.row, "free", None) in ex._reasoning
+    # grounded: the toolkit's measured evidence in the prompt, editable; an edit keeps the EEG and says so
+    assert ex.block.value == ex.measured() and ex.measured().startswith("Closest learned signatures:")
+    ex.mode.value = "grounded"
+    assert "decision after the measured evidence" in ex.reasoning.value and "edited" not in ex.reasoning.value
+    assert (ex.row, "grounded", ex.measured()) in ex._reasoning
+    other = ex.measured().replace("Closest learned signatures:", "Closest learned signatures: anger (r = +0.90),")
+    ex.block.value = other
+    ex.ask.click()
+    assert "(edited: not this sample's measurement)" in ex.reasoning.value and (ex.row, "grounded", other) in \
+        ex._reasoning
+    ex.window.value = ex.window.options[1][1]                          # another row: its own measurement again
+    assert ex.block.value == ex.measured() and "edited" not in ex.reasoning.value
 
 
 def test_llm_attention_to_eeg_tokens_is_a_share_per_layer(fs):

@@ -1,4 +1,5 @@
-"""The ``e2llm-lab`` command: quickstart, evaluate, prepare, build-wheel, build-samples, build-tiny-llm."""
+"""The ``e2llm-lab`` command: quickstart, evaluate, audit, prepare, build-reference, build-wheel, build-samples,
+build-tiny-llm."""
 from __future__ import annotations
 
 import argparse
@@ -140,10 +141,13 @@ def _evaluate(args) -> int:
     print(f"evaluating on {fs}; held-out subjects {tuple(subjects)}", flush=True)
     report = evaluate_all(model, fs, test_idx, train_idx=train_idx if len(train_idx) else None,
                           n_per_task=args.n_per_task, n_control=args.n_control,
-                          controls=() if args.no_controls else DEFAULT_CONTROLS, out=args.out)
-    for name in ("tasks", "controls", "diagnostic", "timings", "problems"):
+                          controls=() if args.no_controls else DEFAULT_CONTROLS, modes=tuple(args.mode),
+                          n_intervene=args.n_intervene, out=args.out)
+    for name in ("basic", "tasks", "controls", "interventions", "read_back", "diagnostic", "timings", "problems"):
         if name in report.tables:
-            print(f"\n{name}:\n{report.tables[name].round(3).to_string()}")
+            table = report.tables[name]
+            table = table.xs("all", level="subject") if name == "basic" else table     # overall, not per subject
+            print(f"\n{name}:\n{table.round(3).to_string()}")
     if "information" in report.tables:
         info = report.tables["information"].iloc[0]
         print(f"\n{'WARNING: ' if not info.informative else ''}{info.verdict}")
@@ -159,7 +163,7 @@ def _subject(text: str):
 #: Device spellings the toolkit runs on; whether the hardware is there is checked later (that needs torch).
 _DEVICE = re.compile(r"auto|(cpu|cuda|mps|xpu)(:\d+)?")
 #: Commands that compute with torch (and so get a deliberate thread count); build-wheel only calls pip.
-_NO_TORCH = frozenset({"build-wheel"})
+_NO_TORCH = frozenset({"build-wheel", "audit"})
 
 
 def _check_args(args) -> None:
@@ -234,9 +238,37 @@ def _add_commands(sub) -> None:
     e.add_argument("--n-per-task", type=int, default=40, help="prompts per multi-clip and zero-shot task")
     e.add_argument("--n-control", type=int, default=20, help="prompts per task under each EEG control")
     e.add_argument("--no-controls", action="store_true", help="skip the shuffled, subject-mean and noise EEG controls")
+    e.add_argument("--mode", nargs="+", choices=("free", "grounded"), default=["free", "grounded"],
+                   help="free: the model writes its evidence; grounded: the toolkit's measured evidence is in the "
+                        "prompt and the model decides after it (default: both)")
+    e.add_argument("--n-intervene", type=int, default=56,
+                   help="held-out samples whose evidence and EEG are edited to see what moves the answer (0: none)")
     e.add_argument("--device", default="auto", help="auto, cpu or cuda")
     e.add_argument("--out", default="reports/evaluation.html")
     e.set_defaults(func=_evaluate)
+
+
+def _audit(args) -> int:
+    from .._html import write_html_report
+    from ..data.audit import audit
+    from ..data.featureset import FeatureSet
+
+    report = audit(FeatureSet.load(args.features))
+    print(report)
+    if args.out:
+        write_html_report(args.out, title=f"e2llm_lab data audit: {args.features}", text=[report.verdict()],
+                          tables={"Findings": report.table.set_index("check")})
+        print(f"\nreport: {args.out}")
+    return 1 if len(report.problems) else 0
+
+
+def _add_audit(sub) -> None:
+    """audit: near-duplicate subjects, confounded designs, balance, dead channels -> findings (exit 1 on a problem)."""
+    a = sub.add_parser("audit", help="check a FeatureSet before trusting any number: near-duplicate subjects, "
+                                     "label confounded with trial/session/order, balance, dead channels")
+    a.add_argument("features", help="FeatureSet .npz (e2llm-lab prepare writes one)")
+    a.add_argument("--out", default=None, help="also write the findings as an HTML page")
+    a.set_defaults(func=_audit)
 
 
 def _add_prepare(sub) -> None:
@@ -279,6 +311,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     _add_commands(sub)
     _add_prepare(sub)
+    _add_audit(sub)
     for command in sub.choices.values():          # also accepted after the command: e2llm-lab quickstart --threads 1
         command.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=_THREADS_HELP)
     return p

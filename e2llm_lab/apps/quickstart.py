@@ -15,6 +15,7 @@ from .._device import resolve_device
 from .._html import write_html_report
 from .._threads import configure_threads
 from ..config import E2LLMConfig
+from ..data.audit import audit
 from ..data.samples import load_sample
 from ..data.splits import split
 from ..evaluate.generation import evaluate_generation, generation_summary
@@ -42,15 +43,17 @@ def _examples_to_show(answers: pd.DataFrame, n: int = 4) -> pd.DataFrame:
 
 
 def _ask_held_out(model, fs, test_idx, *, fast: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every task on the held-out rows, the zero-shot families, and the shuffled-EEG control of basic emotion.
+    """Every task on the held-out rows in free and in grounded mode, the zero-shot families, and the shuffled-EEG
+    control of basic emotion.
 
     Returns the answers, their summary per task, and the control's summary.
     """
     rows, n = (test_idx[::8], 8) if fast else (test_idx, 40)
     answers = pd.concat([
-        evaluate_generation(model, fs, rows, n_per_task=n),
+        evaluate_generation(model, fs, rows, n_per_task=n, progress=True),
         evaluate_generation(model, fs, rows, tasks=("emotion", "scenario"), n_per_task=n, zero_shot=True,
-                            emotion_all_rows=False),
+                            emotion_all_rows=False, progress=True),
+        evaluate_generation(model, fs, rows, n_per_task=n, mode="grounded", progress=True),
     ], ignore_index=True)
     # control: the same basic-emotion prompts with another held-out sample's EEG (a reader falls to chance)
     shuffled = generation_summary(evaluate_generation(model, fs, rows, tasks=("emotion",), control="shuffled"))
@@ -66,9 +69,12 @@ def _print_results(say, answers, summary, shuffled, head: dict, space) -> list[s
         say(f"--- truth: {r.emotion_true}\n{r.text}")
     say("\nAccuracy on held-out subjects (unparseable answers count as wrong):")
     say(summary.round(3).to_string())
-    say(f"\nbasic emotion, balanced accuracy: LLM {llm_bacc:.3f} vs the encoder's own head "
-        f"{head['balanced_accuracy']:.3f} (ratio {llm_bacc / max(head['balanced_accuracy'], 1e-9):.2f}); chance "
-        f"{chance:.3f} ({len(space)} labels: {space.name})")
+    grounded = summary.loc["emotion (grounded)", "balanced_accuracy"] if "emotion (grounded)" in summary.index \
+        else float("nan")
+    say(f"\nbasic emotion, balanced accuracy: LLM {llm_bacc:.3f} (grounded in the measured evidence: "
+        f"{grounded:.3f}) vs the encoder's own head {head['balanced_accuracy']:.3f} and the closest-signature rule "
+        f"{summary.loc['emotion', 'rule']:.3f} on the same samples; chance {chance:.3f} ({len(space)} labels: "
+        f"{space.name})")
     control = (f"control, another held-out sample's EEG: accuracy {shuffled.loc['emotion', 'accuracy']:.3f} against "
                f"the true labels (chance {chance:.3f}); the answer names the donor sample's emotion "
                f"{shuffled.loc['emotion', 'follows_donor']:.3f} of the time")
@@ -79,13 +85,14 @@ def _print_results(say, answers, summary, shuffled, head: dict, space) -> list[s
     return [guard, control]
 
 
-def _write_report(out: Path, run, windows, answers, summary, notes: list[str], llm) -> Path:
+def _write_report(out: Path, run, windows, answers, summary, notes: list[str], llm, audit_table) -> Path:
     """``quickstart.html``: the accuracy table, some answers, the loss curves, the confusion table, topomaps."""
     h = run.histories
     hist = pd.concat([h["align"], h["instruct"].assign(step=h["instruct"].step + len(h["align"]))])
     basic = basic_emotion_rows(answers)
     cm = pd.crosstab(basic.emotion_true, basic.emotion_pred.fillna("(unparsed)"))
-    main_cols = [c for c in ("n", "accuracy", "chance", "balanced_accuracy", "claim_precision") if c in summary]
+    main_cols = [c for c in ("n", "accuracy", "chance", "balanced_accuracy", "rule", "claim_precision", "read_back")
+                 if c in summary]
     llm_bacc = summary.loc["emotion", "balanced_accuracy"]
     return write_html_report(
         out / "quickstart.html", title="e2llm_lab quickstart",
@@ -95,7 +102,8 @@ def _write_report(out: Path, run, windows, answers, summary, notes: list[str], l
               *notes[1:]],
         tables={"Accuracy on held-out subjects": summary[main_cols],
                 "Some answers": answers.groupby("task", sort=False).head(2)[["task", "truth", "text"]]},
-        details={"All figures per task (parse rate, free answers, faithfulness)": summary},
+        details={"All figures per task (parse rate, free answers, faithfulness)": summary,
+                 "Data audit (twins, confounded designs, balance, channels)": audit_table.set_index("check")},
         figures={"Stage 1 history": plot_history(h["pretrain"]),
                  "Stages 2-3 loss": px.line(hist, x="step", y="loss", color="stage"),
                  f"Basic emotion ({len(basic)} answers, seen templates): truth vs generated label":
@@ -130,7 +138,8 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
     config : E2LLMConfig, optional
         The whole recipe in place of the preset's (seed, device and fast mode still apply).
     scale : float, optional
-        Multiplies the number of captions and instruction examples (default 1, fast mode 0.1).
+        Multiplies the number of captions and instruction examples (default the preset's ``scale``: 1 for the tiny
+        LM, 0.25 for SmolLM2; fast mode a tenth of it).
 
     Returns
     -------
@@ -145,15 +154,18 @@ def run_quickstart(*, llm: str | None = None, preset: str | None = None, out="re
         raise ValueError("test_subjects is required with features: name the subjects no stage may see")
     t0 = time.perf_counter()
     windows = load_sample() if features is None else features
-    sp = split(windows, QUICKSTART_TEST_SUBJECTS if test_subjects is None else test_subjects, cfg.data)
+    checked = audit(windows)                 # before any number: twins, confounded designs, balance, channels
+    say(f"data audit: {checked.verdict()}")
+    sp = split(windows, QUICKSTART_TEST_SUBJECTS if test_subjects is None else test_subjects, cfg.data,
+               twins=checked.twins, say=say)
     say(f"data: {sp.samples}; held-out subjects {sp.test_subjects}")
-    scale = (0.1 if fast else 1.0) if scale is None else scale
     run = train_e2llm(sp, cfg, scale=scale, device=device, progress=progress, say=say)
     answers, summary, shuffled = _ask_held_out(run.model, sp.samples, sp.test_idx, fast=fast)
     t_eval = time.perf_counter()
     notes = _print_results(say, answers, summary, shuffled, run.encoder_metrics, sp.samples.label_space)
     run.model.save_pretrained(Path(out) / "model")
-    report = _write_report(Path(out), run, windows, answers, summary, notes, llm)
+    report = _write_report(Path(out), run, windows, answers, summary, notes + [f"data audit: {checked.verdict()}"],
+                           llm, checked.table)
     say(f"\nreport: {report}\ntotal time {t_eval - t0:.0f} s")
     return {"model": run.model, "encoder_metrics": run.encoder_metrics, "answers": answers, "summary": summary,
             "shuffled": shuffled, "histories": run.histories, "report": report, "evidence": notes[0],

@@ -5,9 +5,9 @@ On the same held-out rows, basic-emotion task, first training template:
 1. ``encoder head``: the stage-1 encoder's own classification head;
 2. ``probe on projected EEG tokens``: logistic regression (fit on the training rows) on the projected EEG tokens,
    i.e. what reaches the LLM's input;
-3. ``true evidence given, label free``: the reference reasoning's evidence is written into the answer, and the
-   model continues freely with its decision sentence and answer (with discriminative evidence this evidence was
-   chosen knowing the true emotion, so this link is an upper bound on what the reasoning can carry);
+3. ``true evidence given, label free``: the sample's measured evidence (its closest signatures and label-free
+   deviations, chosen without the answer) is written into the answer, and the model continues freely with its
+   decision sentence and answer: how well it decides from evidence that is right;
 4. ``own reasoning, label by likelihood``: the model's own greedy reasoning, then the most likely of the label
    space's answer lines (constrained decoding);
 5. ``free generation``: the answer line the model writes itself (unreadable = wrong).
@@ -37,6 +37,7 @@ from ..text.answers import parse_answer
 from ..text.instructions import answer_lines, make_example, make_examples
 from ..text.rationales import decision_sentence
 from .generation import _correct, chance_by_simulation, chosen, clip_readings
+from .interventions import evidence_text
 from .scoring import choose_answer_lines, score_options
 
 __all__ = ["diagnose_chain", "scene_link", "ordering_link"]
@@ -90,10 +91,9 @@ def diagnose_chain(model, fs, train_idx, test_idx, *, max_new_tokens: int = 256,
     exs = [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, template=0,
                         signatures=model.signatures) for r in test_idx]
     prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
-    # the reference evidence, stopped right before the decision sentence names the emotion
-    cut = decision_sentence("EMOTION").split("EMOTION")[0]
-    given = [e.answer.split(cut)[0] + cut.rstrip() for e in exs]
-    cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=24, batch_size=batch_size)
+    # the sample's measured evidence (chosen without its label), then the model decides
+    given = [f"<think> {evidence_text(fs, int(r), model.signatures)}" for r in test_idx]
+    cont = model.generate(prompts, eeg, prefixes=given, max_new_tokens=48, batch_size=batch_size)
     rows.append(_row("true evidence given, label free", y, [parse_answer(t, space)["emotion"] for t in cont], space))
 
     if answers is not None and len(answers) == len(test_idx):

@@ -34,8 +34,17 @@ from ..channels import REGION_NAMES
 from ..config import DEFAULT_BANDS, band_names
 from ..labels import SEED7, LabelSpace
 from ..text.answers import check_claims, parse_answer
-from ..text.instructions import answer_lines, is_held_out, make_example, make_examples, task_plan
-from ..text.rationales import region_band_z
+from ..text.instructions import (
+    MEASURED,
+    MODES,
+    answer_lines,
+    closest_labels,
+    is_held_out,
+    make_example,
+    make_examples,
+    task_plan,
+)
+from ..text.rationales import read_back, region_band_z
 from .scoring import choose_answer_lines
 
 __all__ = ["CHANCE", "MULTI_TASKS", "CONTROLS", "clip_readings", "clip_reading_accuracy", "chance_by_simulation",
@@ -49,13 +58,16 @@ CONTROLS = (None, "shuffled", "subject_mean", "noise")
 
 _REGIONS = {r.replace("_", " ") for r in REGION_NAMES}
 _SENTENCE_CLAIM = re.compile(r"([A-Za-z][A-Za-z ]*?)\s+([A-Za-z]+)\s+is\s+(?:higher|lower)\s+than usual", re.I)
-_DECIDED = re.compile(r"match(?:es)?\s+(?:the\s+)?([a-z]+)(?:\s+signature)?", re.I)
+_DECIDED = re.compile(r"(?:match(?:es)?\s+(?:the\s+)?|reads\s+as\s+)([a-z]+)(?:\s+signature)?", re.I)
+_DEPARTS = re.compile(r"but\s+the\s+EEG\s+as\s+a\s+whole\s+reads\s+as", re.I)
 _FIT = re.compile(r"closest learned signatures?:\s*([a-z]+)\s*\(r\s*=\s*([+-]?\d*\.\d+)\)", re.I)
-_CLIP_READ = re.compile(r"clip\s+([ABC])\s*:.*?it\s+matches\s+([a-z][a-z ]*?)\s*\.", re.I | re.S)
+_MEASURED = re.compile(re.escape(MEASURED) + r"\s*(.*?)\]", re.S)
+_CLIP_READ = re.compile(r"clip\s+([ABC])\s*:.*?it\s+(?:matches|reads\s+as)\s+([a-z][a-z ]*?)\s*[.,]", re.I | re.S)
 
 
 def clip_readings(think: str | None, space=SEED7) -> dict[str, str | None]:
-    """The label a multi-clip reasoning reads for each clip ("Clip B: ... It matches fear." -> {"B": "fear"}).
+    """The label a multi-clip reasoning reads for each clip ("Clip B: ... It matches fear." or "It reads as fear, not
+    its closest signature." -> {"B": "fear"}).
 
     The first reading of each clip counts; an unknown word reads as None.
     """
@@ -72,12 +84,14 @@ def clip_reading_accuracy(think: str | None, emotions, space=SEED7) -> float:
 
 
 def _decided_emotion(think: str | None, space=SEED7) -> str | None:
-    """The label a reasoning arrives at ("These match the fear signature."), or None."""
+    """The label a reasoning arrives at ("These match the fear signature." or "... but the EEG as a whole reads as
+    fear."), or None."""
     m = _DECIDED.findall(think or "")
     return space.lookup(m[-1]) if m else None
 
 
-def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signatures=None) -> dict:
+def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signatures=None,
+                 measured: str | None = None) -> dict:
     """Check one single-clip reasoning against the sample's measured region x band deviations.
 
     Parameters
@@ -88,6 +102,8 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
     emotion : str, optional
         The emotion the answer gives; with ``signatures`` it sets the label-evidence consistency.
     signatures : EmotionSignatures, optional
+    measured : str, optional
+        The measured block a grounded answer was given (its closest signature is the one the answer can follow).
 
     Returns
     -------
@@ -97,8 +113,11 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
     agree with ``emotion``'s signature; NaN without claims, emotion or signatures), and for the signature
     comparison: fit_top_correct (the first emotion named as closest really is the closest by the measured
     correlation), fit_r_error (|stated r - measured r|) and follows_fit (the answer gives the emotion it named as
-    closest: 0 is a reasoning that decides against its own stated evidence), NaN where the answer makes no such
-    comparison.
+    closest, or was given as closest in grounded mode), NaN where the answer makes no such comparison; departs (the
+    reasoning says that its answer is not its closest signature: a stated departure, not a contradiction),
+    contradicts_fit (it answers another label than the one it names closest, without saying so: a misstated
+    measurement) and read_back (the label a reader recovers from the cited claims alone:
+    :func:`~e2llm_lab.text.rationales.read_back`).
     """
     space = signatures.label_space if signatures is not None else SEED7
     bands = signatures.bands if signatures is not None else band_names(DEFAULT_BANDS)
@@ -120,16 +139,20 @@ def faithfulness(text: str, z: np.ndarray, *, emotion: str | None = None, signat
                  for r, b, d, *_ in res["claims"]]
         consistency = float(np.mean(agree))
     fit_ok = fit_err = follows = np.nan
-    m = _FIT.search(think)
+    departs = bool(_DEPARTS.search(think))
+    m = _FIT.search(think) or (_FIT.search(measured) if measured else None)     # grounded: the block names it
     if m and signatures is not None:
         r = signatures.similarity(z)
         named = space.lookup(m.group(1))
         fit_ok = float(named is not None and space.labels.index(named) == int(np.argmax(r)))
         fit_err = abs(float(m.group(2)) - r[space.labels.index(named)]) if named else np.nan
         follows = float(named == emotion) if emotion in space else np.nan
+    back = read_back(res["claims"], signatures) if signatures is not None else None
     return {"n_claims": res["n_claims"], "n_supported": res["n_supported"], "n_repeated": repeated,
             "n_hallucinated": hallucinated, "consistency": consistency, "fit_top_correct": fit_ok,
-            "fit_r_error": fit_err, "follows_fit": follows}
+            "fit_r_error": fit_err, "follows_fit": follows, "departs": float(departs),
+            "contradicts_fit": float(follows == 0 and not departs) if follows == follows else np.nan,
+            "read_back": back}
 
 
 # the field of a parsed answer (and of its truth) that each task's question asks for
@@ -214,6 +237,11 @@ def _control_eeg(fs, rows: list[int], idx: np.ndarray, control, rng) -> tuple[np
     raise ValueError(f"control={control!r}; allowed: {CONTROLS}")
 
 
+def measured_in(prompt: str) -> str:
+    """The measured blocks a grounded prompt holds (their text joined; "" in free mode)."""
+    return " ".join(_MEASURED.findall(prompt))
+
+
 def _answer_row(ex, text: str, text_free: str, donor, opts: list[str], fs, *, control, signatures) -> dict:
     """One row of :func:`evaluate_generation`'s table: an example's constrained and free answers, scored."""
     space = fs.label_space
@@ -221,7 +249,7 @@ def _answer_row(ex, text: str, text_free: str, donor, opts: list[str], fs, *, co
     correct, correct_free = _correct(ex.task, parsed, ex.truth), _correct(ex.task, parsed_free, ex.truth)
     decided = _decided_emotion(parsed["think"], space)
     gives = parsed["emotion"] or decided
-    row = {"task": ex.task, "template": ex.template, "zero_shot": is_held_out(ex.task, ex.template),
+    row = {"task": ex.task, "mode": ex.mode, "template": ex.template, "zero_shot": is_held_out(ex.task, ex.template),
            "control": control or "none", "subject": fs.meta.subject.iloc[ex.eeg_rows[0]],
            "truth": ex.truth.get("emotion") or ex.truth.get("choice") or ex.truth.get("ranking")
            or f"{ex.truth.get('valence')}/{ex.truth.get('arousal')}",
@@ -239,13 +267,15 @@ def _answer_row(ex, text: str, text_free: str, donor, opts: list[str], fs, *, co
            "n_clips": len(ex.eeg_rows), "attr": ex.truth.get("attr")}
     if len(ex.eeg_rows) == 1:
         z = region_band_z(fs.X[ex.eeg_rows[0]], fs.ch_names)
-        row.update(faithfulness(text, z, emotion=gives, signatures=signatures))
+        row["rule"] = closest_labels([z], signatures)[0]           # the closest-signature rule on the same sample
+        row.update(faithfulness(text, z, emotion=gives, signatures=signatures, measured=measured_in(ex.prompt)))
     return row
 
 
 def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 40, zero_shot: bool = False,
                         seed: int = 0, max_new_tokens: int = 256, emotion_all_rows: bool = True,
-                        control: str | None = None, batch_size: int = 32) -> pd.DataFrame:
+                        control: str | None = None, mode: str = "free", batch_size: int = 64,
+                        progress: bool = False) -> pd.DataFrame:
     """Generate answers for rows ``idx`` (held-out subjects) and score them.
 
     Parameters
@@ -263,23 +293,33 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
     emotion_all_rows : bool
         Ask the basic-emotion question once for every row of ``idx`` (else ``n_per_task`` draws).
     control : {None, "shuffled", "subject_mean", "noise"}
-        Replace the EEG the model sees (the truth stays that of the original rows).
-
-    Tasks the label space or the rows cannot support are left out with one printed line each
-    (:func:`~e2llm_lab.text.instructions.task_plan`).
+        Replace the EEG the model sees (the truth stays that of the original rows). In grounded mode the measured
+        block stays that of the original rows: the control then edits the EEG and keeps the evidence.
+    mode : {"free", "grounded"}
+        Free: the model writes its evidence. Grounded: the prompt holds the toolkit's measured evidence after each
+        clip's EEG (:func:`~e2llm_lab.text.instructions.with_measured`) and the model decides after it.
+    progress : bool
+        A progress bar over the generation batches.
 
     Returns
     -------
     pd.DataFrame
-        One row per answer: task, template, zero_shot, subject, truth, chance (1 / the number of well-formed
+        One row per answer: task, mode, template, zero_shot, subject, truth, chance (1 / the number of well-formed
         answer lines of that question), text (constrained answer), text_free,
         parsed (free answer readable), correct (constrained), correct_free, emotion_true / emotion_pred /
         emotion_decided (named at the end of the reasoning) / emotion_donor, kendall_tau (rank), clip_reading,
-        n_clips and attr (compare/rank: the attribute asked), and the :func:`faithfulness` columns (single-clip
-        tasks).
+        n_clips and attr (compare/rank: the attribute asked), and for single-clip tasks rule (the closest-signature
+        rule's label on the same sample) and the :func:`faithfulness` columns.
+
+    Notes
+    -----
+    Tasks the label space or the rows cannot support are left out with one printed line each
+    (:func:`~e2llm_lab.text.instructions.task_plan`).
     """
     if control not in CONTROLS:
         raise ValueError(f"control={control!r}; allowed: {CONTROLS}")
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r}; allowed: {MODES}")
     rng = np.random.default_rng(seed)
     idx = np.asarray(idx)
     space = fs.label_space
@@ -297,15 +337,16 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
         zs = zero_shot or task == "scenario"
         if task == "emotion" and emotion_all_rows:
             examples += [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, zero_shot=zs,
-                                      signatures=sig) for r in idx]
+                                      signatures=sig, mode=mode) for r in idx]
         else:
             examples += make_examples(fs, idx, tasks=(task,), n_per_task=n_per_task, n_eeg_tokens=model.n_eeg_tokens,
-                                      seed=seed, zero_shot=zs, signatures=sig, verbose=False)
+                                      seed=seed, zero_shot=zs, signatures=sig, verbose=False, mode=mode)
     crng = np.random.default_rng(seed + 1)
     eeg, donors = zip(*[_control_eeg(fs, ex.eeg_rows, idx, control, crng) for ex in examples]) if examples else ((), ())
     prompts = [e.prompt for e in examples]
     lines = [answer_lines(e) for e in examples]
-    free = model.generate(prompts, list(eeg), max_new_tokens=max_new_tokens, batch_size=batch_size) if prompts else []
+    free = model.generate(prompts, list(eeg), max_new_tokens=max_new_tokens, batch_size=batch_size,
+                          **({"progress": progress} if progress else {})) if prompts else []
     choose = getattr(model, "choose_answer_lines", None) or partial(choose_answer_lines, model)
     constrained = choose(prompts, list(eeg), free, lines, batch_size=batch_size) if prompts else []
     rows = [_answer_row(ex, text, text_free, donor, opts, fs, control=control, signatures=sig)
@@ -325,7 +366,8 @@ def _space_of(answers: pd.DataFrame, space=None):
 
 
 def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
-    """Per task (zero-shot rows apart, as ``"<task> (zero-shot)"``): accuracy and faithfulness figures.
+    """Per task (zero-shot rows apart, as ``"<task> (zero-shot)"``; grounded rows as ``"<task> (grounded)"``):
+    accuracy and faithfulness figures.
 
     Columns: n, parse_rate (free answers readable), accuracy (constrained), accuracy_free (unparseable = wrong),
     chance (for the questions asked: see the module docstring), balanced_accuracy / macro_f1 / kappa (emotion),
@@ -333,16 +375,19 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
     single-clip emotion accuracy), emotion_instead / emotion_instead_right (scenario: share of free answers that
     name an emotion and no option, and how often that emotion is the right option's; such answers are unread),
     claims_per_answer, claim_precision, no_repeat_rate (answers without a repeated claim), hallucinated_per_answer,
-    consistency, fit_top_correct, fit_r_error, follows_fit (see :func:`faithfulness`), and
-    follows_donor (shuffled control: the label named is the donor sample's). ``space`` defaults to the label
-    space the answers were generated in.
+    consistency, fit_top_correct, fit_r_error, follows_fit, departs, contradicts_fit (see :func:`faithfulness`),
+    read_back (emotion: balanced accuracy of the label a reader recovers from the cited claims alone) beside rule
+    (the closest-signature rule's balanced accuracy on the same samples), and follows_donor (shuffled control: the
+    label named is the donor sample's). ``space`` defaults to the label space the answers were generated in.
     """
     space = _space_of(answers, space)
     out = []
     zs = answers["zero_shot"] if "zero_shot" in answers else pd.Series(False, index=answers.index)
-    for (task, zero), g in answers.groupby([answers.task, zs], sort=False):
+    modes = answers["mode"] if "mode" in answers else pd.Series("free", index=answers.index)
+    for (task, zero, mode), g in answers.groupby([answers.task, zs, modes], sort=False):
         chance = g.chance.mean() if "chance" in g and g.chance.notna().any() else CHANCE.get(task, np.nan)
-        row = {"task": f"{task} (zero-shot)" if zero else task, "n": len(g), "parse_rate": g.parsed.mean(),
+        name = task + (" (zero-shot)" if zero else "") + (" (grounded)" if mode == "grounded" else "")
+        row = {"task": name, "n": len(g), "parse_rate": g.parsed.mean(),
                "accuracy": g.correct.astype(float).mean() if g.correct.notna().any() else np.nan,
                "accuracy_free": g.correct_free.astype(float).mean()
                if "correct_free" in g and g.correct_free.notna().any() else np.nan,
@@ -351,6 +396,10 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
             m = classification_metrics(space.indices(g.emotion_true), space.indices(g.emotion_pred),
                                        n_classes=len(space))
             row.update(balanced_accuracy=m["balanced_accuracy"], macro_f1=m["macro_f1"], kappa=m["kappa"])
+            for col in ("read_back", "rule"):          # what the cited claims give away, and what the EEG gives
+                if col in g and g[col].notna().any():
+                    row[col] = classification_metrics(space.indices(g.emotion_true), space.indices(g[col]),
+                                                      n_classes=len(space))["balanced_accuracy"]
             if "emotion_donor" in g and g.emotion_donor.notna().any():
                 row["follows_donor"] = float((g.emotion_pred == g.emotion_donor).mean())
         if "clip_reading" in g and g.clip_reading.notna().any():
@@ -368,7 +417,8 @@ def generation_summary(answers: pd.DataFrame, *, space=None) -> pd.DataFrame:
                 row.update(no_repeat_rate=float((c.n_repeated == 0).mean()),
                            hallucinated_per_answer=c.n_hallucinated.mean(), consistency=c.consistency.mean(),
                            fit_top_correct=c.fit_top_correct.mean(), fit_r_error=c.fit_r_error.mean())
-            if "follows_fit" in c:                                   # answers written before it was measured lack it
-                row["follows_fit"] = c.follows_fit.mean()
+            for col in ("follows_fit", "departs", "contradicts_fit"):   # answers written before lack them
+                if col in c:
+                    row[col] = c[col].mean()
         out.append(row)
     return pd.DataFrame(out).set_index("task")

@@ -25,6 +25,8 @@ def ask_multiple_choice(llm, tokenizer, questions, *, system: str = MC_SYSTEM, m
         (question, answer) pairs as :func:`~e2llm_lab.text.knowledge.multiple_choice` gives them, or question
         strings.
 
+    Notes
+    -----
     Left-padded batches (:class:`~e2llm_lab.models.processor.EEGPromptProcessor`), so answers do not depend on the
     batch.
     """

@@ -21,11 +21,14 @@ import plotly.graph_objects as go
 
 from .._html import write_html_report
 from .._metrics import classification_metrics
+from ..data.audit import audit
 from ..data.splits import check_no_leakage
 from ..labels import SEED7, LabelSpace
 from ..text.answers import parse_answer
+from ..text.instructions import MODES
 from .diagnostics import diagnose_chain, ordering_link, scene_link
 from .generation import MULTI_TASKS, evaluate_generation, generation_summary
+from .interventions import interventions, read_back_table
 from .protocols import confusion_table, logistic_regression
 from .significance import label_information
 
@@ -33,7 +36,7 @@ __all__ = ["EvaluationReport", "evaluate_all", "basic_emotion_rows", "informatio
            "STEPS"]
 
 FAITHFULNESS = ("claims_per_answer", "claim_precision", "no_repeat_rate", "hallucinated_per_answer", "consistency",
-                "fit_top_correct", "fit_r_error", "follows_fit")
+                "fit_top_correct", "fit_r_error", "follows_fit", "departs", "contradicts_fit", "read_back", "rule")
 #: EEG controls of the default protocol: another sample's EEG, the subject's mean, pure noise.
 DEFAULT_CONTROLS = ("shuffled", "subject_mean", "noise")
 
@@ -45,13 +48,17 @@ class EvaluationReport:
     Attributes
     ----------
     tables : dict of str -> pandas.DataFrame
-        ``basic`` (emotion metrics per subject and overall: LLM, encoder head, logistic regression, chance),
+        ``basic`` (emotion metrics per subject and overall: the LLM free and grounded, the encoder head, logistic
+        regression, the closest-signature rule, chance),
         ``information`` (do the generated labels carry information about the truth? a within-subject permutation
         test and subject bootstrap of balanced accuracy, per answer line: :func:`.significance.label_information`),
-        ``confusion``, ``tasks`` (every task with chance, seen and zero-shot rows), ``zero_shot_gap``,
+        ``confusion``, ``tasks`` (every task with chance: seen, zero-shot and grounded rows), ``zero_shot_gap``,
         ``faithfulness``, ``controls``, ``diagnostic`` (when training rows were given), ``scene_link`` (the
         zero-shot scenario's second link, with the emotion given: :func:`.diagnostics.scene_link`),
         ``ordering_link`` (compare and rank with each clip's reading given: :func:`.diagnostics.ordering_link`),
+        ``interventions`` (evidence edit, EEG edit, reasoning removed, per mode: :func:`.interventions.interventions`),
+        ``read_back`` (what the cited claims give away against the closest-signature rule:
+        :func:`.interventions.read_back_table`), ``audit`` (the data's findings: :func:`e2llm_lab.data.audit.audit`),
         ``timings`` (seconds per family) and ``problems`` (a family that could not be run or scored, and why;
         absent when none).
     figures : dict of str -> plotly Figure
@@ -84,7 +91,8 @@ class EvaluationReport:
 
 
 def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.DataFrame:
-    """Emotion metrics per subject and overall for the LLM, the encoder head, logistic regression and chance.
+    """Emotion metrics per subject and overall for the LLM (free and grounded), the encoder head, logistic
+    regression, the closest-signature rule and chance.
 
     The basic-emotion question was asked once for every held-out row, in order, so the baselines' predictions
     (one per row) line up with the answers. An unreadable answer (None, or NaN as pandas 3 stores it) counts as
@@ -93,7 +101,12 @@ def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.
     emo = basic_emotion_rows(answers)
     preds = {"LLM (constrained answer line)": emo.emotion_pred.to_numpy(),
              "LLM (free answer line)": emo.text_free.map(lambda t: parse_answer(t)["emotion"]).to_numpy()}
+    grounded = basic_emotion_rows(answers, "grounded")
+    if len(grounded) == len(emo):                            # asked of every held-out row too, in the same order
+        preds["LLM, grounded (constrained answer line)"] = grounded.emotion_pred.to_numpy()
     preds.update({name: p for name, p in (("encoder head", y_enc), ("logistic regression", y_lr)) if p is not None})
+    if "rule" in emo and emo.rule.notna().all():             # the label-free closest-signature rule, same samples
+        preds["closest-signature rule"] = emo.rule.to_numpy()
     subj = emo.subject.to_numpy()
     y = space.indices(emo.emotion_true)
     rows = []
@@ -112,12 +125,14 @@ def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.
     return pd.DataFrame(rows).set_index(["model", "subject"])
 
 
-def basic_emotion_rows(answers: pd.DataFrame) -> pd.DataFrame:
-    """The answers to the basic-emotion question in its seen wordings (held-out-template and scenario rows apart).
+def basic_emotion_rows(answers: pd.DataFrame, mode: str = "free") -> pd.DataFrame:
+    """The answers to the basic-emotion question in its seen wordings (held-out-template and scenario rows apart), in
+    one mode ("free" or "grounded"; answers written before modes existed are free).
 
     Asked once per held-out row, in row order, so they line up with one-per-row baselines.
     """
-    return answers[(answers.task == "emotion") & ~answers.zero_shot]
+    modes = answers["mode"] if "mode" in answers else pd.Series("free", index=answers.index)
+    return answers[(answers.task == "emotion") & ~answers.zero_shot.astype(bool) & (modes == mode)]
 
 
 @dataclass
@@ -132,21 +147,24 @@ class _Protocol:
     n_control: int | None
     controls: tuple
     diagnose: bool
-    gen: dict                     # seed and max_new_tokens, passed to every generation
+    gen: dict                     # seed, max_new_tokens and progress, passed to every generation
     out: object
     say: object
+    modes: tuple = ("free", "grounded")
+    n_intervene: int = 56
     report: EvaluationReport = field(default_factory=EvaluationReport)
     runs: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     timings: list = field(default_factory=list)
     baselines: list = field(default_factory=list)
 
-    def real_answers(self, tasks) -> pd.DataFrame | None:
-        """Answers of the run with the true EEG to ``tasks`` so far (None before any)."""
+    def real_answers(self, tasks, mode: str = "free") -> pd.DataFrame | None:
+        """Answers of the run with the true EEG to ``tasks`` in ``mode`` so far (None before any)."""
         a = self.report.answers
         if a is None or not len(a):
             return None
-        return a[(a.control == "none") & a.task.isin(tasks)]
+        modes = a["mode"] if "mode" in a else pd.Series("free", index=a.index)
+        return a[(a.control == "none") & a.task.isin(tasks) & (modes == mode)]
 
     def family(self, name: str, fn):
         """Run one family: its time is printed and recorded; a failure becomes a row of ``problems``."""
@@ -192,6 +210,12 @@ def _answers(p: _Protocol) -> None:
                                                    **p.gen)))
 
 
+def _audit(p: _Protocol) -> None:
+    """The data audit of the evaluated samples: twins, confounded designs, balance, dead channels."""
+    p.table("audit", p.family("data audit (twins, confounds, balance, channels)",
+                              lambda: audit(p.fs).table.set_index("check")))
+
+
 def _baselines(p: _Protocol) -> None:
     """The encoder's own head and a logistic regression on the same held-out rows."""
     preds = p.family("baselines (encoder head, logistic regression)", lambda: (
@@ -199,6 +223,28 @@ def _baselines(p: _Protocol) -> None:
         logistic_regression(p.fs.subset(p.train_idx), p.fs.subset(p.idx)) if p.train_idx is not None else None))
     if preds is not None:
         p.baselines.append(preds)
+
+
+def _grounded(p: _Protocol) -> None:
+    """Every task in grounded mode: the toolkit's measured evidence in the prompt, the model decides after it."""
+    p.runs.append(p.family("grounded answers (tasks)", lambda: evaluate_generation(
+        p.model, p.fs, p.idx, tasks=MULTI_TASKS, n_per_task=p.n_per_task, mode="grounded", **p.gen)))
+    p.runs.append(p.family("grounded answers (held-out templates, zero-shot scenario)", lambda: evaluate_generation(
+        p.model, p.fs, p.idx, tasks=("emotion", "scenario"), zero_shot=True, emotion_all_rows=False,
+        n_per_task=p.n_per_task, mode="grounded", **p.gen)))
+
+
+def _interventions(p: _Protocol) -> None:
+    """Faithfulness by intervention (evidence edit, EEG edit, reasoning removed) and the read-back of the claims."""
+    rows = p.idx[np.linspace(0, len(p.idx) - 1, min(p.n_intervene, len(p.idx))).round().astype(int)]
+    p.table("interventions", p.family("interventions (evidence edit, EEG edit, reasoning removed)",
+                                      lambda: interventions(p.model, p.fs, rows, seed=p.gen["seed"])))
+    real = p.real_answers(["emotion"])
+    free = basic_emotion_rows(real) if real is not None else None
+    texts = {"the model's own reasoning (free mode)": list(free.text)} if free is not None and len(free) == len(
+        p.idx) else None
+    p.table("read_back", p.family("read-back (what the cited claims give away)",
+                                  lambda: read_back_table(p.fs, p.idx, p.model.signatures, texts=texts)))
 
 
 def _diagnostic(p: _Protocol) -> None:
@@ -227,7 +273,10 @@ def _ordering_link(p: _Protocol) -> None:
 
 #: The protocol's steps in order: (name, when it applies, what it runs). Each step runs one or more families.
 STEPS = (
+    ("data audit", lambda p: True, _audit),
     ("answers and controls", lambda p: True, _answers),
+    ("grounded answers", lambda p: "grounded" in p.modes, _grounded),
+    ("interventions", lambda p: p.n_intervene > 0, _interventions),
     ("baselines", lambda p: True, _baselines),
     ("diagnostic", lambda p: p.diagnose and p.train_idx is not None, _diagnostic),
     ("scene link", lambda p: p.diagnose and p.fs.label_space.scenes is not None, _scene_link),
@@ -237,7 +286,7 @@ STEPS = (
 
 def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, controls=DEFAULT_CONTROLS,
                  n_control: int | None = 20, diagnose: bool = True, seed: int = 0, max_new_tokens: int = 256,
-                 out=None, verbose: bool = True) -> EvaluationReport:
+                 modes=MODES, n_intervene: int = 56, out=None, verbose: bool = True) -> EvaluationReport:
     """Run the evaluation protocol (:data:`STEPS`) on held-out rows ``idx``.
 
     Parameters
@@ -258,6 +307,10 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
         Prompts per task under each control; a control needs only enough prompts to show whether accuracy falls
         to chance, so the default asks 20. None asks what the real run asks: ``n_per_task``, and basic emotion on
         every row of ``idx`` (balanced labels, so a model that reads nothing scores chance without draw noise).
+    modes : tuple of {"free", "grounded"}
+        Free answers are always asked (the controls ask them); "grounded" adds every task in grounded mode.
+    n_intervene : int
+        Held-out rows (spread evenly over ``idx``) the interventions edit; 0 leaves them out.
     out : path, optional
         HTML report rewritten after every family, so a late failure keeps what was finished.
 
@@ -271,8 +324,8 @@ def evaluate_all(model, fs, idx, *, train_idx=None, n_per_task: int = 40, contro
     if hasattr(model, "check_features"):
         model.check_features(fs)
     p = _Protocol(model, fs, idx, train_idx, n_per_task, n_control, tuple(controls), diagnose,
-                  {"seed": seed, "max_new_tokens": max_new_tokens}, out,
-                  print if verbose else (lambda *a, **k: None))
+                  {"seed": seed, "max_new_tokens": max_new_tokens, "progress": verbose}, out,
+                  print if verbose else (lambda *a, **k: None), tuple(modes), n_intervene)
     for _name, applies, step in STEPS:
         if applies(p):
             step(p)
@@ -286,7 +339,8 @@ def _finish(report: EvaluationReport, runs, problems, timings, space: LabelSpace
     report.answers = pd.concat(answers, ignore_index=True) if answers else pd.DataFrame(
         columns=["task", "control", "zero_shot", "emotion_true", "emotion_pred"])
     real = report.answers[report.answers.control == "none"]
-    tables = {k: v for k, v in report.tables.items() if k in ("diagnostic", "scene_link", "ordering_link")}
+    tables = {k: v for k, v in report.tables.items() if k in ("audit", "diagnostic", "scene_link", "ordering_link",
+                                                                 "interventions", "read_back")}
     built_problems = []
 
     def build(name, fn):

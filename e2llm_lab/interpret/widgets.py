@@ -11,11 +11,12 @@ import html
 
 import numpy as np
 
+from ..channels import regions_present
 from ..evaluate.scoring import choose_answer_lines
 from ..text.answers import check_claims
 from ..text.chat import eeg_placeholder
-from ..text.instructions import TEMPLATES, answer_lines, make_example
-from ..text.rationales import region_band_z
+from ..text.instructions import TEMPLATES, answer_lines, make_example, with_measured
+from ..text.rationales import measured_block, region_band_z
 from .attribution import METHODS, Attributor
 from .views import plot_attribution_topomap, plot_band_heatmap
 
@@ -122,13 +123,22 @@ class Explorer:
         self.topomap, self.heatmap, self.reasoning = w.Output(), w.Output(), w.HTML()
         self.status = w.HTML()
         self.evidence = w.HTML(evidence_html(information) if is_llm else "")
+        # grounded mode: the toolkit's measured evidence in the prompt, editable, the EEG kept (an evidence edit)
+        self.mode = w.ToggleButtons(options=["free", "grounded"], value="free", description="mode")
+        self.block = w.Textarea(description="measured", layout=w.Layout(width="95%", height="90px"))
+        self.ask = w.Button(description="Ask with this evidence", tooltip="the EEG stays this sample's")
+        self.ask.on_click(lambda _: self._show_reasoning())
+        self.mode.observe(lambda _: self._show_reasoning(), "value")
         self._update_clips()
         self.subject.observe(lambda _: self._update_clips(), "value")
         self.clip.observe(lambda _: self._update_windows(), "value")
         for c in (self.window, self.emotion, self.method, self.band):
             c.observe(lambda _: self.update(), "value")
         controls = w.VBox([self.subject, self.clip, self.window, self.emotion, self.method, self.band, self.status])
-        self.widget = w.VBox([self.evidence, w.HBox([controls, self.topomap]), self.heatmap, self.reasoning])
+        llm = [w.HTML("<b>Reasoning</b>: free (the model writes its evidence) or grounded (the toolkit's measured "
+                      "evidence below is in the prompt; edit it and ask again: the EEG stays this sample's)"),
+               self.mode, self.block, self.ask] if is_llm else []
+        self.widget = w.VBox([self.evidence, w.HBox([controls, self.topomap]), self.heatmap, *llm, self.reasoning])
         self.update()
 
     # -- selection ----------------------------------------------------------------------------------------------
@@ -163,18 +173,38 @@ class Explorer:
         emotion = self.fs.meta.emotion.iloc[self.row] if self.emotion.value == "(true emotion)" else self.emotion.value
         return self.attributor(self.fs.X[self.row], emotion, self.method.value, key=self.row)
 
-    def _reasoning_text(self) -> str | None:
-        if not hasattr(self.model, "llm"):
-            return None
-        if self.row not in self._reasoning:
+    def measured(self) -> str:
+        """The toolkit's measured evidence of the row on show (what grounded mode puts in the prompt)."""
+        z = region_band_z(self.fs.X[self.row], self.fs.ch_names)
+        return measured_block(z, self.model.signatures, present=regions_present(self.fs.ch_names),
+                              bands=self.fs.band_names)
+
+    def answer(self, mode: str = "free", block: str | None = None) -> str:
+        """The model's answer about the row on show: free, or grounded in ``block`` (default the measured one; an
+        edited block keeps the EEG, so the answer shows whether the evidence moves it). Cached."""
+        block = self.measured() if mode == "grounded" and block is None else block
+        key = (self.row, mode, block)
+        if key not in self._reasoning:
             prompt = TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(self.model.n_eeg_tokens))
+            prompt = with_measured(prompt, [block]) if mode == "grounded" else prompt
             ex = make_example("emotion", [self.row], self.fs, np.random.default_rng(0),
                               n_eeg_tokens=self.model.n_eeg_tokens, template=0, signatures=self.model.signatures)
             eeg = [self.fs.X[[self.row]]]
             reasoning = self.model.generate([prompt], eeg, stop_at_think_end=True)
-            self._reasoning[self.row] = choose_answer_lines(self.model, [prompt], eeg, reasoning,
-                                                            [answer_lines(ex)])[0]
-        return self._reasoning[self.row]
+            self._reasoning[key] = choose_answer_lines(self.model, [prompt], eeg, reasoning, [answer_lines(ex)])[0]
+        return self._reasoning[key]
+
+    def _show_reasoning(self) -> None:
+        if not hasattr(self.model, "llm") or self.window.value is None:
+            return
+        mode = self.mode.value
+        text = self.answer(mode, self.block.value if mode == "grounded" else None)
+        z = region_band_z(self.fs.X[self.row], self.fs.ch_names)
+        head = ("<h4>The model's reasoning (claims checked against the features)</h4>" if mode == "free" else
+                "<h4>The model's decision after the measured evidence above"
+                + (" (edited: not this sample's measurement)" if self.block.value != self.measured() else "")
+                + "</h4>")
+        self.reasoning.value = head + reasoning_html(text, z, bands=self.fs.band_names)
 
     def update(self) -> None:
         """Redraw everything for the current selection."""
@@ -190,8 +220,6 @@ class Explorer:
         self.topomap.outputs = (_figure_output(plot_attribution_topomap(
             values, ch_names=a.ch_names, title=f"{a.method}, band: {self.band.value}")),)
         self.heatmap.outputs = (_figure_output(plot_band_heatmap(a, title="band x electrode")),)
-        text = self._reasoning_text()
-        if text is not None:
-            z = region_band_z(self.fs.X[self.row], self.fs.ch_names)
-            self.reasoning.value = "<h4>The model's reasoning (claims checked against the features)</h4>" + \
-                reasoning_html(text, z, bands=self.fs.band_names)
+        if hasattr(self.model, "llm"):
+            self.block.value = self.measured()               # a new row: its own measurement, unedited
+            self._show_reasoning()

@@ -13,6 +13,7 @@ and EEG tokens in :mod:`e2llm_lab.text.chat`.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -20,14 +21,28 @@ import numpy as np
 
 from ..channels import regions_present
 from ..labels import SEED7, LabelSpace
-from .chat import SYSTEM_PROMPT, eeg_placeholder
-from .rationales import EmotionSignatures, decision_sentence, fit_sentence, rationale, region_band_z
+from .chat import EEG_END, SYSTEM_PROMPT, eeg_placeholder
+from .rationales import (
+    DEFAULT_STYLE,
+    EmotionSignatures,
+    decision_sentence,
+    departure_sentence,
+    fit_sentence,
+    measured_block,
+    rationale,
+    region_band_z,
+)
 
-__all__ = ["TASKS", "TEMPLATES", "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "Example", "is_held_out",
-           "make_example", "make_examples", "consistent_rows", "task_plan", "answer_lines", "corpus"]
+__all__ = ["TASKS", "MODES", "MEASURED", "TEMPLATES", "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "Example",
+           "is_held_out", "with_measured", "ground", "closest_labels", "make_example", "make_examples",
+           "consistent_rows", "task_plan", "answer_lines", "corpus"]
 
 #: Task families used in training. "scenario" is held out entirely (zero-shot).
 TASKS = ("emotion", "valence_arousal", "compare", "rank", "describe")
+#: How the evidence reaches an answer: "free" (the LM writes it in its reasoning) or "grounded" (the toolkit computes
+#: it and places it in the prompt after each clip's EEG, marked :data:`MEASURED`; the LM writes what follows).
+MODES = ("free", "grounded")
+MEASURED = "Measured by the toolkit:"
 
 #: The parts each task's templates are composed of: every way of showing the EEG ("{eeg}", "{eeg2}", "{eeg3}")
 #: followed by every wording of the question. Template ``i * n_questions + j`` is intro ``i`` + question ``j``.
@@ -97,6 +112,7 @@ class Example:
     eeg_rows: list[int]                 # FeatureSet row per EEG segment, in placeholder order
     truth: dict = field(default_factory=dict)
     label_space: LabelSpace = SEED7     # the labels an answer line may name
+    mode: str = "free"                  # "grounded": the prompt holds the toolkit's measured evidence (MODES)
 
 
 def _letters(n):
@@ -107,66 +123,84 @@ _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", 
                  "twelve")
 
 
+def with_measured(prompt: str, blocks: Sequence[str]) -> str:
+    """``prompt`` with each clip's measured block placed right after its EEG (after each ``<|eeg_end|>``, in order):
+    grounded mode's tool result, text the LM reads and did not write."""
+    parts = prompt.split(EEG_END)
+    if len(parts) - 1 != len(blocks):
+        raise ValueError(f"the prompt holds {len(parts) - 1} EEG segment(s) but {len(blocks)} measured block(s) were "
+                         f"given: one block per segment, in order")
+    return "".join(p + EEG_END + f" [{MEASURED} {b}]" for p, b in zip(parts, blocks)) + parts[-1]
+
+
+def ground(prompt: str, zs, signatures: EmotionSignatures, *, present=None, bands=None,
+           style: str = DEFAULT_STYLE) -> str:
+    """A grounded prompt: ``prompt`` with each clip's measured block (:func:`~.rationales.measured_block` of its
+    deviations ``zs``, one (n_regions, n_bands) array per EEG segment) after its EEG. One clip: its two closest
+    signatures and three pieces of evidence; several clips: each clip's closest signature and one piece."""
+    k, top = (1, 1) if len(zs) > 1 else (3, 2)
+    return with_measured(prompt, [measured_block(z, signatures, k=k, top=top, present=present, bands=bands,
+                                                 style=style) for z in zs])
+
+
+def closest_labels(zs, signatures: EmotionSignatures) -> list[str]:
+    """The measured closest signature of each sample's deviations (the closest-signature rule, label-free)."""
+    return [signatures.labels[int(np.argmax(signatures.similarity(z)))] for z in zs]
+
+
 def make_example(task: str, rows: list[int], fs, rng: np.random.Generator, *, n_eeg_tokens: int,
-                 template: int | None = None, zero_shot: bool = False,
-                 signatures: EmotionSignatures | None = None, style: str = "discriminative") -> Example:
+                 template: int | None = None, zero_shot: bool = False, signatures: EmotionSignatures | None = None,
+                 style: str = DEFAULT_STYLE, mode: str = "free") -> Example:
     """Build one example of ``task`` from FeatureSet rows (one row per EEG segment).
 
-    ``zero_shot=False`` draws only training templates; ``True`` only held-out ones. ``signatures`` choose the
-    evidence (:func:`evidence_items`); they must come from training subjects. Labels, their coordinates and scenes
-    come from ``fs.label_space``; band words from ``fs.bands``.
+    ``zero_shot=False`` draws only training templates; ``True`` only held-out ones. ``signatures`` (of training
+    subjects only) name the closest signatures and choose the evidence (:func:`~.rationales.evidence_items`, label-free
+    unless ``style="discriminative"``). The reasoning decides for the label: it names the signature it matches, or,
+    where the label is not the measured closest signature, says that the EEG reads as another label than its closest
+    signature (:func:`~.rationales.departure_sentence`). Labels, their coordinates and scenes come from
+    ``fs.label_space``; band words from ``fs.bands``.
+
+    ``mode="grounded"``: the evidence is the toolkit's measured block in the prompt (:func:`with_measured`), and the
+    answer holds only the decision and what follows it.
     """
     space = fs.label_space
     reason = space.unsupported(task) if task in TEMPLATES else None
     if reason:
         raise ValueError(reason)
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r}; allowed: {MODES}")
+    if mode == "grounded" and (signatures is None or task == "describe"):
+        raise ValueError("grounded mode needs signatures (the measured block names the closest ones) and a task that "
+                         "decides a label (not 'describe')")
     pool = [i for i in range(len(TEMPLATES.get(task, ()))) if is_held_out(task, i) == zero_shot]
     if task in TEMPLATES and not pool:
         raise ValueError(f"task {task!r} has no {'held-out' if zero_shot else 'training'} templates")
     t = int(rng.choice(pool)) if template is None and pool else template
-    ph = eeg_placeholder(n_eeg_tokens)
     emotions = [fs.meta.emotion.iloc[r] for r in rows]
-    zs = [region_band_z(fs.X[r], fs.ch_names) for r in rows]
-    present = regions_present(fs.ch_names)                    # a smaller cap: its empty regions are never cited
-    bands = fs.band_names
+    ev = _Evidence(fs, rows, signatures, style)
     n = len(space)
-    fill = {"eeg": ph, "eeg2": ph, "eeg3": ph, "n_labels": _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)}
+    fill = {"eeg": ev.ph(n_eeg_tokens), "eeg2": ev.ph(n_eeg_tokens), "eeg3": ev.ph(n_eeg_tokens),
+            "n_labels": _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)}
     truth: dict = {"emotions": emotions}
-
-    def think(i: int, k: int = 3, top: int = 2) -> str:
-        ev = rationale(zs[i], emotion=emotions[i], signatures=signatures, k=k, style=style, present=present,
-                       bands=bands)
-        return ev if signatures is None else f"{fit_sentence(zs[i], signatures, top=min(top, n))} {ev}"
+    grounded, multi = mode == "grounded", len(rows) > 1
+    think = (lambda i: "") if grounded else (lambda i: ev.text(i, k=1 if multi else 3, top=1 if multi else 2) + " ")
 
     if task == "emotion":
-        answer = f"<think> {think(0)} {decision_sentence(emotions[0])} </think>\nEmotion: {emotions[0]}"
+        answer = f"<think> {think(0)}{ev.decide(0)} </think>\nEmotion: {emotions[0]}"
         truth["emotion"] = emotions[0]
     elif task == "valence_arousal":
         v, a = space.valence_class(emotions[0]), space.arousal_class(emotions[0])
-        answer = (f"<think> {think(0)} {decision_sentence(emotions[0])} So valence is {v} and arousal {a}. "
+        answer = (f"<think> {think(0)}{ev.decide(0)} So valence is {v} and arousal {a}. "
                   f"</think>\nValence: {v}\nArousal: {a}")
         truth.update(valence=v, arousal=a)
     elif task in ("compare", "rank"):
         attr = str(rng.choice(list(space.attributes())))
-        score = space.score(attr)
-        if len({score[e] for e in emotions}) != len(emotions):
-            raise ValueError(f"clips {emotions} tie on {attr!r}: a {task} question needs labels whose "
-                             f"coordinates differ")
-        fill["attr"] = attr
-        names = _letters(len(rows))
-        clips = " ".join(f"Clip {n}: {think(i, k=1, top=1)} It matches {emotions[i]}." for i, n in enumerate(names))
-        order = sorted(range(len(rows)), key=lambda i: -score[emotions[i]])
-        ranked = " > ".join(f"{emotions[i]} ({names[i]})" for i in order)
-        decide = f"From most to least {attr}: {ranked}."
-        if task == "compare":
-            answer = f"<think> {clips} {decide} </think>\nAnswer: Clip {names[order[0]]}"
-            truth["choice"] = names[order[0]]
-        else:
-            answer = f"<think> {clips} {decide} </think>\nAnswer: " + " > ".join(names[i] for i in order)
-            truth["ranking"] = "".join(names[i] for i in order)
-        truth["attr"] = attr
+        fill["attr"], truth["attr"] = attr, attr
+        answer, key, value = _ordering_answer(task, emotions, space.score(attr), attr,
+                                              [think(i) + ev.reading(i) for i in range(len(rows))])
+        truth[key] = value
     elif task == "describe":
-        answer = rationale(zs[0], signatures=signatures, k=4, style="salient", present=present, bands=bands)
+        answer = rationale(ev.zs[0], signatures=signatures, k=4, style="salient", present=ev.present, bands=ev.bands)
     elif task == "scenario":
         k = min(4, n)
         options = list(rng.permutation(space.labels)[:k])
@@ -174,12 +208,59 @@ def make_example(task: str, rows: list[int], fs, rng: np.random.Generator, *, n_
             options[int(rng.integers(k))] = emotions[0]
         fill["options"] = " ".join(f"({chr(97 + i)}) {space.scene_of(e)}" for i, e in enumerate(options))
         letter = chr(97 + options.index(emotions[0]))
-        answer = (f"<think> {think(0)} {decision_sentence(emotions[0])} </think>\n"
-                  f"Answer: ({letter}) {space.scene_of(emotions[0])}")
+        answer = f"<think> {think(0)}{ev.decide(0)} </think>\nAnswer: ({letter}) {space.scene_of(emotions[0])}"
         truth.update(choice=letter, options=options)
     else:
         raise ValueError(f"unknown task {task!r}; allowed: {TASKS + ('scenario',)}")
-    return Example(task, t, TEMPLATES[task][t].format(**fill), answer, list(rows), truth, space)
+    prompt = TEMPLATES[task][t].format(**fill)
+    if grounded:
+        prompt = ground(prompt, ev.zs, signatures, present=ev.present, bands=ev.bands, style=style)
+    return Example(task, t, prompt, answer, list(rows), truth, space, mode)
+
+
+class _Evidence:
+    """What one example's reasoning may say about its clips: each clip's measured deviations, its closest signature,
+    the label-free evidence, and the sentence that decides (a match, or a stated departure)."""
+
+    def __init__(self, fs, rows, signatures, style):
+        self.zs = [region_band_z(fs.X[r], fs.ch_names) for r in rows]
+        self.emotions = [fs.meta.emotion.iloc[r] for r in rows]
+        self.present, self.bands = regions_present(fs.ch_names), fs.band_names   # a smaller cap: never cited
+        self.signatures, self.style = signatures, style
+        self.closest = closest_labels(self.zs, signatures) if signatures is not None else list(self.emotions)
+
+    @staticmethod
+    def ph(n_eeg_tokens: int) -> str:
+        return eeg_placeholder(n_eeg_tokens)
+
+    def text(self, i: int, *, k: int, top: int) -> str:
+        ev = rationale(self.zs[i], emotion=self.emotions[i], signatures=self.signatures, k=k, style=self.style,
+                       present=self.present, bands=self.bands)
+        if self.signatures is None:
+            return ev
+        return f"{fit_sentence(self.zs[i], self.signatures, top=min(top, len(self.signatures.labels)))} {ev}"
+
+    def decide(self, i: int) -> str:
+        e, c = self.emotions[i], self.closest[i]
+        return decision_sentence(e) if e == c else departure_sentence(e, c)
+
+    def reading(self, i: int) -> str:
+        e = self.emotions[i]
+        return f"It matches {e}." if e == self.closest[i] else f"It reads as {e}, not its closest signature."
+
+
+def _ordering_answer(task, emotions, score, attr, clip_texts) -> tuple[str, str, str]:
+    """A compare or rank answer: each clip's reading, the labels ordered on ``attr``, the answer line."""
+    if len({score[e] for e in emotions}) != len(emotions):
+        raise ValueError(f"clips {emotions} tie on {attr!r}: a {task} question needs labels whose coordinates differ")
+    names = _letters(len(emotions))
+    clips = " ".join(f"Clip {c}: {text}" for c, text in zip(names, clip_texts))
+    order = sorted(range(len(emotions)), key=lambda i: -score[emotions[i]])
+    decide = f"From most to least {attr}: " + " > ".join(f"{emotions[i]} ({names[i]})" for i in order) + "."
+    if task == "compare":
+        return f"<think> {clips} {decide} </think>\nAnswer: Clip {names[order[0]]}", "choice", names[order[0]]
+    ranking = "".join(names[i] for i in order)
+    return f"<think> {clips} {decide} </think>\nAnswer: " + " > ".join(ranking), "ranking", ranking
 
 
 def _distinct_groups(space: LabelSpace, labels, k: int) -> list[tuple[str, ...]]:
@@ -238,7 +319,8 @@ def _consistent_pool(fs, idx, signatures: EmotionSignatures, say) -> np.ndarray:
 
 def make_examples(fs, idx, *, tasks=TASKS, n_per_task: int | dict = 200, n_eeg_tokens: int, seed: int = 0,
                   zero_shot: bool = False, signatures: EmotionSignatures | None = None,
-                  style: str = "discriminative", verbose: bool = True, consistent: bool = False) -> list[Example]:
+                  style: str = DEFAULT_STYLE, verbose: bool = True, consistent: bool = False,
+                  mode: str = "free", grounded_share: float = 0.0) -> list[Example]:
     """Draw examples from FeatureSet rows ``idx`` (comparison tasks pair clips whose labels' coordinates differ).
 
     Tasks the rows cannot support are left out with one printed line each (:func:`task_plan`). Without
@@ -246,9 +328,14 @@ def make_examples(fs, idx, *, tasks=TASKS, n_per_task: int | dict = 200, n_eeg_t
     reference answers for test rows, pass the signatures of the training subjects.
 
     ``consistent=True`` draws every task that decides a label (all but ``describe``) only from
-    :func:`consistent_rows`, so no reasoning names one signature as closest and then decides another (one printed
-    line says how many rows of each label qualify).
+    :func:`consistent_rows`, so no reasoning needs to depart from the signature it names closest (one printed line
+    says how many rows of each label qualify); without it such rows teach a stated departure.
+
+    ``mode`` is every example's (:data:`MODES`); ``grounded_share`` > 0 makes that share of the examples that decide
+    a label grounded instead (stage 3 teaches both formats), drawn with the same seed.
     """
+    if not 0.0 <= grounded_share <= 1.0:
+        raise ValueError(f"grounded_share={grounded_share}: a share between 0 and 1")
     rng = np.random.default_rng(seed)
     idx = np.asarray(idx)
     emo = fs.meta.emotion.to_numpy()
@@ -278,8 +365,9 @@ def make_examples(fs, idx, *, tasks=TASKS, n_per_task: int | dict = 200, n_eeg_t
                 else:   # rare label mixes: draw a feasible group of labels, then one row of each (always ends)
                     group = groups[int(rng.integers(len(groups)))]
                     rows = [int(rng.choice(rows_of[emo[rows_of] == e])) for e in rng.permutation(group)]
+            m = "grounded" if task != "describe" and grounded_share and rng.random() < grounded_share else mode
             out.append(make_example(task, rows, fs, rng, n_eeg_tokens=n_eeg_tokens, zero_shot=zero_shot,
-                                    signatures=signatures, style=style))
+                                    signatures=signatures, style=style, mode=m if task != "describe" else "free"))
     order = rng.permutation(len(out))
     return [out[i] for i in order]
 

@@ -87,12 +87,13 @@ def resolve_config(preset: str | None = None, llm: str | None = None, seed: int 
 
 
 def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 0, scale: float = 1.0,
-                   consistent: bool = False):
+                   consistent: bool = False, grounded_share: float = 0.0):
     """Stage-2 captions and the stage-3 instruction mix drawn from the training rows.
 
     Only the training task families and templates: the ``scenario`` family and held-out templates never appear.
     ``consistent``: the instruction mix only from rows whose closest signature is their label
-    (``TrainConfig.consistent_evidence``).
+    (``TrainConfig.consistent_evidence``); ``grounded_share``: that share of it in grounded mode
+    (``TrainConfig.grounded_share``).
     """
     from ..text.instructions import make_examples
 
@@ -100,7 +101,7 @@ def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 
                              n_eeg_tokens=n_eeg_tokens, seed=1 + 10 * seed, signatures=signatures)
     mix = {k: max(8, int(v * scale)) for k, v in N_INSTRUCT.items()}
     examples = make_examples(fs, train_idx, n_per_task=mix, n_eeg_tokens=n_eeg_tokens, seed=2 + 10 * seed,
-                             signatures=signatures, consistent=consistent)
+                             signatures=signatures, consistent=consistent, grounded_share=grounded_share)
     return captions, examples
 
 
@@ -133,8 +134,8 @@ def _loss_trend(hist) -> str:
     return f"loss {hist.loss.iloc[:5].mean():.3f} -> {hist.loss.iloc[-5:].mean():.3f} (means of 5 steps"
 
 
-def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str = "auto", progress: bool = True,
-                say=print) -> TrainedRun:
+def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float | None = None, device: str = "auto",
+                progress: bool = True, say=print) -> TrainedRun:
     """Stages 1-3 of E^2-LLM on the training rows of ``sp``; the held-out subjects are never seen.
 
     Parameters
@@ -143,8 +144,9 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str 
         From :func:`split`.
     cfg : E2LLMConfig
         The recipe (:func:`resolve_config`); ``cfg.instruct.seed`` also seeds the instruction draws.
-    scale : float
-        Multiplies the number of stage-2 captions and stage-3 examples (:data:`N_CAPTIONS`, :data:`N_INSTRUCT`).
+    scale : float, optional
+        Multiplies the number of stage-2 captions and stage-3 examples (:data:`N_CAPTIONS`, :data:`N_INSTRUCT`);
+        default the recipe's own (``cfg.scale``).
     device : str
         Where the LLM runs ("auto": CUDA when available).
     progress : bool
@@ -178,8 +180,9 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float = 1.0, device: str 
     model.signatures = EmotionSignatures.fit(fs, tr)          # learned from the training subjects only
     model.held_out = HeldOut.from_split(fs, tr, te, stride=sp.stride)
     captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens,
-                                        seed=cfg.instruct.seed, scale=scale,
-                                        consistent=cfg.instruct.consistent_evidence)
+                                        seed=cfg.instruct.seed, scale=cfg.scale if scale is None else scale,
+                                        consistent=cfg.instruct.consistent_evidence,
+                                        grounded_share=cfg.instruct.grounded_share)
     hist2 = train_stage(model, captions, fs, cfg.align, stage="align", progress=progress)
     t2, peak["align"] = time.perf_counter(), _peak_rss_gb()
     say(f"stage 2 (alignment, projector only): {_loss_trend(hist2)}; {t2 - t1:.0f} s)")
