@@ -6,7 +6,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+from e2llm_lab._atomic import write_text_atomic
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+#: Each notebook that ran clean is saved here with its outputs (git ignores build/): the course site renders these
+#: copies (mkdocs.yml, docs/hooks.py), so the notebooks are executed once, by this test, not again by the docs build.
+EXECUTED = ROOT / "build" / "notebooks"
 
 
 def _kernel_name() -> str:
@@ -43,6 +49,8 @@ def test_notebook_is_clean_and_well_formed(path):
 def test_notebook_executes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("E2LLM_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    executed = EXECUTED / path.name
+    executed.unlink(missing_ok=True)          # a run that fails leaves no copy of an earlier run for the site
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=900, kernel_name=_kernel_name(),
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -53,3 +61,4 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     assert "fast mode" in said and "e2llm_lab: device" in said        # the kernel got the test's settings
     shown = [o for c in code for o in c.get("outputs", []) if o.output_type in ("display_data", "execute_result")]
     assert shown, "a notebook that shows nothing"
+    write_text_atomic(executed, nbformat.writes(nb))
