@@ -1,7 +1,7 @@
 """Where an LM's training and generation time goes on this CPU, and how fast each runs, beside the matmul peak.
 
     python bench/llm_speed.py train    [--llm smollm2-135m] [--steps 8] [--profile] [--dtype D] [--precision P]
-    python bench/llm_speed.py generate [--llm smollm2-135m] [--n 64] [--batch-size 32] [--dtype D]
+    python bench/llm_speed.py generate [--llm smollm2-135m] [--n 64] [--batch-size 32] [--dtype D] [--reference]
 
 ``train`` runs stage-2 and stage-3 steps of the preset a user gets with ``--llm`` (its batch size, dtype and
 precision unless given) on the sample cohort's instruction examples and prints tokens per second (every non-pad
@@ -127,9 +127,20 @@ def generate(args) -> None:
 
     from e2llm_lab.text.instructions import make_example
 
-    cfg, sp, model, _ = _setup(args)
-    fs, rng = sp.samples, np.random.default_rng(0)
-    rows = sp.test_idx[:: max(1, len(sp.test_idx) // args.n)][: args.n]
+    if args.reference:                     # a trained model: answers of the lengths an evaluation meets
+        from e2llm_lab.apps.reference import load_reference_features, load_reference_model
+        from e2llm_lab.data.splits import held_out_rows
+
+        model = load_reference_model(llm=args.llm)
+        if args.dtype:
+            model.llm.to(getattr(torch, args.dtype))
+        fs = model.samples(load_reference_features(llm=args.llm))
+        test_idx = held_out_rows(model.held_out, fs)[1]
+    else:
+        _, sp, model, _ = _setup(args)
+        fs, test_idx = sp.samples, sp.test_idx
+    rng = np.random.default_rng(0)
+    rows = test_idx[:: max(1, len(test_idx) // args.n)][: args.n]
     exs = [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, signatures=model.signatures)
            for r in rows]
     prompts, eeg = [e.prompt for e in exs], [fs.X[e.eeg_rows] for e in exs]
@@ -175,6 +186,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--reference", action="store_true", help="generate: the shipped reference model of --llm (trained)")
     args = p.parse_args()
     warnings.filterwarnings("ignore")
     train(args) if args.what == "train" else generate(args)

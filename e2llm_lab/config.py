@@ -314,6 +314,11 @@ class TrainConfig:
         Instruction tuning only: the share of the examples that decide a label taught in grounded mode (the
         toolkit's measured evidence in the prompt, the answer deciding after it), the rest in free mode (the LM
         writes its evidence), so one model answers in both.
+    edit_share : float
+        Instruction tuning only: the share of basic-emotion examples whose evidence is another sample's, the EEG
+        kept, answered as that evidence says (:func:`~e2llm_lab.text.instructions.evidence_edit`). Without them the
+        EEG and its evidence always agree in training, and an LM may decide from the EEG tokens and ignore the
+        evidence it states: the tiny reference's answers moved with an edited evidence 0.00 of the time.
     group_by_length : bool
         Batch examples of similar length together (:func:`~e2llm_lab.training.train.length_batches`), so a batch pads
         little; off: plain shuffling, where a batch pads to its longest example whatever the others.
@@ -335,6 +340,7 @@ class TrainConfig:
     decision_weight: float = 1.0
     consistent_evidence: bool = False
     grounded_share: float = 0.5
+    edit_share: float = 0.25
     group_by_length: bool = True
     checkpoint_every: int = 0
     mixed_precision: str = "no"

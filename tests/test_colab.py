@@ -75,6 +75,10 @@ def test_setup_cell_installs_from_an_uploaded_wheel_after_the_url_fails(bare_ven
     inside = zipfile.ZipFile(wheel).namelist()
     assert any(n.endswith("data/share/e2llm_lab/data_samples/sample_features.npz") for n in inside)
     assert any(n.endswith("data_samples/tiny_qwen3/model.safetensors") for n in inside)
+    for ref in ("reference", "reference_smollm2"):                     # both reference models travel with it
+        for part in ("evaluation.json", "answers.csv", "model/e2llm_config.json", "model/signatures.json",
+                     "model/adapter/adapter_model.safetensors", "model/encoder/encoder.safetensors"):
+            assert any(n.endswith(f"data_samples/{ref}/{part}") for n in inside), (ref, part)
     shutil.copy(wheel, work)
     r = _run_cell(bare_venv, work, url=str(tmp_path / "no-such-repository"))
     assert r.returncode == 0, r.stderr
@@ -82,6 +86,8 @@ def test_setup_cell_installs_from_an_uploaded_wheel_after_the_url_fails(bare_ven
     assert "site-packages" in _installed_origin(bare_venv, work)
     prefix = Path(bare_venv).parents[1]                          # the samples land where sample_dir() looks
     assert (prefix / "share" / "e2llm_lab" / "data_samples" / "tiny_qwen3" / "config.json").exists()
+    for ref in ("reference", "reference_smollm2"):                        # both references, where reference_dir looks
+        assert (prefix / "share" / "e2llm_lab" / "data_samples" / ref / "model" / "e2llm_config.json").exists()
     again = _run_cell(bare_venv, work, url="")                   # installed: the cell does nothing
     assert again.returncode == 0 and "installing" not in again.stdout
     _uninstall(bare_venv)

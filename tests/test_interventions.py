@@ -182,3 +182,37 @@ def test_the_shipped_reference_signatures_are_its_training_subjects(cohort):
     np.testing.assert_allclose(np.asarray(saved["mean"]), sig.mean, atol=1e-9)
     tr, te2 = held_out_rows(None, fs, REFERENCE_TEST_SUBJECTS)
     np.testing.assert_array_equal(te2, te)
+
+
+def test_evidence_edits_teach_the_answer_to_follow_the_stated_evidence(cohort, small_e2llm):
+    from e2llm_lab.text.instructions import evidence_edit
+    from e2llm_lab.training.train import InstructionDataset
+
+    fs, te, sig = cohort
+    zs = [region_band_z(fs.X[r], fs.ch_names) for r in te]
+    closest = closest_labels(zs, sig)
+    r, donor = int(te[0]), int(next(d for d, c in zip(te, closest) if c != closest[0]))
+    rng = np.random.default_rng(0)
+    for mode in ("free", "grounded"):
+        ex = make_example("emotion", [r], fs, rng, n_eeg_tokens=12, signatures=sig, mode=mode, template=0)
+        ed = evidence_edit(ex, donor, fs, sig)
+        block = measured_block(region_band_z(fs.X[donor], fs.ch_names), sig, bands=fs.band_names)
+        label = closest_labels([region_band_z(fs.X[donor], fs.ch_names)], sig)[0]
+        assert ed.eeg_rows == [r] and ed.truth["emotion"] == label != closest[0]     # the EEG kept, the evidence not
+        assert ed.answer.endswith(f"These match the {label} signature. </think>\nEmotion: {label}")
+        if mode == "grounded":
+            assert ed.prompt == with_measured(TEMPLATES["emotion"][0].format(eeg=eeg_placeholder(12)), [block])
+            assert ed.given == ""
+        else:
+            assert ed.prompt == ex.prompt and ed.given == f"<think> {block} " and "Closest" not in ed.answer
+    # the given evidence is read, never learned: its tokens carry no label
+    m = small_e2llm(fs)
+    free = evidence_edit(make_example("emotion", [r], fs, rng, n_eeg_tokens=m.n_eeg_tokens, signatures=sig,
+                                      template=0), donor, fs, sig)
+    ids, labels, *_ = InstructionDataset([free], fs, m.tokenizer).items[0]
+    learned = m.tokenizer.decode([t for t in labels if t != -100])
+    assert learned.startswith("These match the") and "Closest" not in learned
+    assert "Closest learned signatures" in m.tokenizer.decode(ids)
+    mixed = make_examples(fs, te, n_per_task=30, n_eeg_tokens=12, signatures=sig, verbose=False, edit_share=0.5)
+    edited = [e for e in mixed if "edited_from" in e.truth]
+    assert 0.25 < len(edited) / 30 < 0.75 and all(e.task == "emotion" for e in edited)

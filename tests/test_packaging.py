@@ -48,3 +48,46 @@ def test_the_package_version_is_the_project_version():
 
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     assert __version__ == project["version"]
+
+
+def test_the_readme_install_brings_every_module_a_notebook_imports():
+    """Every top-level module a notebook's code imports comes with the README's first command (`pip install -e .`):
+    the standard library, the package itself, or one of its core requirements and what they require in turn (read
+    from the installed metadata, extras left out). No notebook can then stop late on an ImportError (notebook 06 once
+    did, on Quantus, after five minutes of training)."""
+    import ast
+    import importlib.metadata
+    import json
+    import sys
+
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    def name(req: str) -> str:
+        return re.split(r"[<>=!~\[; ]", _norm(req), maxsplit=1)[0]
+
+    core, todo = set(), [name(r) for r in py["dependencies"]]
+    while todo:                                                   # the core requirements, transitively
+        dist = todo.pop()
+        if dist in core:
+            continue
+        core.add(dist)
+        try:
+            todo += [name(r) for r in importlib.metadata.requires(dist) or () if "extra ==" not in r]
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    provides = importlib.metadata.packages_distributions()
+    missing = []
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        code = "\n".join("".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code")
+        code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("!", "%")))
+        for node in ast.walk(ast.parse(code)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "e2llm_lab":
+                    continue
+                dists = {re.sub(r"[-_.]+", "-", d).lower() for d in provides.get(top, [])}
+                if not dists & core:
+                    missing.append(f"{nb.name}: {name} ({sorted(dists) or 'not installed'})")
+    assert not missing, f"notebooks import modules the README's install does not bring: {missing}"
+    assert "quantus" in core

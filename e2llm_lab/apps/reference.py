@@ -38,11 +38,12 @@ from ..data.splits import held_out_rows, split
 from ..data.synthetic import iter_cohort, trials_table
 from ..evaluate.significance import label_information
 from ..evaluate.suite import basic_emotion_rows, evaluate_all
-from ..models.llm import named_llm_path
+from ..models.llm import cpu_bf16_kind, named_llm_path
 from ..models.model import E2LLM
 from ..training.pipeline import resolve_config, train_e2llm
 
 __all__ = ["REFERENCE_COHORT", "REFERENCE_TEST_SUBJECTS", "REFERENCE_SCALE", "REFERENCES", "reference_config",
+           "answers_hardware",
            "reference_dir", "preferred_reference", "load_reference_features", "load_reference_model",
            "reference_report", "build_reference",
            "evaluate_reference", "report_tables", "reference_information", "save_reference_model", "run_figures",
@@ -288,9 +289,18 @@ def evaluate_reference(folder=None, *, llm: str | None = None, seed: int = 0, de
             "test_subjects": list(REFERENCE_TEST_SUBJECTS), "n_per_task": n_per_task, "eval_every": ref.eval_every,
             "n_control": ref.n_control,
             "seconds": {"train": train_seconds, "evaluate": t_eval, "total": train_seconds + t_eval},
-            "tables": report_tables(report)}
+            "hardware": answers_hardware(model), "tables": report_tables(report)}
     write_text_atomic(folder / "evaluation.json", json.dumps(info, indent=1, default=str))
     return folder
+
+
+def answers_hardware(model) -> dict:
+    """What greedy answers depend on beyond the weights: the LM's dtype and, in bf16, the CPU's bf16 kind (AMX and
+    AVX512-BF16 round differently). ``evaluation.json`` records it; the regeneration test compares texts exactly only
+    on the same."""
+    dtype = str(next(model.llm.parameters()).dtype).removeprefix("torch.")
+    return {"llm_dtype": dtype, "device": model.device.type,
+            "cpu_bf16": cpu_bf16_kind() if dtype == "bfloat16" and model.device.type == "cpu" else None}
 
 
 def _cell(tables: dict, name: str, where: dict, column: str) -> float:

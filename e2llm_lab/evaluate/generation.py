@@ -272,9 +272,28 @@ def _answer_row(ex, text: str, text_free: str, donor, opts: list[str], fs, *, co
     return row
 
 
+def _questions(fs, idx, tasks, rng, *, n_eeg_tokens, signatures, mode, n_per_task, zero_shot, seed,
+               emotion_all_rows):
+    """The examples :func:`evaluate_generation` asks, task by task; tasks the rows cannot support are left out with
+    one printed line each."""
+    tasks, skipped = task_plan(fs, idx, tasks)
+    for line in skipped:
+        print(line)
+    examples = []
+    for task in tasks:
+        zs = zero_shot or task == "scenario"
+        if task == "emotion" and emotion_all_rows:
+            examples += [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=n_eeg_tokens, zero_shot=zs,
+                                      signatures=signatures, mode=mode) for r in idx]
+        else:
+            examples += make_examples(fs, idx, tasks=(task,), n_per_task=n_per_task, n_eeg_tokens=n_eeg_tokens,
+                                      seed=seed, zero_shot=zs, signatures=signatures, verbose=False, mode=mode)
+    return examples
+
+
 def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 40, zero_shot: bool = False,
                         seed: int = 0, max_new_tokens: int = 256, emotion_all_rows: bool = True,
-                        control: str | None = None, mode: str = "free", batch_size: int = 64,
+                        control: str | None = None, mode: str = "free", batch_size: int = 128,
                         progress: bool = False) -> pd.DataFrame:
     """Generate answers for rows ``idx`` (held-out subjects) and score them.
 
@@ -329,18 +348,8 @@ def evaluate_generation(model, fs, idx, *, tasks=MULTI_TASKS, n_per_task: int = 
     if sig is None:   # reference answers and consistency need signatures of the *training* subjects
         raise ValueError("model.signatures is not set: learn them from the training rows with "
                          "model.signatures = EmotionSignatures.fit(fs, train_idx)")
-    tasks, skipped = task_plan(fs, idx, tasks)
-    for line in skipped:
-        print(line)
-    examples = []
-    for task in tasks:
-        zs = zero_shot or task == "scenario"
-        if task == "emotion" and emotion_all_rows:
-            examples += [make_example("emotion", [int(r)], fs, rng, n_eeg_tokens=model.n_eeg_tokens, zero_shot=zs,
-                                      signatures=sig, mode=mode) for r in idx]
-        else:
-            examples += make_examples(fs, idx, tasks=(task,), n_per_task=n_per_task, n_eeg_tokens=model.n_eeg_tokens,
-                                      seed=seed, zero_shot=zs, signatures=sig, verbose=False, mode=mode)
+    examples = _questions(fs, idx, tasks, rng, n_eeg_tokens=model.n_eeg_tokens, signatures=sig, mode=mode,
+                          n_per_task=n_per_task, zero_shot=zero_shot, seed=seed, emotion_all_rows=emotion_all_rows)
     crng = np.random.default_rng(seed + 1)
     eeg, donors = zip(*[_control_eeg(fs, ex.eeg_rows, idx, control, crng) for ex in examples]) if examples else ((), ())
     prompts = [e.prompt for e in examples]

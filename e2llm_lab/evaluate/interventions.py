@@ -66,7 +66,7 @@ def _answers(model, prompts, eeg, prefixes, exs, batch_size) -> list[str | None]
     return [parse_answer(t, exs[0].label_space)["emotion"] for t in texts]
 
 
-def interventions(model, fs, idx, *, modes=MODES, seed: int = 0, batch_size: int = 64) -> pd.DataFrame:
+def interventions(model, fs, idx, *, modes=MODES, seed: int = 0, batch_size: int = 128) -> pd.DataFrame:
     """The three interventions of the module docstring on held-out rows ``idx`` (basic emotion, first template).
 
     Parameters

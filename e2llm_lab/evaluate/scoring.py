@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from ..text.chat import EEG_END, EEG_START, EEG_TOKEN
 
 __all__ = ["score_options", "choose_answer_lines", "strip_eeg"]
+
+# transformers 5.x names a model's key/value cache `cache` (past_key_values before, deprecated since)
+_CACHE = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
 
 
 def strip_eeg(text: str) -> str:
@@ -83,12 +87,12 @@ def _score_chunk(model, heads, tails, eeg) -> list[np.ndarray]:
     first = torch.log_softmax(res.logits[:, -1].float(), -1)     # (b, V): each option's first token
     rows = [(b, t) for b, ts in enumerate(tails) for t in ts]    # one row per (prompt, option)
     src = torch.tensor([b for b, _ in rows], device=dev)
-    cache = res.past_key_values
+    cache = getattr(res, _CACHE)
     cache.batch_select_indices(src)                              # each row continues its prompt's cache
     ids, tail_mask = proc.pad([t for _, t in rows], side="right", device=dev)
     tail_pos = pos[src, -1:] + 1 + torch.arange(ids.shape[1], device=dev)
     logits = model.llm(input_ids=ids, attention_mask=torch.cat([mask[src], tail_mask], 1), position_ids=tail_pos,
-                       past_key_values=cache).logits                             # (R, T, V)
+                       **{_CACHE: cache}).logits                                 # (R, T, V)
     logp = torch.log_softmax(logits.float(), -1)
     scores = [[] for _ in heads]
     for r, (b, t) in enumerate(rows):

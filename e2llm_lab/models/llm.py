@@ -39,7 +39,7 @@ from ..text.chat import CHATML_TEMPLATE, EEG_TOKENS
 __all__ = ["NAMED_LLMS", "tiny_llm_path", "named_llm_path", "gguf_folder", "check_gguf_file", "check_llm_source",
            "choose_dtype",
            "load_llm", "add_eeg_tokens", "add_lora", "lora_to_lm_dtype", "lora_input_casting", "quiet_peft",
-           "save_tokenizer", "base_fingerprint", "added_token_rows", "cpu_has_bf16"]
+           "save_tokenizer", "base_fingerprint", "added_token_rows", "cpu_has_bf16", "cpu_bf16_kind"]
 
 # transformers 4.56 renamed from_pretrained's torch_dtype to dtype; Colab may have either side.
 _DTYPE_KW = "dtype" if Version(transformers.__version__) >= Version("4.56.0") else "torch_dtype"
@@ -330,18 +330,24 @@ def check_llm_source(name_or_path: str | Path | None) -> str:
     return name
 
 
-def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
-    """Does this CPU multiply bf16 matrices in hardware (AMX or AVX512-BF16; Linux ``/proc/cpuinfo`` flags)?
-
-    On such a CPU a bf16 matmul runs 2x (AVX512-BF16) to 10x (AMX) faster than fp32; elsewhere bf16 is emulated.
-    """
+def cpu_bf16_kind(cpuinfo: str | None = None) -> str | None:
+    """How this CPU multiplies bf16 matrices in hardware: ``"amx_bf16"``, ``"avx512_bf16"`` or None (Linux
+    ``/proc/cpuinfo`` flags). A greedy answer computed in bf16 is reproduced exactly only on the same kind."""
     if cpuinfo is None:
         try:
             cpuinfo = Path("/proc/cpuinfo").read_text()
         except OSError:                                            # macOS, Windows: no such file
-            return False
+            return None
     flags = set(cpuinfo.split())
-    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    return next((f for f in ("amx_bf16", "avx512_bf16") if f in flags), None)
+
+
+def cpu_has_bf16(cpuinfo: str | None = None) -> bool:
+    """Does this CPU multiply bf16 matrices in hardware (AMX or AVX512-BF16)?
+
+    On such a CPU a bf16 matmul runs 2x (AVX512-BF16) to 10x (AMX) faster than fp32; elsewhere bf16 is emulated.
+    """
+    return cpu_bf16_kind(cpuinfo) is not None
 
 
 def choose_dtype(device) -> torch.dtype:

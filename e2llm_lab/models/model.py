@@ -236,7 +236,7 @@ class E2LLM(nn.Module):
 
     @torch.no_grad()
     def generate(self, prompts: list[str], eeg: list[np.ndarray], *, max_new_tokens: int = 256,
-                 batch_size: int = 64, prefixes: list[str] | None = None, mode: str = "free",
+                 batch_size: int = 128, prefixes: list[str] | None = None, mode: str = "free",
                  stop_at_think_end: bool = False, progress: bool = False) -> list[str]:
         """Greedy answers to user prompts, each with its EEG segments.
 

@@ -87,10 +87,11 @@ class EEGPromptProcessor:
         """Token ids of each text, without special tokens (the chat template already holds them)."""
         return [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
 
-    def encode_example(self, prompt: str, answer: str) -> tuple[list[int], list[int]]:
-        """A training example's ids: the chat prompt up to the assistant's turn, and the answer closed by the
-        end-of-turn token (tokenised apart, so the answer's tokens never merge with the prompt's)."""
-        return self.encode(self.chat([prompt]))[0], self.encode([answer + self.tokenizer.eos_token])[0]
+    def encode_example(self, prompt: str, answer: str, given: str = "") -> tuple[list[int], list[int]]:
+        """A training example's ids: the chat prompt up to the assistant's turn followed by ``given`` (a start of the
+        answer that is read, not learned), and the answer closed by the end-of-turn token (tokenised apart, so the
+        answer's tokens never merge with the prompt's)."""
+        return self.encode(self.chat([prompt], [given]))[0], self.encode([answer + self.tokenizer.eos_token])[0]
 
     def answer_offsets(self, answer: str) -> list[tuple[int, int]]:
         """Character span of each token of ``answer`` + end-of-turn (as :meth:`encode_example` tokenises it)."""

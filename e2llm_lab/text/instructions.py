@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 import numpy as np
 
 from ..channels import regions_present
 from ..labels import SEED7, LabelSpace
-from .chat import EEG_END, SYSTEM_PROMPT, eeg_placeholder
+from .chat import EEG_END, EEG_TOKEN, SYSTEM_PROMPT, eeg_placeholder
 from .rationales import (
     DEFAULT_STYLE,
     EmotionSignatures,
@@ -34,7 +34,7 @@ from .rationales import (
 )
 
 __all__ = ["TASKS", "MODES", "MEASURED", "TEMPLATES", "HELD_OUT_TEMPLATES", "TEMPLATE_PARTS", "SCENARIOS", "Example",
-           "is_held_out", "with_measured", "ground", "closest_labels", "make_example", "make_examples",
+           "is_held_out", "with_measured", "ground", "closest_labels", "make_example", "make_examples", "evidence_edit",
            "consistent_rows", "task_plan", "answer_lines", "corpus"]
 
 #: Task families used in training. "scenario" is held out entirely (zero-shot).
@@ -113,6 +113,7 @@ class Example:
     truth: dict = field(default_factory=dict)
     label_space: LabelSpace = SEED7     # the labels an answer line may name
     mode: str = "free"                  # "grounded": the prompt holds the toolkit's measured evidence (MODES)
+    given: str = ""                     # the start of the answer that is given, not learned (an evidence edit)
 
 
 def _letters(n):
@@ -263,6 +264,53 @@ def _ordering_answer(task, emotions, score, attr, clip_texts) -> tuple[str, str,
     return f"<think> {clips} {decide} </think>\nAnswer: " + " > ".join(ranking), "ranking", ranking
 
 
+def evidence_edit(ex: Example, donor: int, fs, signatures: EmotionSignatures) -> Example:
+    """A basic-emotion example whose evidence is another sample's (``donor``, of another closest signature) while its
+    EEG stays its own, answered as that evidence says: teaches that the answer follows the stated evidence.
+
+    Grounded: the donor's measured block in the prompt, the decision for the donor's closest signature. Free: the
+    donor's evidence is the given start of the reasoning (``Example.given``: read, never learned, so the LM is not
+    taught to write another sample's evidence), and the LM learns only the decision that follows from it.
+    """
+    if ex.task != "emotion":
+        raise ValueError(f"evidence edits are basic-emotion examples, not {ex.task!r}")
+    present, bands = regions_present(fs.ch_names), fs.band_names
+    z = region_band_z(fs.X[donor], fs.ch_names)
+    label = closest_labels([z], signatures)[0]
+    block = measured_block(z, signatures, present=present, bands=bands)
+    decide = f"{decision_sentence(label)} </think>\nEmotion: {label}"
+    truth = {"emotions": [label], "emotion": label, "edited_from": int(donor)}
+    if ex.mode == "grounded":
+        plain = TEMPLATES["emotion"][ex.template].format(eeg=eeg_placeholder(ex.prompt.count(EEG_TOKEN)),
+                                                         n_labels=_n_labels(fs))
+        return replace(ex, prompt=with_measured(plain, [block]), answer=f"<think> {decide}", truth=truth)
+    return replace(ex, given=f"<think> {block} ", answer=decide, truth=truth)
+
+
+def _n_labels(fs) -> str:
+    n = len(fs.label_space)
+    return _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else str(n)
+
+
+def _with_edits(out: list[Example], fs, signatures: EmotionSignatures, share: float, rng) -> list[Example]:
+    """``share`` of the basic-emotion examples of ``out`` made evidence edits (:func:`evidence_edit`), each with a
+    donor from the same rows whose closest signature is another label."""
+    if not share:
+        return out
+    rows = sorted({e.eeg_rows[0] for e in out if e.task == "emotion"})
+    if not rows:
+        return out
+    closest = dict(zip(rows, closest_labels([region_band_z(fs.X[r], fs.ch_names) for r in rows], signatures)))
+    edited = []
+    for ex in out:
+        if ex.task == "emotion" and rng.random() < share:
+            pool = [r for r in rows if closest[r] != closest[ex.eeg_rows[0]]]
+            if pool:
+                ex = evidence_edit(ex, int(rng.choice(pool)), fs, signatures)
+        edited.append(ex)
+    return edited
+
+
 def _distinct_groups(space: LabelSpace, labels, k: int) -> list[tuple[str, ...]]:
     """Groups of ``k`` labels whose coordinates all differ on every axis the space has (either question then has
     exactly one answer)."""
@@ -320,7 +368,7 @@ def _consistent_pool(fs, idx, signatures: EmotionSignatures, say) -> np.ndarray:
 def make_examples(fs, idx, *, tasks=TASKS, n_per_task: int | dict = 200, n_eeg_tokens: int, seed: int = 0,
                   zero_shot: bool = False, signatures: EmotionSignatures | None = None,
                   style: str = DEFAULT_STYLE, verbose: bool = True, consistent: bool = False,
-                  mode: str = "free", grounded_share: float = 0.0) -> list[Example]:
+                  mode: str = "free", grounded_share: float = 0.0, edit_share: float = 0.0) -> list[Example]:
     """Draw examples from FeatureSet rows ``idx`` (comparison tasks pair clips whose labels' coordinates differ).
 
     Tasks the rows cannot support are left out with one printed line each (:func:`task_plan`). Without
@@ -332,7 +380,9 @@ def make_examples(fs, idx, *, tasks=TASKS, n_per_task: int | dict = 200, n_eeg_t
     says how many rows of each label qualify); without it such rows teach a stated departure.
 
     ``mode`` is every example's (:data:`MODES`); ``grounded_share`` > 0 makes that share of the examples that decide
-    a label grounded instead (stage 3 teaches both formats), drawn with the same seed.
+    a label grounded instead (stage 3 teaches both formats), drawn with the same seed. ``edit_share`` > 0 makes that
+    share of the basic-emotion examples evidence edits (:func:`evidence_edit`): their answer follows another
+    sample's evidence, so the LM learns to decide from the evidence it states or is given.
     """
     if not 0.0 <= grounded_share <= 1.0:
         raise ValueError(f"grounded_share={grounded_share}: a share between 0 and 1")
@@ -368,6 +418,7 @@ def make_examples(fs, idx, *, tasks=TASKS, n_per_task: int | dict = 200, n_eeg_t
             m = "grounded" if task != "describe" and grounded_share and rng.random() < grounded_share else mode
             out.append(make_example(task, rows, fs, rng, n_eeg_tokens=n_eeg_tokens, zero_shot=zero_shot,
                                     signatures=signatures, style=style, mode=m if task != "describe" else "free"))
+    out = _with_edits(out, fs, signatures, edit_share, rng)
     order = rng.permutation(len(out))
     return [out[i] for i in order]
 

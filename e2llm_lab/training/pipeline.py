@@ -87,21 +87,28 @@ def resolve_config(preset: str | None = None, llm: str | None = None, seed: int 
 
 
 def stage_examples(fs, train_idx, signatures, *, n_eeg_tokens: int, seed: int = 0, scale: float = 1.0,
-                   consistent: bool = False, grounded_share: float = 0.0):
+                   consistent: bool = False, grounded_share: float = 0.0, edit_share: float = 0.0,
+                   config: E2LLMConfig | None = None):
     """Stage-2 captions and the stage-3 instruction mix drawn from the training rows.
 
     Only the training task families and templates: the ``scenario`` family and held-out templates never appear.
     ``consistent``: the instruction mix only from rows whose closest signature is their label
     (``TrainConfig.consistent_evidence``); ``grounded_share``: that share of it in grounded mode
-    (``TrainConfig.grounded_share``).
+    (``TrainConfig.grounded_share``); ``edit_share``: that share of its basic-emotion examples evidence edits
+    (``TrainConfig.edit_share``). ``config``: take seed, scale and those three from a recipe instead, as
+    :func:`train_e2llm` does (the notebooks that run the stages one by one pass theirs).
     """
     from ..text.instructions import make_examples
 
+    if config is not None:
+        seed, scale, ins = config.instruct.seed, config.scale, config.instruct
+        consistent, grounded_share, edit_share = ins.consistent_evidence, ins.grounded_share, ins.edit_share
     captions = make_examples(fs, train_idx, tasks=("describe",), n_per_task=max(16, int(N_CAPTIONS * scale)),
                              n_eeg_tokens=n_eeg_tokens, seed=1 + 10 * seed, signatures=signatures)
     mix = {k: max(8, int(v * scale)) for k, v in N_INSTRUCT.items()}
     examples = make_examples(fs, train_idx, n_per_task=mix, n_eeg_tokens=n_eeg_tokens, seed=2 + 10 * seed,
-                             signatures=signatures, consistent=consistent, grounded_share=grounded_share)
+                             signatures=signatures, consistent=consistent, grounded_share=grounded_share,
+                             edit_share=edit_share)
     return captions, examples
 
 
@@ -179,10 +186,8 @@ def train_e2llm(sp: Split, cfg: E2LLMConfig, *, scale: float | None = None, devi
     model = E2LLM.build(encoder, cfg, device=device)
     model.signatures = EmotionSignatures.fit(fs, tr)          # learned from the training subjects only
     model.held_out = HeldOut.from_split(fs, tr, te, stride=sp.stride)
-    captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens,
-                                        seed=cfg.instruct.seed, scale=cfg.scale if scale is None else scale,
-                                        consistent=cfg.instruct.consistent_evidence,
-                                        grounded_share=cfg.instruct.grounded_share)
+    recipe = cfg if scale is None else replace(cfg, scale=scale)
+    captions, examples = stage_examples(fs, tr, model.signatures, n_eeg_tokens=model.n_eeg_tokens, config=recipe)
     hist2 = train_stage(model, captions, fs, cfg.align, stage="align", progress=progress)
     t2, peak["align"] = time.perf_counter(), _peak_rss_gb()
     say(f"stage 2 (alignment, projector only): {_loss_trend(hist2)}; {t2 - t1:.0f} s)")

@@ -67,7 +67,7 @@ class InstructionDataset(torch.utils.data.Dataset):
         proc = EEGPromptProcessor(tokenizer)
         self.items = []
         for ex in examples:
-            prompt, answer = proc.encode_example(ex.prompt, ex.answer)
+            prompt, answer = proc.encode_example(ex.prompt, ex.answer, ex.given)
             if len(prompt) + len(answer) > max_length:
                 raise ValueError(f"a {ex.task} example is {len(prompt) + len(answer)} tokens, over max_length="
                                  f"{max_length}; raise LLMConfig.max_length")
