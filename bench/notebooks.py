@@ -7,6 +7,7 @@ runs). Full mode is what a student on a laptop CPU waits for; it is printed too 
     python bench/notebooks.py                 # fast mode
     python bench/notebooks.py --full          # fast mode, then full mode
     python bench/notebooks.py --only 00 03    # some notebooks
+    python bench/notebooks.py --full-only     # full mode alone (E2LLM_LAB_REFERENCE=tiny: 05-07 on the tiny reference)
 """
 from __future__ import annotations
 
@@ -53,12 +54,13 @@ def run(path: Path, fast: bool, save: Path | None = None) -> tuple[float, str]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--full", action="store_true", help="also time full mode")
+    p.add_argument("--full-only", action="store_true", help="time full mode only")
     p.add_argument("--only", nargs="*", default=None, help="notebook number prefixes, e.g. 00 05")
     p.add_argument("--save", type=Path, default=None, help="keep the executed notebooks (with outputs) here")
     args = p.parse_args()
     paths = [q for q in NOTEBOOKS if not args.only or q.name[:2] in args.only]
     print(f"{len(paths)} notebooks, {os.cpu_count()} CPU cores")
-    for fast in ([True, False] if args.full else [True]):
+    for fast in ([False] if args.full_only else [True, False] if args.full else [True]):
         mode, total = "fast" if fast else "full", 0.0
         print(f"\n{mode} mode")
         for path in paths:

@@ -23,6 +23,7 @@ the hash of the base weights it needs). Every function takes ``llm=`` ("tiny", t
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -124,7 +125,14 @@ def reference_dir(llm: str | None = None) -> Path:
 
 def preferred_reference(say=print) -> str:
     """The reference the notebooks open: "smollm2-135m" (a real pretrained LM) when SmolLM2 is installed and its
-    reference is shipped, else "tiny", saying in one line why."""
+    reference is shipped, else "tiny", saying in one line why. ``E2LLM_LAB_REFERENCE=tiny`` (or
+    ``smollm2-135m``) chooses instead, as ``E2LLM_LAB_LLM`` chooses the model of a notebook."""
+    chosen = os.environ.get("E2LLM_LAB_REFERENCE", "").strip().lower()
+    if chosen == "tiny":
+        say("E2LLM_LAB_REFERENCE=tiny: opening the tiny-LM reference")
+        return "tiny"
+    if chosen and chosen != "smollm2-135m":
+        raise ValueError(f"E2LLM_LAB_REFERENCE={chosen!r}; allowed: tiny, smollm2-135m (or unset it)")
     try:
         named_llm_path("smollm2-135m")
     except ValueError:
