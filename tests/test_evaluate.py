@@ -429,3 +429,21 @@ def test_clip_readings_inside_multi_clip_reasoning():
     assert clip_readings(think) == {"A": "fear", "B": "happiness", "C": None}
     assert clip_reading_accuracy(think, ["fear", "happiness", "sadness"]) == pytest.approx(2 / 3)
     assert clip_reading_accuracy("Clip A: It matches fear.", ["fear", "anger"]) == pytest.approx(0.5)
+
+
+def test_basic_table_reads_free_answer_lines_in_the_data_label_space():
+    """The free answer line is parsed in the label space of the data, not SEED-VII's: a GAMEEMO answer
+    "Emotion: horror" is read as horror (it read as nothing, so the free line scored 0 on every other space)."""
+    import pandas as pd
+
+    from e2llm_lab.evaluate.suite import _basic
+    from e2llm_lab.labels import GAMEEMO
+
+    truth = ["boring", "calm", "horror", "funny"]
+    answers = pd.DataFrame({"task": "emotion", "zero_shot": False, "subject": [1, 1, 2, 2], "emotion_true": truth,
+                            "emotion_pred": truth,
+                            "text_free": [f"<think> </think>\nEmotion: {t}" for t in ("boring", "calm", "horror",
+                                                                                        "calm")]})
+    table = _basic(answers, None, None, GAMEEMO)
+    assert table.loc[("LLM (free answer line)", "all")].accuracy == pytest.approx(3 / 4)
+    assert table.loc[("LLM (constrained answer line)", "all")].accuracy == pytest.approx(1.0)

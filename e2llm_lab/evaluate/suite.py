@@ -100,7 +100,7 @@ def _basic(answers: pd.DataFrame, y_enc, y_lr, space: LabelSpace = SEED7) -> pd.
     """
     emo = basic_emotion_rows(answers)
     preds = {"LLM (constrained answer line)": emo.emotion_pred.to_numpy(),
-             "LLM (free answer line)": emo.text_free.map(lambda t: parse_answer(t)["emotion"]).to_numpy()}
+             "LLM (free answer line)": emo.text_free.map(lambda t: parse_answer(t, space)["emotion"]).to_numpy()}
     grounded = basic_emotion_rows(answers, "grounded")
     if len(grounded) == len(emo):                            # asked of every held-out row too, in the same order
         preds["LLM, grounded (constrained answer line)"] = grounded.emotion_pred.to_numpy()
